@@ -1,0 +1,150 @@
+//! Small cryptographic helpers shared by the token modules: OS randomness,
+//! SHA-256, HMAC, sealing, constant-time comparison and base64.
+
+use aws_lc_rs::{aead, digest, hmac};
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use subtle::ConstantTimeEq;
+
+use crate::error::{Error, Result};
+
+/// Fills `buf` from the operating system's CSPRNG.
+pub(crate) fn fill_random(buf: &mut [u8]) -> Result<()> {
+    getrandom::fill(buf).map_err(|_| Error::Crypto("operating system randomness unavailable"))
+}
+
+/// `N` bytes from the operating system's CSPRNG.
+pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N]> {
+    let mut buf = [0u8; N];
+    fill_random(&mut buf)?;
+    Ok(buf)
+}
+
+/// SHA-256 of `data`.
+pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
+    let d = digest::digest(&digest::SHA256, data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
+/// Lower-case hex of `data`.
+pub(crate) fn hex(data: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(data.len() * 2);
+    for b in data {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    s
+}
+
+/// HMAC-SHA256 of the concatenation of `parts` under `key`.
+pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    let key = hmac::Key::new(hmac::HMAC_SHA256, key);
+    let mut ctx = hmac::Context::with_key(&key);
+    for p in parts {
+        ctx.update(p);
+    }
+    let tag = ctx.sign();
+    let mut out = [0u8; 32];
+    out.copy_from_slice(tag.as_ref());
+    out
+}
+
+/// Constant-time equality of two byte strings (lengths are not secret).
+pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+/// base64url without padding (JWT and token encoding).
+pub(crate) fn b64url(data: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(data)
+}
+
+/// Decodes base64url, tolerating trailing `=` padding.
+pub(crate) fn b64url_decode(s: &str) -> Option<Vec<u8>> {
+    URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).ok()
+}
+
+/// Standard base64 with padding (the front token).
+pub(crate) fn b64std(data: &[u8]) -> String {
+    STANDARD.encode(data)
+}
+
+const SEAL_NONCE_LEN: usize = 12;
+
+/// Encrypts `plaintext` with AES-256-GCM under a key derived from `secret`
+/// (which must carry at least 256 bits of entropy). Output: nonce ‖ ciphertext ‖ tag.
+pub(crate) fn seal(secret: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
+    let key = seal_key(secret)?;
+    let nonce_bytes = random_bytes::<SEAL_NONCE_LEN>()?;
+    let mut in_out = plaintext.to_vec();
+    key.seal_in_place_append_tag(
+        aead::Nonce::assume_unique_for_key(nonce_bytes),
+        aead::Aad::empty(),
+        &mut in_out,
+    )
+    .map_err(|_| Error::Crypto("seal failed"))?;
+    let mut out = Vec::with_capacity(SEAL_NONCE_LEN + in_out.len());
+    out.extend_from_slice(&nonce_bytes);
+    out.extend_from_slice(&in_out);
+    Ok(out)
+}
+
+/// Reverses [`seal`]; `None` when the secret is wrong or the data corrupt.
+pub(crate) fn open(secret: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
+    if sealed.len() < SEAL_NONCE_LEN {
+        return None;
+    }
+    let key = seal_key(secret).ok()?;
+    let (nonce, ct) = sealed.split_at(SEAL_NONCE_LEN);
+    let nonce = aead::Nonce::try_assume_unique_for_key(nonce).ok()?;
+    let mut in_out = ct.to_vec();
+    let plain = key
+        .open_in_place(nonce, aead::Aad::empty(), &mut in_out)
+        .ok()?;
+    Some(plain.to_vec())
+}
+
+fn seal_key(secret: &[u8]) -> Result<aead::LessSafeKey> {
+    let key_bytes = hmac_sha256(b"tessera seal key v1", &[secret]);
+    let unbound = aead::UnboundKey::new(&aead::AES_256_GCM, &key_bytes)
+        .map_err(|_| Error::Crypto("seal key"))?;
+    Ok(aead::LessSafeKey::new(unbound))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_data_opens_only_with_its_secret() {
+        let secret = [7u8; 32];
+        let sealed = seal(&secret, b"next token").unwrap();
+        assert_eq!(open(&secret, &sealed).unwrap(), b"next token");
+        assert!(open(&[8u8; 32], &sealed).is_none());
+        let mut tampered = sealed.clone();
+        let last = tampered.len() - 1;
+        tampered[last] ^= 1;
+        assert!(open(&secret, &tampered).is_none());
+        assert!(open(&secret, &sealed[..5]).is_none());
+    }
+
+    #[test]
+    fn constant_time_eq_compares_length_and_content() {
+        assert!(ct_eq(b"abc", b"abc"));
+        assert!(!ct_eq(b"abc", b"abd"));
+        assert!(!ct_eq(b"abc", b"abcd"));
+    }
+
+    #[test]
+    fn hex_and_base64_round_trip() {
+        assert_eq!(hex(&[0x00, 0xab, 0xff]), "00abff");
+        let enc = b64url(b"\xfb\xff");
+        assert_eq!(enc, "-_8");
+        assert_eq!(b64url_decode(&enc).unwrap(), b"\xfb\xff");
+        assert_eq!(b64url_decode("-_8=").unwrap(), b"\xfb\xff");
+        assert!(b64url_decode("*").is_none());
+    }
+}
