@@ -1,9 +1,23 @@
 #![doc = include_str!("../README.md")]
 
+mod cache;
 pub mod clock;
+pub mod config;
 mod crypto;
 pub mod error;
+pub mod keys;
+mod manager;
 pub mod store;
+pub mod token;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{AntiCsrfMode, Config};
 pub use error::{Error, Result, TryRefreshReason, UnauthorisedReason};
+pub use keys::{Jwk, Jwks};
+pub use manager::{
+    CleanupReport, CreatedSession, DEFAULT_TENANT, IssuedAccessToken, IssuedRefreshToken,
+    NewSession, RefreshRequest, RegeneratedSession, SessionInformation, SessionManager,
+    SessionManagerBuilder, TenantScope, VerifyOptions,
+};
+pub use store::{SessionMetadata, SessionStore};
+pub use token::AccessTokenClaims;

@@ -89,7 +89,11 @@ impl SessionStore for MemoryStore {
             return Ok(None);
         }
         record.refresh = rotation.refresh.clone();
-        record.expires_at_ms = rotation.expires_at_ms;
+        record.expires_at_ms = record
+            .absolute_expires_at_ms
+            .map_or(rotation.expires_at_ms, |abs| {
+                rotation.expires_at_ms.min(abs)
+            });
         Ok(Some(record.clone()))
     }
 
@@ -117,11 +121,18 @@ impl SessionStore for MemoryStore {
         }))
     }
 
-    async fn delete_sessions(&self, handles: &[String], tenant: TenantFilter<'_>) -> Result<Vec<String>> {
+    async fn delete_sessions(
+        &self,
+        handles: &[String],
+        tenant: TenantFilter<'_>,
+    ) -> Result<Vec<String>> {
         let mut inner = self.lock();
         let mut deleted = Vec::new();
         for h in handles {
-            let admitted = inner.sessions.get(h).is_some_and(|r| tenant.admits(&r.tenant_id));
+            let admitted = inner
+                .sessions
+                .get(h)
+                .is_some_and(|r| tenant.admits(&r.tenant_id));
             if admitted && inner.sessions.remove(h).is_some() {
                 deleted.push(h.clone());
             }
@@ -129,7 +140,11 @@ impl SessionStore for MemoryStore {
         Ok(deleted)
     }
 
-    async fn delete_sessions_for_user(&self, user_id: &str, tenant: TenantFilter<'_>) -> Result<Vec<String>> {
+    async fn delete_sessions_for_user(
+        &self,
+        user_id: &str,
+        tenant: TenantFilter<'_>,
+    ) -> Result<Vec<String>> {
         let mut inner = self.lock();
         let mut deleted = Vec::new();
         inner.sessions.retain(|h, r| {
@@ -152,7 +167,9 @@ impl SessionStore for MemoryStore {
         let mut found: Vec<(i64, String)> = inner
             .sessions
             .values()
-            .filter(|r| r.user_id == user_id && tenant.admits(&r.tenant_id) && r.expires_at_ms > now_ms)
+            .filter(|r| {
+                r.user_id == user_id && tenant.admits(&r.tenant_id) && r.expires_at_ms > now_ms
+            })
             .map(|r| (r.created_at_ms, r.handle.clone()))
             .collect();
         found.sort();

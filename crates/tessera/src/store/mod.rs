@@ -85,7 +85,9 @@ pub struct SessionRecord {
 pub struct Rotation {
     /// The new refresh-token state; `previous_hash` is the old current hash.
     pub refresh: RefreshState,
-    /// The new idle expiry.
+    /// The new idle expiry. The store writes
+    /// `min(expires_at_ms, absolute_expires_at_ms)` so that no refresh
+    /// extends a session past its absolute end.
     pub expires_at_ms: i64,
 }
 
@@ -208,7 +210,11 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
     ) -> impl Future<Output = Result<Option<SessionRecord>>> + Send;
 
     /// Whether a live session with this handle exists (the blacklist check).
-    fn session_exists(&self, handle: &str, now_ms: i64) -> impl Future<Output = Result<bool>> + Send;
+    fn session_exists(
+        &self,
+        handle: &str,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<bool>> + Send;
 
     /// Reads only the session data of a live session.
     fn get_session_data(
@@ -218,8 +224,9 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
     ) -> impl Future<Output = Result<Option<Value>>> + Send;
 
     /// Compare-and-swap of the refresh state: when the live session's
-    /// `current_hash` equals `expected_current_hash`, writes `rotation` and
-    /// returns the updated record; otherwise changes nothing and returns `None`.
+    /// `current_hash` equals `expected_current_hash`, writes `rotation` (the
+    /// expiry capped at the row's `absolute_expires_at_ms`) and returns the
+    /// updated record; otherwise changes nothing and returns `None`.
     fn rotate_refresh(
         &self,
         handle: &str,
@@ -293,9 +300,14 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// verify path makes none.
 pub(crate) trait DynStore: Send + Sync + fmt::Debug + 'static {
     fn insert_session<'a>(&'a self, r: &'a SessionRecord) -> BoxFuture<'a, Result<()>>;
-    fn get_session<'a>(&'a self, h: &'a str, now: i64) -> BoxFuture<'a, Result<Option<SessionRecord>>>;
+    fn get_session<'a>(
+        &'a self,
+        h: &'a str,
+        now: i64,
+    ) -> BoxFuture<'a, Result<Option<SessionRecord>>>;
     fn session_exists<'a>(&'a self, h: &'a str, now: i64) -> BoxFuture<'a, Result<bool>>;
-    fn get_session_data<'a>(&'a self, h: &'a str, now: i64) -> BoxFuture<'a, Result<Option<Value>>>;
+    fn get_session_data<'a>(&'a self, h: &'a str, now: i64)
+    -> BoxFuture<'a, Result<Option<Value>>>;
     fn rotate_refresh<'a>(
         &'a self,
         h: &'a str,
@@ -303,15 +315,28 @@ pub(crate) trait DynStore: Send + Sync + fmt::Debug + 'static {
         rotation: &'a Rotation,
         now: i64,
     ) -> BoxFuture<'a, Result<Option<SessionRecord>>>;
-    fn update_session_data<'a>(&'a self, h: &'a str, d: &'a Value, now: i64) -> BoxFuture<'a, Result<bool>>;
+    fn update_session_data<'a>(
+        &'a self,
+        h: &'a str,
+        d: &'a Value,
+        now: i64,
+    ) -> BoxFuture<'a, Result<bool>>;
     fn update_jwt_payload<'a>(
         &'a self,
         h: &'a str,
         p: &'a Value,
         now: i64,
     ) -> BoxFuture<'a, Result<Option<SessionRecord>>>;
-    fn delete_sessions<'a>(&'a self, hs: &'a [String], t: TenantFilter<'a>) -> BoxFuture<'a, Result<Vec<String>>>;
-    fn delete_sessions_for_user<'a>(&'a self, u: &'a str, t: TenantFilter<'a>) -> BoxFuture<'a, Result<Vec<String>>>;
+    fn delete_sessions<'a>(
+        &'a self,
+        hs: &'a [String],
+        t: TenantFilter<'a>,
+    ) -> BoxFuture<'a, Result<Vec<String>>>;
+    fn delete_sessions_for_user<'a>(
+        &'a self,
+        u: &'a str,
+        t: TenantFilter<'a>,
+    ) -> BoxFuture<'a, Result<Vec<String>>>;
     fn list_handles_for_user<'a>(
         &'a self,
         u: &'a str,
@@ -328,13 +353,21 @@ impl<S: SessionStore> DynStore for S {
     fn insert_session<'a>(&'a self, r: &'a SessionRecord) -> BoxFuture<'a, Result<()>> {
         Box::pin(SessionStore::insert_session(self, r))
     }
-    fn get_session<'a>(&'a self, h: &'a str, now: i64) -> BoxFuture<'a, Result<Option<SessionRecord>>> {
+    fn get_session<'a>(
+        &'a self,
+        h: &'a str,
+        now: i64,
+    ) -> BoxFuture<'a, Result<Option<SessionRecord>>> {
         Box::pin(SessionStore::get_session(self, h, now))
     }
     fn session_exists<'a>(&'a self, h: &'a str, now: i64) -> BoxFuture<'a, Result<bool>> {
         Box::pin(SessionStore::session_exists(self, h, now))
     }
-    fn get_session_data<'a>(&'a self, h: &'a str, now: i64) -> BoxFuture<'a, Result<Option<Value>>> {
+    fn get_session_data<'a>(
+        &'a self,
+        h: &'a str,
+        now: i64,
+    ) -> BoxFuture<'a, Result<Option<Value>>> {
         Box::pin(SessionStore::get_session_data(self, h, now))
     }
     fn rotate_refresh<'a>(
@@ -344,9 +377,16 @@ impl<S: SessionStore> DynStore for S {
         rotation: &'a Rotation,
         now: i64,
     ) -> BoxFuture<'a, Result<Option<SessionRecord>>> {
-        Box::pin(SessionStore::rotate_refresh(self, h, expected, rotation, now))
+        Box::pin(SessionStore::rotate_refresh(
+            self, h, expected, rotation, now,
+        ))
     }
-    fn update_session_data<'a>(&'a self, h: &'a str, d: &'a Value, now: i64) -> BoxFuture<'a, Result<bool>> {
+    fn update_session_data<'a>(
+        &'a self,
+        h: &'a str,
+        d: &'a Value,
+        now: i64,
+    ) -> BoxFuture<'a, Result<bool>> {
         Box::pin(SessionStore::update_session_data(self, h, d, now))
     }
     fn update_jwt_payload<'a>(
@@ -357,10 +397,18 @@ impl<S: SessionStore> DynStore for S {
     ) -> BoxFuture<'a, Result<Option<SessionRecord>>> {
         Box::pin(SessionStore::update_jwt_payload(self, h, p, now))
     }
-    fn delete_sessions<'a>(&'a self, hs: &'a [String], t: TenantFilter<'a>) -> BoxFuture<'a, Result<Vec<String>>> {
+    fn delete_sessions<'a>(
+        &'a self,
+        hs: &'a [String],
+        t: TenantFilter<'a>,
+    ) -> BoxFuture<'a, Result<Vec<String>>> {
         Box::pin(SessionStore::delete_sessions(self, hs, t))
     }
-    fn delete_sessions_for_user<'a>(&'a self, u: &'a str, t: TenantFilter<'a>) -> BoxFuture<'a, Result<Vec<String>>> {
+    fn delete_sessions_for_user<'a>(
+        &'a self,
+        u: &'a str,
+        t: TenantFilter<'a>,
+    ) -> BoxFuture<'a, Result<Vec<String>>> {
         Box::pin(SessionStore::delete_sessions_for_user(self, u, t))
     }
     fn list_handles_for_user<'a>(

@@ -1,0 +1,137 @@
+//! Configuration of a [`SessionManager`](crate::SessionManager), with
+//! SuperTokens' defaults where SuperTokens has one.
+
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// How cross-site request forgery is prevented for cookie-based sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AntiCsrfMode {
+    /// An anti-CSRF token is issued with the session and must be echoed in
+    /// the `anti-csrf` header of non-GET requests and refreshes.
+    ViaToken,
+    /// Non-GET requests must carry a custom header (`rid`), which a
+    /// cross-site form cannot add. Checked by the web layer.
+    ViaCustomHeader,
+    /// No check (SameSite cookies do the job).
+    #[default]
+    None,
+}
+
+/// Engine settings. Build one with [`SessionManager::builder`](crate::SessionManager::builder).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Lifetime of an access token (default 3600 s).
+    pub access_token_validity: Duration,
+    /// Idle lifetime of a session: a refresh token expires this long after
+    /// its last use (default 100 days, SuperTokens' `refresh_token_validity`).
+    pub refresh_token_validity: Duration,
+    /// Absolute lifetime of a session, whatever refreshes happen (default none).
+    pub absolute_session_lifetime: Option<Duration>,
+    /// Anti-CSRF mode (default [`AntiCsrfMode::None`]; the web layer may pick
+    /// `ViaCustomHeader` when cookies are `SameSite=None`, as SuperTokens does).
+    pub anti_csrf: AntiCsrfMode,
+    /// When on, every verification also checks that the session still exists
+    /// in the store, so revocation takes effect at once (default off).
+    pub blacklisting: bool,
+    /// How long a rotating signing key signs before the next one takes over
+    /// (default 7 days, SuperTokens' `access_token_dynamic_signing_key_update_interval`).
+    pub signing_key_rotation_interval: Duration,
+    /// How long before it signs anything a new key is published in JWKS
+    /// (default 2 minutes: longer than the JWKS `max-age`).
+    pub signing_key_publish_lead: Duration,
+    /// `Cache-Control: max-age` advertised for JWKS (default 60 s).
+    pub jwks_max_age: Duration,
+    /// How long the previous refresh token keeps working after a rotation
+    /// (default 30 s, allowed 0–300 s).
+    pub refresh_grace_period: Duration,
+    /// Largest random shortening of an access token's lifetime, as a
+    /// fraction (default 0.05 = up to 5 %), so that clients do not all
+    /// refresh in the same second.
+    pub access_token_validity_jitter: f64,
+    /// Value of the `iss` claim put in, and required of, access tokens
+    /// (default none: no `iss` added or checked).
+    pub issuer: Option<String>,
+    /// Sign with the rotating (dynamic) key set (default true, as
+    /// SuperTokens' `use_dynamic_access_token_signing_key`).
+    pub use_dynamic_signing_key: bool,
+    /// Tolerated clock difference for `exp`/`iat` checks (default 2 s).
+    pub clock_leeway: Duration,
+    /// Capacity of the verified-access-token cache in entries (default
+    /// 10,000; 0 disables it).
+    pub verified_token_cache_capacity: usize,
+    /// How often the background task deletes expired sessions and retired
+    /// keys (default 10 minutes).
+    pub cleanup_interval: Duration,
+    /// Rows deleted per cleanup statement (default 1000).
+    pub cleanup_batch_size: u32,
+    /// Minimum time between two reloads of the key set caused by an unknown
+    /// `kid` (default 500 ms).
+    pub key_reload_cooldown: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            access_token_validity: Duration::from_secs(3600),
+            refresh_token_validity: Duration::from_secs(100 * 24 * 3600),
+            absolute_session_lifetime: None,
+            anti_csrf: AntiCsrfMode::None,
+            blacklisting: false,
+            signing_key_rotation_interval: Duration::from_secs(7 * 24 * 3600),
+            signing_key_publish_lead: Duration::from_secs(120),
+            jwks_max_age: Duration::from_secs(60),
+            refresh_grace_period: Duration::from_secs(30),
+            access_token_validity_jitter: 0.05,
+            issuer: None,
+            use_dynamic_signing_key: true,
+            clock_leeway: Duration::from_secs(2),
+            verified_token_cache_capacity: 10_000,
+            cleanup_interval: Duration::from_secs(600),
+            cleanup_batch_size: 1000,
+            key_reload_cooldown: Duration::from_millis(500),
+        }
+    }
+}
+
+/// Largest allowed refresh grace period.
+pub const MAX_REFRESH_GRACE_PERIOD: Duration = Duration::from_secs(300);
+
+impl Config {
+    /// Checks the values against their allowed ranges.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: &str| Err(Error::InvalidInput(m.to_owned()));
+        if self.access_token_validity < Duration::from_secs(1) {
+            return bad("access_token_validity must be at least 1 second");
+        }
+        if self.refresh_token_validity <= self.access_token_validity {
+            return bad("refresh_token_validity must be longer than access_token_validity");
+        }
+        if self.refresh_grace_period > MAX_REFRESH_GRACE_PERIOD {
+            return bad("refresh_grace_period must be between 0 and 300 seconds");
+        }
+        if !(0.0..=0.5).contains(&self.access_token_validity_jitter) {
+            return bad("access_token_validity_jitter must be between 0 and 0.5");
+        }
+        if self.signing_key_rotation_interval < Duration::from_secs(60) {
+            return bad("signing_key_rotation_interval must be at least 60 seconds");
+        }
+        if self.signing_key_publish_lead >= self.signing_key_rotation_interval {
+            return bad("signing_key_publish_lead must be shorter than the rotation interval");
+        }
+        if self.cleanup_batch_size == 0 {
+            return bad("cleanup_batch_size must be positive");
+        }
+        if let Some(abs) = self.absolute_session_lifetime
+            && abs < self.access_token_validity
+        {
+            return bad("absolute_session_lifetime must be at least access_token_validity");
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,451 @@
+//! Signing keys: generation, the parsed in-memory key set, rotation and JWKS.
+//!
+//! Keys live in the store so that every process on one database signs and
+//! verifies with the same set. Each process holds the set *parsed*
+//! ([`KeySet`]): an RSA private key is parsed once when it is loaded, never
+//! per signature.
+//!
+//! Rotation (for the dynamic, `d-` keys) is by generation: generation `n+1`
+//! is created `signing_key_publish_lead` before generation `n` stops signing,
+//! so it is in JWKS before the first token it signs. `(purpose, generation)`
+//! is unique in the store, so two processes that rotate at once end with one
+//! new key. A key is kept for verification until every token it signed has
+//! expired (`retire_after_ms`), then deleted by the cleanup.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rsa::{KeyPair, KeySize, PublicKeyComponents};
+use aws_lc_rs::signature::{self, KeyPair as _, ParsedPublicKey};
+use serde::Serialize;
+
+use crate::config::{Config, ms};
+use crate::crypto::{b64url, random_bytes};
+use crate::error::{Error, Result};
+use crate::store::{KeyPurpose, StoredKey};
+
+/// The only access-token signing algorithm tessera issues.
+pub(crate) const RS256: &str = "RS256";
+/// The algorithm of the refresh-token MAC key.
+pub(crate) const HS256: &str = "HS256";
+
+/// A parsed RSA private key that signs access tokens.
+pub(crate) struct SigningKey {
+    pub(crate) kid: String,
+    pub(crate) generation: i64,
+    pub(crate) not_before_ms: i64,
+    pub(crate) not_after_ms: Option<i64>,
+    /// base64url of this key's JWS header, computed once.
+    pub(crate) header_b64: String,
+    pair: KeyPair,
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .field("generation", &self.generation)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SigningKey {
+    /// RS256 signature of `message`.
+    pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
+        let mut sig = vec![0u8; self.pair.public_modulus_len()];
+        self.pair
+            .sign(
+                &signature::RSA_PKCS1_SHA256,
+                &aws_lc_rs::rand::SystemRandom::new(),
+                message,
+                &mut sig,
+            )
+            .map_err(|_| Error::Crypto("RSA signing failed"))?;
+        Ok(sig)
+    }
+
+    fn is_signing_at(&self, now_ms: i64) -> bool {
+        self.not_before_ms <= now_ms && self.not_after_ms.is_none_or(|end| now_ms < end)
+    }
+}
+
+/// A parsed public key and the one algorithm it may verify.
+pub(crate) struct VerifyingKey {
+    pub(crate) algorithm: &'static str,
+    key: ParsedPublicKey,
+}
+
+impl fmt::Debug for VerifyingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifyingKey")
+            .field("algorithm", &self.algorithm)
+            .finish_non_exhaustive()
+    }
+}
+
+impl VerifyingKey {
+    /// Verifies an RS256 signature.
+    pub(crate) fn verify(&self, message: &[u8], sig: &[u8]) -> bool {
+        self.key.verify_sig(message, sig).is_ok()
+    }
+}
+
+/// One public key in JWKS form (RFC 7517).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Jwk {
+    /// Key type: `RSA`.
+    pub kty: &'static str,
+    /// Key id, as in the access token's header.
+    pub kid: String,
+    /// Modulus, base64url.
+    pub n: String,
+    /// Public exponent, base64url.
+    pub e: String,
+    /// Algorithm: `RS256`.
+    pub alg: &'static str,
+    /// Use: `sig`.
+    #[serde(rename = "use")]
+    pub use_: &'static str,
+}
+
+/// A JSON Web Key Set: every key a live access token may be signed with,
+/// including a published successor that does not sign yet.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
+pub struct Jwks {
+    /// The keys.
+    pub keys: Vec<Jwk>,
+}
+
+/// Every key of the store, parsed.
+#[derive(Debug, Default)]
+pub(crate) struct KeySet {
+    dynamic: Vec<Arc<SigningKey>>,
+    static_key: Option<Arc<SigningKey>>,
+    verifying: HashMap<String, Arc<VerifyingKey>>,
+    refresh_mac: Option<Arc<[u8]>>,
+    jwks: Arc<Jwks>,
+}
+
+impl KeySet {
+    /// Parses stored keys, reusing already-parsed ones from `previous`.
+    pub(crate) fn parse(stored: &[StoredKey], previous: &KeySet) -> Result<Self> {
+        let mut set = KeySet::default();
+        let mut jwks = Jwks::default();
+        for key in stored {
+            match key.purpose {
+                KeyPurpose::RefreshMac => {
+                    if key.algorithm != HS256 || key.secret.len() < 32 {
+                        return Err(Error::CorruptData(format!(
+                            "refresh MAC key {} is unusable",
+                            key.kid
+                        )));
+                    }
+                    // Generation 0 is the one MAC key; keep the oldest if ever several.
+                    if set.refresh_mac.is_none() || key.generation == 0 {
+                        set.refresh_mac = Some(Arc::from(key.secret.as_slice()));
+                    }
+                }
+                KeyPurpose::DynamicSigning | KeyPurpose::StaticSigning => {
+                    if key.algorithm != RS256 {
+                        return Err(Error::CorruptData(format!(
+                            "key {} has unknown algorithm",
+                            key.kid
+                        )));
+                    }
+                    let signing = match previous.find_signing(&key.kid) {
+                        Some(k) => k,
+                        None => Arc::new(parse_signing_key(key)?),
+                    };
+                    let verifying = match previous.verifying.get(&key.kid) {
+                        Some(v) => v.clone(),
+                        None => Arc::new(VerifyingKey {
+                            algorithm: RS256,
+                            key: ParsedPublicKey::new(
+                                &signature::RSA_PKCS1_2048_8192_SHA256,
+                                &key.public_der,
+                            )
+                            .map_err(|_| {
+                                Error::CorruptData(format!("public key {} unparsable", key.kid))
+                            })?,
+                        }),
+                    };
+                    let jwk = match previous.jwks.keys.iter().find(|j| j.kid == key.kid) {
+                        Some(j) => j.clone(),
+                        None => jwk_of(key)?,
+                    };
+                    jwks.keys.push(jwk);
+                    set.verifying.insert(key.kid.clone(), verifying);
+                    if key.purpose == KeyPurpose::StaticSigning {
+                        set.static_key = Some(signing);
+                    } else {
+                        set.dynamic.push(signing);
+                    }
+                }
+            }
+        }
+        set.dynamic.sort_by_key(|k| k.generation);
+        set.jwks = Arc::new(jwks);
+        Ok(set)
+    }
+
+    fn find_signing(&self, kid: &str) -> Option<Arc<SigningKey>> {
+        self.dynamic
+            .iter()
+            .chain(self.static_key.iter())
+            .find(|k| k.kid == kid)
+            .cloned()
+    }
+
+    /// The key that signs now: the newest dynamic key whose window covers
+    /// `now_ms`, or the static key.
+    pub(crate) fn signing_key(&self, dynamic: bool, now_ms: i64) -> Option<&Arc<SigningKey>> {
+        if dynamic {
+            self.dynamic.iter().rev().find(|k| k.is_signing_at(now_ms))
+        } else {
+            self.static_key.as_ref()
+        }
+    }
+
+    /// The verifying key for `kid`.
+    pub(crate) fn verifying_key(&self, kid: &str) -> Option<&Arc<VerifyingKey>> {
+        self.verifying.get(kid)
+    }
+
+    /// The refresh-token MAC secret.
+    pub(crate) fn refresh_mac(&self) -> Option<&Arc<[u8]>> {
+        self.refresh_mac.as_ref()
+    }
+
+    /// The public keys.
+    pub(crate) fn jwks(&self) -> &Arc<Jwks> {
+        &self.jwks
+    }
+}
+
+fn parse_signing_key(key: &StoredKey) -> Result<SigningKey> {
+    let pair = KeyPair::from_pkcs8(&key.secret)
+        .map_err(|_| Error::CorruptData(format!("private key {} unparsable", key.kid)))?;
+    let header = serde_json::json!({"alg": RS256, "typ": "JWT", "version": "5", "kid": key.kid});
+    Ok(SigningKey {
+        kid: key.kid.clone(),
+        generation: key.generation,
+        not_before_ms: key.not_before_ms,
+        not_after_ms: key.not_after_ms,
+        header_b64: b64url(header.to_string().as_bytes()),
+        pair,
+    })
+}
+
+fn jwk_of(key: &StoredKey) -> Result<Jwk> {
+    let pair = KeyPair::from_pkcs8(&key.secret)
+        .map_err(|_| Error::CorruptData(format!("private key {} unparsable", key.kid)))?;
+    let components: PublicKeyComponents<Vec<u8>> = pair.public_key().into();
+    Ok(Jwk {
+        kty: "RSA",
+        kid: key.kid.clone(),
+        n: b64url(strip_leading_zeros(&components.n)),
+        e: b64url(strip_leading_zeros(&components.e)),
+        alg: RS256,
+        use_: "sig",
+    })
+}
+
+fn strip_leading_zeros(b: &[u8]) -> &[u8] {
+    let first = b
+        .iter()
+        .position(|&x| x != 0)
+        .unwrap_or(b.len().saturating_sub(1));
+    &b[first..]
+}
+
+/// What a key-maintenance pass must add to the store.
+pub(crate) fn missing_keys(
+    stored: &[StoredKey],
+    config: &Config,
+    need_static: bool,
+    now_ms: i64,
+) -> Result<Vec<StoredKey>> {
+    let mut out = Vec::new();
+    if !stored.iter().any(|k| k.purpose == KeyPurpose::RefreshMac) {
+        out.push(StoredKey {
+            kid: format!("mac-{}", b64url(&random_bytes::<9>()?)),
+            purpose: KeyPurpose::RefreshMac,
+            generation: 0,
+            algorithm: HS256.to_owned(),
+            secret: random_bytes::<32>()?.to_vec(),
+            public_der: Vec::new(),
+            created_at_ms: now_ms,
+            not_before_ms: now_ms,
+            not_after_ms: None,
+            retire_after_ms: None,
+        });
+    }
+    if need_static
+        && !stored
+            .iter()
+            .any(|k| k.purpose == KeyPurpose::StaticSigning)
+    {
+        out.push(generate_rsa_key(
+            KeyPurpose::StaticSigning,
+            0,
+            now_ms,
+            None,
+            None,
+        )?);
+    }
+    let interval = ms(config.signing_key_rotation_interval);
+    let lead = ms(config.signing_key_publish_lead);
+    let dynamic: Vec<&StoredKey> = stored
+        .iter()
+        .filter(|k| k.purpose == KeyPurpose::DynamicSigning)
+        .collect();
+    let newest = dynamic.iter().max_by_key(|k| k.generation);
+    let current = dynamic
+        .iter()
+        .filter(|k| k.not_before_ms <= now_ms && k.not_after_ms.is_none_or(|e| now_ms < e))
+        .max_by_key(|k| k.generation);
+    match (current, newest) {
+        (None, newest) => {
+            // Nothing signs now (first start, or every key has lapsed): a key
+            // that signs at once. It is stored, hence published, before use.
+            let generation = newest.map_or(0, |k| k.generation + 1);
+            out.push(dynamic_key(config, generation, now_ms, now_ms, interval)?);
+        }
+        (Some(cur), Some(newest)) if newest.generation == cur.generation => {
+            if let Some(end) = cur.not_after_ms
+                && end - now_ms <= lead
+            {
+                out.push(dynamic_key(
+                    config,
+                    cur.generation + 1,
+                    now_ms,
+                    end,
+                    interval,
+                )?);
+            }
+        }
+        _ => {}
+    }
+    Ok(out)
+}
+
+/// A dynamic key that signs from `not_before_ms` for one rotation interval.
+pub(crate) fn dynamic_key(
+    config: &Config,
+    generation: i64,
+    now_ms: i64,
+    not_before_ms: i64,
+    interval_ms: i64,
+) -> Result<StoredKey> {
+    let not_after = not_before_ms.saturating_add(interval_ms);
+    // Tokens signed at the last moment live one access-token validity, plus
+    // the leeway and a minute of margin for clock differences between servers.
+    let retire = not_after
+        .saturating_add(ms(config.access_token_validity))
+        .saturating_add(ms(config.clock_leeway))
+        .saturating_add(60_000);
+    generate_rsa_key(
+        KeyPurpose::DynamicSigning,
+        generation,
+        now_ms,
+        Some((not_before_ms, not_after)),
+        Some(retire),
+    )
+}
+
+fn generate_rsa_key(
+    purpose: KeyPurpose,
+    generation: i64,
+    now_ms: i64,
+    window: Option<(i64, i64)>,
+    retire_after_ms: Option<i64>,
+) -> Result<StoredKey> {
+    let pair = KeyPair::generate(KeySize::Rsa2048)
+        .map_err(|_| Error::Crypto("RSA key generation failed"))?;
+    let pkcs8 = pair
+        .as_der()
+        .map_err(|_| Error::Crypto("RSA key encoding failed"))?;
+    let prefix = if purpose == KeyPurpose::StaticSigning {
+        "s"
+    } else {
+        "d"
+    };
+    let (not_before_ms, not_after_ms) = match window {
+        Some((b, a)) => (b, Some(a)),
+        None => (now_ms, None),
+    };
+    Ok(StoredKey {
+        kid: format!("{prefix}-{}", b64url(&random_bytes::<12>()?)),
+        purpose,
+        generation,
+        algorithm: RS256.to_owned(),
+        secret: pkcs8.as_ref().to_vec(),
+        public_der: pair.public_key().as_ref().to_vec(),
+        created_at_ms: now_ms,
+        not_before_ms,
+        not_after_ms,
+        retire_after_ms,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_pass_creates_mac_and_a_signing_key_that_signs_now() {
+        let config = Config::default();
+        let keys = missing_keys(&[], &config, false, 1_000).unwrap();
+        assert_eq!(keys.len(), 2);
+        let set = KeySet::parse(&keys, &KeySet::default()).unwrap();
+        assert!(set.signing_key(true, 1_000).unwrap().kid.starts_with("d-"));
+        assert_eq!(set.jwks().keys.len(), 1);
+        assert!(
+            missing_keys(&keys, &config, false, 2_000)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn successor_is_published_a_lead_before_it_signs() {
+        let config = Config::default();
+        let mut keys = missing_keys(&[], &config, false, 0).unwrap();
+        let interval = ms(config.signing_key_rotation_interval);
+        let lead = ms(config.signing_key_publish_lead);
+        let just_before_lead = interval - lead - 1;
+        assert!(
+            missing_keys(&keys, &config, false, just_before_lead)
+                .unwrap()
+                .is_empty()
+        );
+        let added = missing_keys(&keys, &config, false, interval - lead).unwrap();
+        assert_eq!(added.len(), 1);
+        assert_eq!(added[0].generation, 1);
+        assert_eq!(added[0].not_before_ms, interval);
+        keys.extend(added);
+        let set = KeySet::parse(&keys, &KeySet::default()).unwrap();
+        // Published (in JWKS) but the old key still signs until the interval ends.
+        assert_eq!(set.jwks().keys.len(), 2);
+        assert_eq!(set.signing_key(true, interval - 1).unwrap().generation, 0);
+        assert_eq!(set.signing_key(true, interval).unwrap().generation, 1);
+    }
+
+    #[test]
+    fn jwk_has_rsa_fields_without_leading_zero_bytes() {
+        let config = Config::default();
+        let keys = missing_keys(&[], &config, true, 0).unwrap();
+        let set = KeySet::parse(&keys, &KeySet::default()).unwrap();
+        assert_eq!(set.jwks().keys.len(), 2);
+        for jwk in &set.jwks().keys {
+            assert_eq!(jwk.kty, "RSA");
+            assert_eq!(jwk.alg, "RS256");
+            assert_eq!(jwk.e, "AQAB");
+            // 2048-bit modulus: 256 bytes -> 342 base64url characters.
+            assert_eq!(jwk.n.len(), 342);
+        }
+        assert!(set.signing_key(false, 0).unwrap().kid.starts_with("s-"));
+    }
+}

@@ -1,0 +1,110 @@
+//! Minting access tokens.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use serde_json::Value;
+
+use super::{IssuedAccessToken, SessionManager};
+use crate::config::ms;
+use crate::crypto::{b64url, random_bytes};
+use crate::error::{Error, Result};
+use crate::keys::SigningKey;
+use crate::token::AccessTokenClaims;
+use crate::token::front::front_token;
+
+/// Who an access token is for.
+pub(crate) struct Subject<'a> {
+    pub(crate) handle: &'a str,
+    pub(crate) user_id: &'a str,
+    pub(crate) recipe_user_id: &'a str,
+    pub(crate) tenant_id: &'a str,
+    pub(crate) user_payload: &'a Value,
+}
+
+impl SessionManager {
+    /// Signs a new access token for `subject`.
+    ///
+    /// The lifetime is the configured validity shortened by a random jitter
+    /// (up to `access_token_validity_jitter` of it), unless `fixed_expiry`
+    /// keeps an existing token's expiry (payload regeneration never extends
+    /// a token's life).
+    pub(crate) async fn issue_access_token(
+        &self,
+        subject: &Subject<'_>,
+        refresh_token_hash1: String,
+        anti_csrf_token: Option<String>,
+        dynamic_key: bool,
+        fixed_expiry: Option<u64>,
+    ) -> Result<(IssuedAccessToken, Arc<AccessTokenClaims>)> {
+        let now_ms = self.now_ms();
+        let key = self.current_signing_key(dynamic_key, now_ms).await?;
+        let issued_at = u64::try_from(now_ms / 1000).unwrap_or(0);
+        let expires_at = match fixed_expiry {
+            Some(exp) => exp,
+            None => issued_at + self.jittered_validity_secs()?,
+        };
+        let claims = AccessTokenClaims {
+            session_handle: subject.handle.to_owned(),
+            user_id: subject.user_id.to_owned(),
+            recipe_user_id: subject.recipe_user_id.to_owned(),
+            tenant_id: subject.tenant_id.to_owned(),
+            issued_at,
+            expires_at,
+            refresh_token_hash1,
+            anti_csrf_token,
+            user_payload: subject.user_payload.clone(),
+            kid: key.kid.clone(),
+        };
+        let payload = claims.full_payload(self.inner.config.issuer.as_deref());
+        let payload_json =
+            serde_json::to_vec(&payload).map_err(|_| Error::Crypto("payload encoding"))?;
+        let mut token =
+            String::with_capacity(key.header_b64.len() + payload_json.len() * 4 / 3 + 350);
+        token.push_str(&key.header_b64);
+        token.push('.');
+        token.push_str(&b64url(&payload_json));
+        let signature = key.sign(token.as_bytes())?;
+        token.push('.');
+        token.push_str(&b64url(&signature));
+
+        let claims = Arc::new(claims);
+        if let Some(cache) = &self.inner.cache {
+            cache.insert(&token, claims.clone());
+        }
+        let issued = IssuedAccessToken {
+            front_token: front_token(&claims.user_id, claims.expiry_ms(), &payload),
+            expiry_ms: claims.expiry_ms(),
+            created_ms: claims.issued_at_ms(),
+            token,
+        };
+        Ok((issued, claims))
+    }
+
+    fn jittered_validity_secs(&self) -> Result<u64> {
+        let validity_ms = ms(self.inner.config.access_token_validity);
+        let jitter = self.inner.config.access_token_validity_jitter;
+        let r = f64::from(u32::from_be_bytes(random_bytes::<4>()?)) / f64::from(u32::MAX);
+        // validity_ms is far below 2^52, so the float round trip is exact enough.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+        let shortened = (validity_ms as f64 * (1.0 - jitter * r)) as i64;
+        Ok(u64::try_from(shortened / 1000).unwrap_or(0).max(1))
+    }
+
+    /// The key that signs now, creating one if the store has none valid.
+    async fn current_signing_key(&self, dynamic: bool, now_ms: i64) -> Result<Arc<SigningKey>> {
+        if !dynamic {
+            self.inner.static_key_in_use.store(true, Ordering::Relaxed);
+        }
+        if let Some(key) = self.inner.keys.load().signing_key(dynamic, now_ms) {
+            return Ok(key.clone());
+        }
+        self.maintain_keys().await?;
+        self.inner
+            .keys
+            .load()
+            .signing_key(dynamic, now_ms)
+            .cloned()
+            .ok_or(Error::Crypto("no signing key available"))
+    }
+}

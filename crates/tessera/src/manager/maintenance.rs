@@ -1,0 +1,188 @@
+//! Background work: signing-key rotation, key-set reloads, and deletion of
+//! expired sessions and retired keys.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use super::{Inner, SessionManager};
+use crate::config::ms;
+use crate::error::Result;
+use crate::keys::{self, Jwks, KeySet};
+
+/// How often the background task reloads the key set and publishes a
+/// successor key when one is due.
+const KEY_CHECK_INTERVAL: Duration = Duration::from_secs(30);
+
+/// What one cleanup pass removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CleanupReport {
+    /// Expired sessions deleted.
+    pub sessions_deleted: u64,
+    /// Batches (statements) it took.
+    pub batches: u64,
+    /// Retired signing keys deleted.
+    pub keys_deleted: u64,
+}
+
+impl SessionManager {
+    /// Makes sure the store holds every key needed now (creating what is
+    /// missing, once across all processes) and reloads the parsed set.
+    pub(crate) async fn maintain_keys(&self) -> Result<()> {
+        let _guard = self.inner.key_lock.lock().await;
+        let now = self.now_ms();
+        let need_static = self.inner.static_key_in_use.load(Ordering::Relaxed);
+        let mut stored = self.inner.store.load_keys().await?;
+        let missing = keys::missing_keys(&stored, &self.inner.config, need_static, now)?;
+        if !missing.is_empty() {
+            for key in &missing {
+                if self.inner.store.insert_key(key).await? {
+                    tracing::info!(target: "tessera::keys", kid = %key.kid, purpose = key.purpose.as_str(), "key created");
+                }
+            }
+            stored = self.inner.store.load_keys().await?;
+        }
+        self.install_keys(&stored, now)
+    }
+
+    fn install_keys(&self, stored: &[crate::store::StoredKey], now: i64) -> Result<()> {
+        let set = KeySet::parse(stored, &self.inner.keys.load())?;
+        self.inner.keys.store(Arc::new(set));
+        self.inner.last_key_reload_ms.store(now, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Reloads the key set after an unknown `kid`, at most once per cooldown
+    /// (`Config::key_reload_cooldown`); returns whether it reloaded.
+    pub(crate) async fn reload_keys_for_unknown_kid(&self) -> Result<bool> {
+        let now = self.now_ms();
+        let cooldown = ms(self.inner.config.key_reload_cooldown);
+        let last = self.inner.last_key_reload_ms.load(Ordering::Relaxed);
+        if now.saturating_sub(last) < cooldown {
+            return Ok(false);
+        }
+        let Ok(_guard) = self.inner.key_lock.try_lock() else {
+            // Someone is reloading right now; wait for them, then use their set.
+            let _wait = self.inner.key_lock.lock().await;
+            return Ok(true);
+        };
+        if now.saturating_sub(self.inner.last_key_reload_ms.load(Ordering::Relaxed)) < cooldown {
+            return Ok(false);
+        }
+        self.inner.last_key_reload_ms.store(now, Ordering::Relaxed);
+        let stored = self.inner.store.load_keys().await?;
+        self.install_keys(&stored, now)?;
+        Ok(true)
+    }
+
+    /// The public keys of every access token that may still be live, for
+    /// `/.well-known/jwks.json`. Reads no store.
+    pub fn jwks(&self) -> Arc<Jwks> {
+        self.inner.keys.load().jwks().clone()
+    }
+
+    /// `Cache-Control: max-age` to serve JWKS with.
+    pub fn jwks_max_age(&self) -> Duration {
+        self.inner.config.jwks_max_age
+    }
+
+    /// Publishes a new rotating signing key. With `immediately` it signs
+    /// from now on (an emergency rotation); otherwise it starts signing after
+    /// the configured publish lead, so caches of JWKS pick it up first.
+    /// Older keys keep verifying until their tokens expire. Returns the new
+    /// key's id.
+    pub async fn rotate_signing_key(&self, immediately: bool) -> Result<String> {
+        let _guard = self.inner.key_lock.lock().await;
+        let now = self.now_ms();
+        loop {
+            let stored = self.inner.store.load_keys().await?;
+            let generation = stored
+                .iter()
+                .filter(|k| k.purpose == crate::store::KeyPurpose::DynamicSigning)
+                .map(|k| k.generation + 1)
+                .max()
+                .unwrap_or(0);
+            let starts = if immediately {
+                now
+            } else {
+                now + ms(self.inner.config.signing_key_publish_lead)
+            };
+            let key = keys::dynamic_key(
+                &self.inner.config,
+                generation,
+                now,
+                starts,
+                ms(self.inner.config.signing_key_rotation_interval),
+            )?;
+            if self.inner.store.insert_key(&key).await? {
+                tracing::info!(target: "tessera::keys", kid = %key.kid, "signing key rotated");
+                let stored = self.inner.store.load_keys().await?;
+                self.install_keys(&stored, now)?;
+                return Ok(key.kid);
+            }
+            // Another process took this generation at the same moment: retry
+            // with the next one.
+        }
+    }
+
+    /// Deletes expired sessions in batches of `Config::cleanup_batch_size`
+    /// (yielding between batches, so requests are never blocked for long)
+    /// and signing keys whose tokens have all expired.
+    pub async fn run_cleanup(&self) -> Result<CleanupReport> {
+        let now = self.now_ms();
+        let batch = self.inner.config.cleanup_batch_size;
+        let mut report = CleanupReport::default();
+        loop {
+            let n = self.inner.store.delete_expired(now, batch).await?;
+            report.sessions_deleted += n;
+            report.batches += 1;
+            if n < u64::from(batch) {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        report.keys_deleted = self.inner.store.delete_retired_keys(now).await?;
+        if report.keys_deleted > 0 {
+            let stored = self.inner.store.load_keys().await?;
+            self.install_keys(&stored, now)?;
+        }
+        if report.sessions_deleted > 0 || report.keys_deleted > 0 {
+            tracing::info!(
+                target: "tessera::cleanup",
+                sessions = report.sessions_deleted,
+                keys = report.keys_deleted,
+                "cleanup"
+            );
+        }
+        Ok(report)
+    }
+
+    /// One pass of everything the background task does: key maintenance and
+    /// cleanup.
+    pub async fn run_maintenance(&self) -> Result<CleanupReport> {
+        self.maintain_keys().await?;
+        self.run_cleanup().await
+    }
+}
+
+/// Starts the background task; it ends when the last manager is dropped.
+pub(super) fn spawn_background(inner: Weak<Inner>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut since_cleanup = Duration::ZERO;
+        loop {
+            tokio::time::sleep(KEY_CHECK_INTERVAL).await;
+            since_cleanup += KEY_CHECK_INTERVAL;
+            let Some(inner) = inner.upgrade() else { return };
+            let manager = SessionManager { inner };
+            if let Err(e) = manager.maintain_keys().await {
+                tracing::warn!(target: "tessera::keys", error = %e, "key maintenance failed");
+            }
+            if since_cleanup >= manager.inner.config.cleanup_interval {
+                since_cleanup = Duration::ZERO;
+                if let Err(e) = manager.run_cleanup().await {
+                    tracing::warn!(target: "tessera::cleanup", error = %e, "cleanup failed");
+                }
+            }
+        }
+    })
+}

@@ -1,0 +1,296 @@
+//! Creating sessions and refreshing them: where refresh tokens rotate and
+//! where theft is decided.
+
+use serde_json::Value;
+
+use super::issue::Subject;
+use super::{
+    CreatedSession, IssuedRefreshToken, NewSession, RefreshRequest, SessionManager, invalid,
+};
+use crate::config::ms;
+use crate::crypto::{self, ct_eq};
+use crate::error::{Error, Result, UnauthorisedReason};
+use crate::store::{RefreshState, Rotation, SessionRecord, TenantFilter};
+use crate::token::access::validate_user_payload;
+use crate::token::anti_csrf;
+use crate::token::refresh::{RefreshToken, new_handle};
+
+/// Longest user or tenant id accepted.
+const MAX_ID_LEN: usize = 256;
+
+impl SessionManager {
+    /// Creates a session for `user_id` in the default tenant with the given
+    /// access-token payload and session data (both JSON objects).
+    ///
+    /// Always a fresh handle (no session fixation). One database call.
+    pub async fn create_new_session(
+        &self,
+        user_id: &str,
+        jwt_payload: Value,
+        session_data: Value,
+    ) -> Result<CreatedSession> {
+        self.create_session(
+            NewSession::new(user_id)
+                .jwt_payload(jwt_payload)
+                .session_data(session_data),
+        )
+        .await
+    }
+
+    /// Creates a session with every option.
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id = %new.user_id), err(level = "debug"))]
+    pub async fn create_session(&self, new: NewSession) -> Result<CreatedSession> {
+        check_id("user id", &new.user_id)?;
+        check_id("tenant id", &new.tenant_id)?;
+        if let Some(r) = &new.recipe_user_id {
+            check_id("recipe user id", r)?;
+        }
+        validate_user_payload(&new.jwt_payload, self.inner.config.issuer.is_some())?;
+        if !new.session_data.is_object() {
+            return Err(invalid("the session data must be a JSON object"));
+        }
+        let mac_key = self.refresh_mac_key().await?;
+        let now = self.now_ms();
+        let handle = new_handle()?;
+        let anti_csrf = self.anti_csrf_enabled(new.enable_anti_csrf);
+        let refresh = RefreshToken::mint(&mac_key, &handle, 0, anti_csrf)?;
+        let absolute = self
+            .inner
+            .config
+            .absolute_session_lifetime
+            .map(|d| now.saturating_add(ms(d)));
+        let record = SessionRecord {
+            handle,
+            tenant_id: new.tenant_id,
+            recipe_user_id: new.recipe_user_id.unwrap_or_else(|| new.user_id.clone()),
+            user_id: new.user_id,
+            jwt_payload: new.jwt_payload,
+            session_data: new.session_data,
+            created_at_ms: now,
+            expires_at_ms: self.idle_expiry(now, absolute),
+            absolute_expires_at_ms: absolute,
+            refresh: RefreshState {
+                current_hash: refresh.stored_hash(),
+                previous_hash: None,
+                current_sealed: None,
+                generation: 0,
+                rotated_at_ms: now,
+            },
+            metadata: new.metadata,
+        };
+        self.inner.store.insert_session(&record).await?;
+        let dynamic = new
+            .use_dynamic_signing_key
+            .unwrap_or(self.inner.config.use_dynamic_signing_key);
+        self.session_tokens(&record, &refresh, &mac_key, dynamic)
+            .await
+    }
+
+    /// Refreshes a session with the short-form options (the configured
+    /// anti-CSRF mode and key kind).
+    pub async fn refresh_session(
+        &self,
+        refresh_token: &str,
+        anti_csrf_token: Option<&str>,
+    ) -> Result<CreatedSession> {
+        self.refresh_session_with(RefreshRequest {
+            refresh_token,
+            anti_csrf_token,
+            enable_anti_csrf: None,
+            use_dynamic_signing_key: None,
+        })
+        .await
+    }
+
+    /// Refreshes a session: new access token, rotated refresh token.
+    ///
+    /// The rule, in order:
+    /// 1. The token must be well-formed and carry a valid MAC, else
+    ///    `Unauthorised` (no database call).
+    /// 2. With anti-CSRF on for the session, the presented anti-CSRF token
+    ///    must match, else `Unauthorised`.
+    /// 3. Rotate with one compare-and-swap on the current hash. If it
+    ///    applies, the new tokens go out.
+    /// 4. Otherwise read the session. None live: `Unauthorised`. The
+    ///    presented token is the *previous* one and the rotation is at most
+    ///    `refresh_grace_period` old: success, with the *same* current
+    ///    refresh token every such caller gets (several tabs, a retry after a
+    ///    lost response), never theft.
+    /// 5. The presented token is genuine (its MAC verified) but older than the
+    ///    current one and not covered by step 4: theft. The session is
+    ///    revoked and `TokenTheftDetected` returned.
+    /// 6. Anything else: `Unauthorised`.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+    pub async fn refresh_session_with(
+        &self,
+        request: RefreshRequest<'_>,
+    ) -> Result<CreatedSession> {
+        let mac_key = self.refresh_mac_key().await?;
+        let Some(presented) = RefreshToken::parse(&mac_key, request.refresh_token) else {
+            tracing::debug!(target: "tessera::refresh", "malformed or forged refresh token");
+            return Err(Error::unauthorised(UnauthorisedReason::InvalidRefreshToken));
+        };
+        if presented.anti_csrf && self.anti_csrf_enabled(request.enable_anti_csrf) {
+            let expected = anti_csrf::derive(&mac_key, &presented.handle);
+            if !anti_csrf::matches(&expected, request.anti_csrf_token) {
+                tracing::info!(target: "tessera::refresh", session_handle = %presented.handle, "refresh refused: anti-csrf mismatch");
+                return Err(Error::unauthorised(UnauthorisedReason::AntiCsrfMismatch));
+            }
+        }
+        let dynamic = request
+            .use_dynamic_signing_key
+            .unwrap_or(self.inner.config.use_dynamic_signing_key);
+        let now = self.now_ms();
+        let presented_hash = presented.stored_hash();
+
+        let next = RefreshToken::mint(
+            &mac_key,
+            &presented.handle,
+            presented.generation + 1,
+            presented.anti_csrf,
+        )?;
+        let rotation = Rotation {
+            refresh: RefreshState {
+                current_hash: next.stored_hash(),
+                previous_hash: Some(presented_hash),
+                current_sealed: Some(crypto::seal(
+                    presented.encoded.as_bytes(),
+                    next.encoded.as_bytes(),
+                )?),
+                generation: presented.generation + 1,
+                rotated_at_ms: now,
+            },
+            // The store caps this at the row's absolute end.
+            expires_at_ms: now.saturating_add(ms(self.inner.config.refresh_token_validity)),
+        };
+        if let Some(record) = self
+            .inner
+            .store
+            .rotate_refresh(&presented.handle, &presented_hash, &rotation, now)
+            .await?
+        {
+            return self.session_tokens(&record, &next, &mac_key, dynamic).await;
+        }
+
+        let Some(record) = self.inner.store.get_session(&presented.handle, now).await? else {
+            return Err(Error::unauthorised(UnauthorisedReason::UnknownRefreshToken));
+        };
+        let is_previous = record
+            .refresh
+            .previous_hash
+            .is_some_and(|prev| ct_eq(&prev, &presented_hash));
+        let within_grace = now.saturating_sub(record.refresh.rotated_at_ms)
+            <= ms(self.inner.config.refresh_grace_period);
+        if is_previous && within_grace {
+            if let Some(current) = self.unseal_current(&record, &presented, &mac_key) {
+                tracing::debug!(target: "tessera::refresh", session_handle = %record.handle, "refresh with previous token inside grace window");
+                return self
+                    .session_tokens(&record, &current, &mac_key, dynamic)
+                    .await;
+            }
+        }
+        if presented.generation < record.refresh.generation {
+            return Err(self.revoke_for_theft(record).await);
+        }
+        Err(Error::unauthorised(UnauthorisedReason::UnknownRefreshToken))
+    }
+
+    /// The idle expiry from `now`, capped by the absolute end.
+    fn idle_expiry(&self, now: i64, absolute: Option<i64>) -> i64 {
+        let idle = now.saturating_add(ms(self.inner.config.refresh_token_validity));
+        absolute.map_or(idle, |abs| idle.min(abs))
+    }
+
+    /// The current refresh token, recovered from its seal under the
+    /// presented previous token.
+    fn unseal_current(
+        &self,
+        record: &SessionRecord,
+        previous: &RefreshToken,
+        mac_key: &[u8],
+    ) -> Option<RefreshToken> {
+        let sealed = record.refresh.current_sealed.as_deref()?;
+        let plain = crypto::open(previous.encoded.as_bytes(), sealed)?;
+        let current = RefreshToken::parse(mac_key, std::str::from_utf8(&plain).ok()?)?;
+        ct_eq(&current.stored_hash(), &record.refresh.current_hash).then_some(current)
+    }
+
+    async fn revoke_for_theft(&self, record: SessionRecord) -> Error {
+        let revoked = self
+            .inner
+            .store
+            .delete_sessions(std::slice::from_ref(&record.handle), TenantFilter::All)
+            .await;
+        if let Err(e) = revoked {
+            tracing::error!(target: "tessera::theft", session_handle = %record.handle, error = %e, "could not revoke session after token theft");
+        }
+        tracing::warn!(
+            target: "tessera::theft",
+            session_handle = %record.handle,
+            user_id = %record.user_id,
+            "refresh token reused after rotation: token theft detected, session revoked"
+        );
+        Error::TokenTheftDetected {
+            session_handle: record.handle,
+            user_id: record.user_id,
+            recipe_user_id: record.recipe_user_id,
+            tenant_id: record.tenant_id,
+        }
+    }
+
+    /// Issues the access token for `record` and packages every token.
+    async fn session_tokens(
+        &self,
+        record: &SessionRecord,
+        refresh: &RefreshToken,
+        mac_key: &[u8],
+        dynamic: bool,
+    ) -> Result<CreatedSession> {
+        let anti_csrf = refresh
+            .anti_csrf
+            .then(|| anti_csrf::derive(mac_key, &record.handle));
+        let subject = Subject {
+            handle: &record.handle,
+            user_id: &record.user_id,
+            recipe_user_id: &record.recipe_user_id,
+            tenant_id: &record.tenant_id,
+            user_payload: &record.jwt_payload,
+        };
+        let (access_token, claims) = self
+            .issue_access_token(&subject, refresh.hash1(), anti_csrf.clone(), dynamic, None)
+            .await?;
+        Ok(CreatedSession {
+            claims,
+            access_token,
+            refresh_token: IssuedRefreshToken {
+                token: refresh.encoded.clone(),
+                expiry_ms: u64::try_from(record.expires_at_ms).unwrap_or(0),
+                created_ms: u64::try_from(record.refresh.rotated_at_ms).unwrap_or(0),
+            },
+            anti_csrf_token: anti_csrf,
+        })
+    }
+
+    /// The refresh-token MAC secret, creating the key set if needed.
+    async fn refresh_mac_key(&self) -> Result<std::sync::Arc<[u8]>> {
+        if let Some(k) = self.inner.keys.load().refresh_mac() {
+            return Ok(k.clone());
+        }
+        self.maintain_keys().await?;
+        self.inner
+            .keys
+            .load()
+            .refresh_mac()
+            .cloned()
+            .ok_or(Error::Crypto("refresh MAC key unavailable"))
+    }
+}
+
+fn check_id(what: &str, id: &str) -> Result<()> {
+    if id.is_empty() || id.len() > MAX_ID_LEN {
+        return Err(Error::InvalidInput(format!(
+            "{what} must be 1 to {MAX_ID_LEN} bytes long"
+        )));
+    }
+    Ok(())
+}

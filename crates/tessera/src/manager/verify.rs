@@ -1,0 +1,153 @@
+//! Verifying access tokens: the hot path. It reads no store unless
+//! blacklisting is on or the caller asks for a database check.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::{SessionManager, VerifyOptions};
+use crate::config::ms;
+use crate::crypto::b64url_decode;
+use crate::error::{Error, Result, TryRefreshReason, UnauthorisedReason};
+use crate::keys::{KeySet, RS256};
+use crate::token::AccessTokenClaims;
+use crate::token::{anti_csrf, jwt};
+
+/// Why a token failed decoding.
+enum DecodeError {
+    /// Not a tessera access token (any structural or signature failure).
+    Invalid,
+    /// Signed by a key this process does not know.
+    UnknownKid,
+}
+
+impl SessionManager {
+    /// Verifies an access token and returns its claims.
+    ///
+    /// In order: the verified-token cache, or the signature (by `kid`, with
+    /// the key's own algorithm only) and the claims (session-token type,
+    /// issuer); then expiry; then the anti-CSRF token when `options` ask for
+    /// it and the mode is `ViaToken`; then, with blacklisting or
+    /// `check_database`, the session's existence in the store.
+    ///
+    /// Errors: [`Error::Unauthorised`] for anything that is not a valid
+    /// access token or whose session is gone; [`Error::TryRefreshToken`] for
+    /// an expired token, an unknown signing key, or a failed anti-CSRF check.
+    #[tracing::instrument(level = "trace", skip_all)]
+    pub async fn get_session(
+        &self,
+        access_token: &str,
+        anti_csrf_token: Option<&str>,
+        options: VerifyOptions,
+    ) -> Result<Arc<AccessTokenClaims>> {
+        let now_ms = self.now_ms();
+        let claims = match self.inner.cache.as_ref().and_then(|c| c.get(access_token)) {
+            Some(claims) => claims,
+            None => self.verify_uncached(access_token, now_ms).await?,
+        };
+        if u64::try_from(now_ms).unwrap_or(0) >= claims.expiry_ms() {
+            return Err(Error::try_refresh(TryRefreshReason::Expired));
+        }
+        if options.anti_csrf_check && self.anti_csrf_enabled(options.enable_anti_csrf) {
+            let Some(expected) = claims.anti_csrf_token.as_deref() else {
+                return Err(Error::try_refresh(TryRefreshReason::AntiCsrfMissing));
+            };
+            if anti_csrf_token.is_none() {
+                return Err(Error::try_refresh(TryRefreshReason::AntiCsrfMissing));
+            }
+            if !anti_csrf::matches(expected, anti_csrf_token) {
+                return Err(Error::try_refresh(TryRefreshReason::AntiCsrfMismatch));
+            }
+        }
+        if (self.inner.config.blacklisting || options.check_database)
+            && !self
+                .inner
+                .store
+                .session_exists(&claims.session_handle, now_ms)
+                .await?
+        {
+            return Err(Error::unauthorised(UnauthorisedReason::SessionRevoked));
+        }
+        Ok(claims)
+    }
+
+    /// Full verification of a token not in the cache; caches it on success.
+    async fn verify_uncached(&self, token: &str, now_ms: i64) -> Result<Arc<AccessTokenClaims>> {
+        let claims = match self.decode(token, &self.inner.keys.load()) {
+            Ok(c) => c,
+            Err(DecodeError::Invalid) => {
+                return Err(Error::unauthorised(UnauthorisedReason::InvalidAccessToken));
+            }
+            Err(DecodeError::UnknownKid) => {
+                // Perhaps another process rotated the keys: reload at most
+                // once per cooldown, then try again.
+                if !self.reload_keys_for_unknown_kid().await? {
+                    return Err(Error::try_refresh(TryRefreshReason::UnknownSigningKey));
+                }
+                match self.decode(token, &self.inner.keys.load()) {
+                    Ok(c) => c,
+                    Err(DecodeError::Invalid) => {
+                        return Err(Error::unauthorised(UnauthorisedReason::InvalidAccessToken));
+                    }
+                    Err(DecodeError::UnknownKid) => {
+                        return Err(Error::try_refresh(TryRefreshReason::UnknownSigningKey));
+                    }
+                }
+            }
+        };
+        // A token from the future (beyond the leeway) was not made by a
+        // server with a sane clock.
+        let leeway = ms(self.inner.config.clock_leeway);
+        let iat_ms = i64::try_from(claims.issued_at_ms()).unwrap_or(i64::MAX);
+        if iat_ms > now_ms.saturating_add(leeway) {
+            return Err(Error::unauthorised(UnauthorisedReason::InvalidAccessToken));
+        }
+        let claims = Arc::new(claims);
+        if let Some(cache) = &self.inner.cache
+            && u64::try_from(now_ms).unwrap_or(0) < claims.expiry_ms()
+        {
+            cache.insert(token, claims.clone());
+        }
+        Ok(claims)
+    }
+
+    /// Signature and claim checks, no I/O.
+    fn decode(
+        &self,
+        token: &str,
+        keys: &KeySet,
+    ) -> std::result::Result<AccessTokenClaims, DecodeError> {
+        let parts = jwt::split(token).ok_or(DecodeError::Invalid)?;
+        let header = jwt::parse_header(&parts.header_json).ok_or(DecodeError::Invalid)?;
+        let kid = header.kid.as_deref().ok_or(DecodeError::Invalid)?;
+        let key = keys.verifying_key(kid).ok_or(DecodeError::UnknownKid)?;
+        // The key decides the algorithm; the header must agree with it.
+        if header.alg != key.algorithm || key.algorithm != RS256 {
+            return Err(DecodeError::Invalid);
+        }
+        if !key.verify(parts.signing_input.as_bytes(), &parts.signature) {
+            return Err(DecodeError::Invalid);
+        }
+        let payload = b64url_decode(parts.payload_b64).ok_or(DecodeError::Invalid)?;
+        let map: Map<String, Value> =
+            serde_json::from_slice(&payload).map_err(|_| DecodeError::Invalid)?;
+        AccessTokenClaims::from_payload(map, kid, self.inner.config.issuer.as_deref())
+            .ok_or(DecodeError::Invalid)
+    }
+
+    /// Verifies signature and claims but not expiry, anti-CSRF or the store:
+    /// for operations that accept an expired token (payload regeneration).
+    pub(crate) async fn decode_ignoring_expiry(&self, token: &str) -> Result<AccessTokenClaims> {
+        match self.decode(token, &self.inner.keys.load()) {
+            Ok(c) => Ok(c),
+            Err(DecodeError::Invalid) => {
+                Err(Error::unauthorised(UnauthorisedReason::InvalidAccessToken))
+            }
+            Err(DecodeError::UnknownKid) => {
+                self.reload_keys_for_unknown_kid().await?;
+                self.decode(token, &self.inner.keys.load())
+                    .map_err(|_| Error::unauthorised(UnauthorisedReason::InvalidAccessToken))
+            }
+        }
+    }
+}

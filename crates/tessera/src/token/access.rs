@@ -1,0 +1,269 @@
+//! The access token: a JWT in SuperTokens' v5 shape.
+//!
+//! Header `{"alg":"RS256","typ":"JWT","version":"5","kid":"d-…"}`; payload:
+//! the user's own claims at the top level beside the protected ones
+//! ([`PROTECTED_CLAIMS`]): `sub`, `rsub`, `tId`, `sessionHandle`,
+//! `refreshTokenHash1`, `parentRefreshTokenHash1` (always null: tessera
+//! rotates at refresh time, so no token waits for promotion), `antiCsrfToken`
+//! (null unless `ViaToken`), `iat`/`exp` in seconds, and `stt: 0`, the
+//! session-token type marker, which tessera requires so that no other JWT
+//! signed by the same keys passes as an access token.
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+
+/// Claims tessera sets itself; a user payload may not contain any of them.
+pub const PROTECTED_CLAIMS: [&str; 10] = [
+    "sub",
+    "iat",
+    "exp",
+    "sessionHandle",
+    "parentRefreshTokenHash1",
+    "refreshTokenHash1",
+    "antiCsrfToken",
+    "rsub",
+    "tId",
+    "stt",
+];
+
+/// The verified contents of an access token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessTokenClaims {
+    /// The session handle.
+    pub session_handle: String,
+    /// The (primary) user id (`sub`).
+    pub user_id: String,
+    /// The recipe user id (`rsub`).
+    pub recipe_user_id: String,
+    /// The tenant (`tId`).
+    pub tenant_id: String,
+    /// Issued at, seconds since the epoch (`iat`).
+    pub issued_at: u64,
+    /// Expiry, seconds since the epoch (`exp`).
+    pub expires_at: u64,
+    /// Hex SHA-256 of the refresh token current when this token was issued.
+    pub refresh_token_hash1: String,
+    /// The anti-CSRF token, when the session has one.
+    pub anti_csrf_token: Option<String>,
+    /// The user's own payload: a JSON object without protected claims
+    /// (with `iss` when it came from the application, not from tessera's
+    /// configured issuer).
+    pub user_payload: Value,
+    /// Key id the token was signed with.
+    pub kid: String,
+}
+
+impl AccessTokenClaims {
+    /// Expiry in milliseconds since the epoch.
+    pub fn expiry_ms(&self) -> u64 {
+        self.expires_at.saturating_mul(1000)
+    }
+
+    /// Issue time in milliseconds since the epoch.
+    pub fn issued_at_ms(&self) -> u64 {
+        self.issued_at.saturating_mul(1000)
+    }
+
+    /// The full payload as signed: the user payload plus protected claims
+    /// (and `iss` when an issuer is configured).
+    pub fn full_payload(&self, issuer: Option<&str>) -> Map<String, Value> {
+        let mut map = match &self.user_payload {
+            Value::Object(m) => m.clone(),
+            _ => Map::new(),
+        };
+        if let Some(iss) = issuer {
+            map.insert("iss".into(), Value::from(iss));
+        }
+        map.insert("sub".into(), Value::from(self.user_id.as_str()));
+        map.insert("rsub".into(), Value::from(self.recipe_user_id.as_str()));
+        map.insert("tId".into(), Value::from(self.tenant_id.as_str()));
+        map.insert(
+            "sessionHandle".into(),
+            Value::from(self.session_handle.as_str()),
+        );
+        map.insert(
+            "refreshTokenHash1".into(),
+            Value::from(self.refresh_token_hash1.as_str()),
+        );
+        map.insert("parentRefreshTokenHash1".into(), Value::Null);
+        map.insert(
+            "antiCsrfToken".into(),
+            self.anti_csrf_token
+                .as_deref()
+                .map_or(Value::Null, Value::from),
+        );
+        map.insert("iat".into(), Value::from(self.issued_at));
+        map.insert("exp".into(), Value::from(self.expires_at));
+        map.insert("stt".into(), Value::from(0));
+        map
+    }
+
+    /// Decodes a verified payload. `None` when a protected claim is missing
+    /// or has the wrong type, the token type is not a session token, or the
+    /// issuer does not match.
+    pub(crate) fn from_payload(
+        mut map: Map<String, Value>,
+        kid: &str,
+        issuer: Option<&str>,
+    ) -> Option<Self> {
+        fn take_string(map: &mut Map<String, Value>, k: &str) -> Option<String> {
+            match map.remove(k)? {
+                Value::String(s) => Some(s),
+                _ => None,
+            }
+        }
+        if map.remove("stt")?.as_u64() != Some(0) {
+            return None;
+        }
+        if !map
+            .remove("parentRefreshTokenHash1")
+            .unwrap_or(Value::Null)
+            .is_null()
+        {
+            return None;
+        }
+        let issued_at = map.remove("iat")?.as_u64()?;
+        let expires_at = map.remove("exp")?.as_u64()?;
+        let user_id = take_string(&mut map, "sub")?;
+        let recipe_user_id = take_string(&mut map, "rsub")?;
+        let tenant_id = take_string(&mut map, "tId")?;
+        let session_handle = take_string(&mut map, "sessionHandle")?;
+        let refresh_token_hash1 = take_string(&mut map, "refreshTokenHash1")?;
+        let anti_csrf_token = match map.remove("antiCsrfToken") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s),
+            Some(_) => return None,
+        };
+        if let Some(expected) = issuer {
+            match map.remove("iss") {
+                Some(Value::String(iss)) if iss == expected => {}
+                _ => return None,
+            }
+        }
+        Some(Self {
+            session_handle,
+            user_id,
+            recipe_user_id,
+            tenant_id,
+            issued_at,
+            expires_at,
+            refresh_token_hash1,
+            anti_csrf_token,
+            user_payload: Value::Object(map),
+            kid: kid.to_owned(),
+        })
+    }
+}
+
+/// Checks that a user payload is a JSON object with no protected claim (and
+/// no `iss` when tessera sets the issuer itself).
+pub fn validate_user_payload(payload: &Value, issuer_configured: bool) -> Result<()> {
+    let Value::Object(map) = payload else {
+        return Err(Error::InvalidInput(
+            "the access-token payload must be a JSON object".into(),
+        ));
+    };
+    if let Some(key) = PROTECTED_CLAIMS.iter().find(|k| map.contains_key(**k)) {
+        return Err(Error::InvalidInput(format!(
+            "the access-token payload may not contain the protected claim `{key}`"
+        )));
+    }
+    if issuer_configured && map.contains_key("iss") {
+        return Err(Error::InvalidInput(
+            "the access-token payload may not contain `iss`: tessera sets it from the configured issuer".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Removes the protected claims from a payload (used where SuperTokens'
+/// SDKs send a full payload back, e.g. a merge of the current payload).
+pub fn strip_protected_claims(payload: &mut Map<String, Value>) {
+    for k in PROTECTED_CLAIMS {
+        payload.remove(k);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn claims() -> AccessTokenClaims {
+        AccessTokenClaims {
+            session_handle: "h".into(),
+            user_id: "u".into(),
+            recipe_user_id: "u".into(),
+            tenant_id: "public".into(),
+            issued_at: 10,
+            expires_at: 20,
+            refresh_token_hash1: "ab".into(),
+            anti_csrf_token: None,
+            user_payload: json!({"role": "reader", "iss": "app"}),
+            kid: "d-1".into(),
+        }
+    }
+
+    #[test]
+    fn full_payload_round_trips_through_from_payload() {
+        let c = claims();
+        let back = AccessTokenClaims::from_payload(c.full_payload(None), "d-1", None).unwrap();
+        assert_eq!(back, c);
+        let p = c.full_payload(None);
+        assert_eq!(p["stt"], json!(0));
+        assert_eq!(p["parentRefreshTokenHash1"], Value::Null);
+        assert_eq!(p["antiCsrfToken"], Value::Null);
+    }
+
+    #[test]
+    fn payload_without_session_token_type_is_not_an_access_token() {
+        let mut p = claims().full_payload(None);
+        p.remove("stt");
+        assert!(AccessTokenClaims::from_payload(p, "d-1", None).is_none());
+        let mut p = claims().full_payload(None);
+        p.insert("stt".into(), json!(1));
+        assert!(AccessTokenClaims::from_payload(p, "d-1", None).is_none());
+    }
+
+    #[test]
+    fn wrong_claim_types_are_rejected() {
+        for (k, v) in [
+            ("exp", json!("20")),
+            ("sub", json!(5)),
+            ("antiCsrfToken", json!(1)),
+            ("iat", json!(-1)),
+        ] {
+            let mut p = claims().full_payload(None);
+            p.insert(k.into(), v);
+            assert!(
+                AccessTokenClaims::from_payload(p, "d-1", None).is_none(),
+                "{k}"
+            );
+        }
+    }
+
+    #[test]
+    fn issuer_must_match_when_configured() {
+        let mut c = claims();
+        c.user_payload = json!({"role": "reader"});
+        let p = c.full_payload(Some("https://api.example"));
+        assert!(
+            AccessTokenClaims::from_payload(p.clone(), "d-1", Some("https://api.example"))
+                .is_some()
+        );
+        assert!(AccessTokenClaims::from_payload(p, "d-1", Some("https://other.example")).is_none());
+    }
+
+    #[test]
+    fn user_payload_colliding_with_a_protected_claim_is_an_error() {
+        assert!(validate_user_payload(&json!({"role": 1}), false).is_ok());
+        for k in PROTECTED_CLAIMS {
+            let err = validate_user_payload(&json!({ k: 1 }), false).unwrap_err();
+            assert!(err.to_string().contains(k));
+        }
+        assert!(validate_user_payload(&json!([1]), false).is_err());
+        assert!(validate_user_payload(&json!({"iss": "x"}), true).is_err());
+        assert!(validate_user_payload(&json!({"iss": "x"}), false).is_ok());
+    }
+}
