@@ -1,0 +1,2 @@
+//! Placeholder until the seed example is written.
+fn main() {}
