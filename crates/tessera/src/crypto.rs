@@ -4,7 +4,6 @@
 use aws_lc_rs::{aead, digest, hmac};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use subtle::ConstantTimeEq;
 
 use crate::error::{Error, Result};
 
@@ -52,9 +51,10 @@ pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     out
 }
 
-/// Constant-time equality of two byte strings (lengths are not secret).
+/// Constant-time equality of two byte strings (lengths are not secret):
+/// AWS-LC's `CRYPTO_memcmp`, which reads every byte whatever differs.
 pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && bool::from(a.ct_eq(b))
+    aws_lc_rs::constant_time::verify_slices_are_equal(a, b).is_ok()
 }
 
 /// base64url without padding (JWT and token encoding).
