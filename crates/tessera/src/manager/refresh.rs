@@ -182,12 +182,13 @@ impl SessionManager {
         let within_grace = now.saturating_sub(record.refresh.rotated_at_ms)
             <= ms(self.inner.config.refresh_grace_period);
         if is_previous && within_grace {
-            if let Some(current) = self.unseal_current(&record, &presented, &mac_key) {
-                tracing::debug!(target: "tessera::refresh", session_handle = %record.handle, "refresh with previous token inside grace window");
-                return self
-                    .session_tokens(&record, &current, &mac_key, dynamic)
-                    .await;
-            }
+            let Some(current) = self.unseal_current(&record, &presented, &mac_key) else {
+                // Cannot happen with rows tessera wrote; refuse rather than guess.
+                tracing::warn!(target: "tessera::refresh", session_handle = %record.handle, "grace-window refresh: sealed token unusable");
+                return Err(Error::unauthorised(UnauthorisedReason::UnknownRefreshToken));
+            };
+            tracing::debug!(target: "tessera::refresh", session_handle = %record.handle, "refresh with previous token inside grace window");
+            return self.session_tokens(&record, &current, &mac_key, dynamic).await;
         }
         if presented.generation < record.refresh.generation {
             return Err(self.revoke_for_theft(record).await);
