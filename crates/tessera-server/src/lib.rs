@@ -1,0 +1,7 @@
+#![doc = include_str!("../README.md")]
+
+pub mod admin;
+pub mod cli;
+pub mod config;
+pub mod metrics;
+pub mod serve;

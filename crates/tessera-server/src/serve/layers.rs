@@ -1,0 +1,125 @@
+//! Middleware: API keys, the `cdi-version` header, metrics.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::HeaderMap;
+use axum::http::header::AUTHORIZATION;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use subtle::{Choice, ConstantTimeEq};
+
+use super::error::ApiError;
+use super::{AppState, SUPPORTED_CDI_VERSIONS};
+
+/// Refuses the request with `401 Invalid API key` unless it carries one of
+/// the configured keys (no keys configured: every request passes). The key
+/// is read as SuperTokens core reads it: the `api-key` header, else
+/// `Authorization: Bearer <key>`, else the whole `Authorization` value;
+/// trimmed.
+///
+/// Every configured key is compared, in constant time, whatever the
+/// outcome, so the timing tells nothing about which key or how much of it
+/// matched (only, as with any comparison, whether the lengths differ).
+pub(crate) async fn require_api_key(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let keys = state.api_keys();
+    if keys.is_empty() {
+        return next.run(request).await;
+    }
+    match presented_key(request.headers()) {
+        Some(p) if key_matches(keys, p) => next.run(request).await,
+        _ => {
+            tracing::debug!(target: "tessera_server::auth", path = %request.uri().path(), "missing or invalid api-key");
+            ApiError::InvalidApiKey.into_response()
+        }
+    }
+}
+
+fn presented_key(headers: &HeaderMap) -> Option<&[u8]> {
+    if let Some(v) = headers.get("api-key") {
+        return Some(v.as_bytes().trim_ascii());
+    }
+    let auth = headers.get(AUTHORIZATION)?.as_bytes();
+    let key = match auth.get(..7) {
+        Some(prefix) if prefix.eq_ignore_ascii_case(b"bearer ") => &auth[7..],
+        _ => auth,
+    };
+    Some(key.trim_ascii())
+}
+
+fn key_matches(keys: &[String], presented: &[u8]) -> bool {
+    let mut matched = Choice::from(0);
+    for key in keys {
+        matched |= key.as_bytes().ct_eq(presented);
+    }
+    matched.into()
+}
+
+/// Refuses with `400` a `cdi-version` header naming a version tessera does
+/// not speak, as SuperTokens core does; no header means the latest.
+pub(crate) async fn check_cdi_version(request: Request, next: Next) -> Response {
+    if let Some(v) = request.headers().get("cdi-version") {
+        let v = v.to_str().unwrap_or_default().trim();
+        if !SUPPORTED_CDI_VERSIONS.contains(&v) {
+            return ApiError::BadRequest(format!("cdi-version {v} not supported")).into_response();
+        }
+    }
+    next.run(request).await
+}
+
+/// Counts the request and its latency by route template and status.
+pub(crate) async fn record_metrics(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let endpoint = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let response = next.run(request).await;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    state
+        .metrics()
+        .observe_request(method.as_str(), &endpoint, status, elapsed);
+    tracing::debug!(
+        target: "tessera_server::request",
+        %method,
+        endpoint = %endpoint,
+        status,
+        micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+        "request"
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{HeaderMap, HeaderValue};
+
+    use super::{key_matches, presented_key};
+
+    #[test]
+    fn key_is_read_from_api_key_or_authorization() {
+        let mut h = HeaderMap::new();
+        assert_eq!(presented_key(&h), None);
+        h.insert("authorization", HeaderValue::from_static("Bearer  k1 "));
+        assert_eq!(presented_key(&h), Some(&b"k1"[..]));
+        h.insert("authorization", HeaderValue::from_static("k2"));
+        assert_eq!(presented_key(&h), Some(&b"k2"[..]));
+        h.insert("api-key", HeaderValue::from_static(" k3"));
+        assert_eq!(presented_key(&h), Some(&b"k3"[..]));
+    }
+
+    #[test]
+    fn any_configured_key_matches_and_nothing_else() {
+        let keys = vec![
+            "first-key-aaaaaaaaaaaaaaaa".to_owned(),
+            "second-key-bbbbbbbbbbbbbbb".to_owned(),
+        ];
+        assert!(key_matches(&keys, b"first-key-aaaaaaaaaaaaaaaa"));
+        assert!(key_matches(&keys, b"second-key-bbbbbbbbbbbbbbb"));
+        assert!(!key_matches(&keys, b"second-key-bbbbbbbbbbbbbbX"));
+        assert!(!key_matches(&keys, b"first-key"));
+        assert!(!key_matches(&keys, b""));
+    }
+}

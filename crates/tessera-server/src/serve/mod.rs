@@ -1,0 +1,206 @@
+//! The HTTP server: SuperTokens' Core Driver Interface for the session
+//! recipe (CDI 5.4, as spoken by supertokens-python 0.31 and
+//! supertokens-node 24), JWKS, `/hello` and `/metrics`.
+//!
+//! The handlers translate JSON to engine calls and back, nothing more; every
+//! rule about tokens lives in the `tessera` engine. Routes, after an optional
+//! `/appid-<id>` prefix is removed (see `path.rs`):
+//!
+//! | method | path | api-key | handler |
+//! |---|---|---|---|
+//! | GET | `/apiversion` | yes | `core::api_version` |
+//! | any | `/`, `/hello`, `/{tenant}/hello` | no | `core::hello` |
+//! | GET | `/.well-known/jwks.json` | no | `core::jwks` |
+//! | GET | `/metrics` | yes | `core::metrics` |
+//! | GET | `/user/id` | yes | `core::get_user` |
+//! | POST | `/recipe/session`, `/{tenant}/recipe/session` | yes | `session::create` |
+//! | GET | `/recipe/session?sessionHandle=` | yes | `handles::information` |
+//! | POST | `/recipe/session/verify` | yes | `session::verify` |
+//! | POST | `/recipe/session/refresh` | yes | `session::refresh` |
+//! | POST | `/recipe/session/regenerate` | yes | `session::regenerate` |
+//! | POST | `/recipe/session/remove`, `/{tenant}/recipe/session/remove` | yes | `handles::remove` |
+//! | GET | `/recipe/session/user`, `/{tenant}/recipe/session/user` | yes | `handles::list` |
+//! | PUT | `/recipe/session/data` | yes | `handles::update_data` |
+//! | PUT | `/recipe/jwt/data` | yes | `handles::update_jwt_data` |
+//!
+//! Anything else is `404 Not found`; a known path with another method is
+//! `405 Method not supported` (SuperTokens core's texts). Bodies are limited
+//! to [`MAX_BODY_BYTES`] and requests to [`REQUEST_TIMEOUT`].
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::StatusCode;
+use axum::routing::{any, get, post, put};
+use axum::{Router, ServiceExt};
+use tokio::net::TcpListener;
+use tower::Layer as _;
+use tower::util::MapRequestLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::metrics::Metrics;
+
+mod core;
+mod error;
+mod handles;
+mod input;
+mod layers;
+mod path;
+mod reply;
+mod session;
+
+/// The CDI versions tessera speaks. supertokens-python 0.31 and
+/// supertokens-node 24 support exactly `5.4`.
+pub const SUPPORTED_CDI_VERSIONS: &[&str] = &["5.4"];
+/// Largest request body accepted (the SDKs send a few KiB at most).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Longest a request may take before it is answered `408`.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What every handler shares: the session manager, the API keys and the
+/// metrics. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<StateInner>,
+}
+
+struct StateInner {
+    manager: tessera::SessionManager,
+    api_keys: Vec<String>,
+    metrics: Metrics,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("manager", &self.inner.manager)
+            .field("api_keys", &format_args!("<{} keys>", self.inner.api_keys.len()))
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// State for a server on `manager`; `api_keys` empty means no key is
+    /// required.
+    pub fn new(manager: tessera::SessionManager, api_keys: Vec<String>) -> Self {
+        Self {
+            inner: Arc::new(StateInner {
+                manager,
+                api_keys,
+                metrics: Metrics::new(),
+            }),
+        }
+    }
+
+    /// The session manager.
+    pub fn manager(&self) -> &tessera::SessionManager {
+        &self.inner.manager
+    }
+
+    /// The server's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    pub(crate) fn api_keys(&self) -> &[String] {
+        &self.inner.api_keys
+    }
+}
+
+/// The routes, with their middleware, before path normalisation.
+pub fn router(state: AppState) -> Router {
+    // CDI endpoints: API key and `cdi-version` checked.
+    let cdi = Router::new()
+        .route(
+            "/recipe/session",
+            post(session::create).get(handles::information),
+        )
+        .route("/{tenant}/recipe/session", post(session::create_in_tenant))
+        .route("/recipe/session/verify", post(session::verify))
+        .route("/recipe/session/refresh", post(session::refresh))
+        .route("/recipe/session/regenerate", post(session::regenerate))
+        .route("/recipe/session/remove", post(handles::remove))
+        .route(
+            "/{tenant}/recipe/session/remove",
+            post(handles::remove_in_tenant),
+        )
+        .route("/recipe/session/user", get(handles::list))
+        .route("/{tenant}/recipe/session/user", get(handles::list_in_tenant))
+        .route("/recipe/session/data", put(handles::update_data))
+        .route("/recipe/jwt/data", put(handles::update_jwt_data))
+        .route("/user/id", get(core::get_user))
+        .route_layer(axum::middleware::from_fn(layers::check_cdi_version));
+    // API key only (no CDI version negotiated yet, or not a CDI call).
+    let keyed = cdi
+        .route("/apiversion", get(core::api_version))
+        .route("/metrics", get(core::metrics))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            layers::require_api_key,
+        ));
+    // Open to anyone, as in SuperTokens core: health check and public keys.
+    let open = Router::new()
+        .route("/", any(core::hello))
+        .route("/hello", any(core::hello))
+        .route("/{tenant}/hello", any(core::hello))
+        .route("/.well-known/jwks.json", get(core::jwks));
+    keyed
+        .merge(open)
+        .fallback(core::not_found)
+        .method_not_allowed_fallback(core::method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            layers::record_metrics,
+        ))
+        .with_state(state)
+}
+
+/// Serves the API on `listener` until `shutdown` completes; requests in
+/// flight then finish before this returns.
+pub async fn serve<F>(listener: TcpListener, state: AppState, shutdown: F) -> std::io::Result<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    // The app-id prefix must go before routing, so this layer wraps the
+    // router instead of being added with `Router::layer`.
+    let app = MapRequestLayer::new(path::normalise as fn(Request) -> Request).layer(router(state));
+    axum::serve(
+        listener,
+        ServiceExt::<Request>::into_make_service(app),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!(target: "tessera_server", "shutdown signal received; finishing requests in flight");
+}

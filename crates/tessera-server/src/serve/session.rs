@@ -1,0 +1,175 @@
+//! Handlers that take or issue tokens: create, verify, refresh, regenerate.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use serde_json::json;
+use tessera::{DEFAULT_TENANT, Error, NewSession, RefreshRequest, SessionMetadata, VerifyOptions};
+
+use super::AppState;
+use super::error::ApiError;
+use super::input::JsonInput;
+use super::reply;
+
+/// Tenant ids are matched lowercase, as SuperTokens core does.
+pub(crate) fn tenant_id(segment: &str) -> String {
+    segment.to_ascii_lowercase()
+}
+
+/// `POST /recipe/session`: creates a session in the `public` tenant.
+pub(crate) async fn create(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    create_for(&state, DEFAULT_TENANT.to_owned(), &body).await
+}
+
+/// `POST /{tenant}/recipe/session`: creates a session.
+///
+/// Body: `userId` (the recipe user id; tessera has no account linking, so
+/// it is also the user id), `userDataInJWT`, `userDataInDatabase`,
+/// `enableAntiCsrf`, optional `useDynamicSigningKey`. Answer: `OK` with
+/// `session`, `accessToken`, `refreshToken` and, with anti-CSRF,
+/// `antiCsrfToken`.
+pub(crate) async fn create_in_tenant(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    create_for(&state, tenant_id(&tenant), &body).await
+}
+
+async fn create_for(state: &AppState, tenant: String, body: &[u8]) -> Result<Response, ApiError> {
+    let mut input = JsonInput::parse(body)?;
+    // Same order of checks as the core, so the same field is named first.
+    let user_id = input.string("userId")?;
+    let enable_anti_csrf = input.bool("enableAntiCsrf")?;
+    let jwt_payload = input.object("userDataInJWT")?;
+    let session_data = input.object("userDataInDatabase")?;
+    let use_dynamic_signing_key = input.opt_bool("useDynamicSigningKey")?;
+    let new = NewSession {
+        recipe_user_id: Some(user_id.clone()),
+        user_id,
+        tenant_id: tenant,
+        jwt_payload,
+        session_data,
+        metadata: SessionMetadata::default(),
+        enable_anti_csrf: Some(enable_anti_csrf),
+        use_dynamic_signing_key,
+    };
+    let created = state.manager().create_session(new).await?;
+    state.metrics().session_created();
+    Ok(reply::created(&created))
+}
+
+/// `POST /recipe/session/verify`: verifies an access token.
+///
+/// Body: `accessToken`, `doAntiCsrfCheck`, `enableAntiCsrf`,
+/// `checkDatabase`, optional `antiCsrfToken`. Answer: `OK` with `session`;
+/// `UNAUTHORISED` or `TRY_REFRESH_TOKEN` with a `message`. tessera's tokens
+/// never wait for promotion, so no new `accessToken` is ever returned.
+pub(crate) async fn verify(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    let mut input = JsonInput::parse(&body)?;
+    let access_token = input.string("accessToken")?;
+    let anti_csrf_token = input.opt_string("antiCsrfToken")?;
+    let do_anti_csrf_check = input.bool("doAntiCsrfCheck")?;
+    let enable_anti_csrf = input.bool("enableAntiCsrf")?;
+    let check_database = input.bool("checkDatabase")?;
+    let options = VerifyOptions {
+        anti_csrf_check: do_anti_csrf_check,
+        enable_anti_csrf: Some(enable_anti_csrf),
+        check_database,
+    };
+    match state
+        .manager()
+        .get_session(&access_token, anti_csrf_token.as_deref(), options)
+        .await
+    {
+        Ok(claims) => Ok(reply::ok(json!({
+            "status": "OK",
+            "session": reply::session(&claims),
+        }))),
+        Err(Error::Unauthorised { reason }) => Ok(reply::unauthorised(reply::unauthorised_message(reason))),
+        Err(Error::TryRefreshToken { reason }) => Ok(reply::try_refresh_token(reply::try_refresh_message(reason))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /recipe/session/refresh`: rotates the refresh token and issues a
+/// new access token.
+///
+/// Body: `refreshToken`, `enableAntiCsrf`, `useDynamicSigningKey` (required
+/// from CDI 5.0 on), optional `antiCsrfToken`. Answer: `OK` as for create; `UNAUTHORISED` with a
+/// `message`; or, for a retired refresh token presented after the grace
+/// window, `TOKEN_THEFT_DETECTED` with `session{handle,userId,recipeUserId}`
+/// (the engine has revoked that session).
+pub(crate) async fn refresh(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    let mut input = JsonInput::parse(&body)?;
+    let refresh_token = input.string("refreshToken")?;
+    let anti_csrf_token = input.opt_string("antiCsrfToken")?;
+    let enable_anti_csrf = input.bool("enableAntiCsrf")?;
+    let use_dynamic_signing_key = input.bool("useDynamicSigningKey")?;
+    let request = RefreshRequest {
+        refresh_token: &refresh_token,
+        anti_csrf_token: anti_csrf_token.as_deref(),
+        enable_anti_csrf: Some(enable_anti_csrf),
+        use_dynamic_signing_key: Some(use_dynamic_signing_key),
+    };
+    match state.manager().refresh_session_with(request).await {
+        Ok(created) => {
+            state.metrics().session_refreshed();
+            Ok(reply::created(&created))
+        }
+        Err(Error::Unauthorised { reason }) => Ok(reply::unauthorised(reply::unauthorised_message(reason))),
+        Err(Error::TokenTheftDetected {
+            session_handle,
+            user_id,
+            recipe_user_id,
+            ..
+        }) => {
+            state.metrics().theft_detected();
+            Ok(reply::ok(json!({
+                "status": "TOKEN_THEFT_DETECTED",
+                "session": {
+                    "handle": session_handle,
+                    "userId": user_id,
+                    "recipeUserId": recipe_user_id,
+                },
+            })))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /recipe/session/regenerate`: stores a new access-token payload
+/// and issues a token that carries it, with the old token's expiry.
+///
+/// Body: `accessToken` (validly signed, possibly expired), `userDataInJWT`
+/// (the whole new payload; the core also accepts it absent, meaning "keep
+/// the stored payload", which tessera refuses with `400` until the engine
+/// can regenerate without a payload). Answer: `OK` with `session` and, unless the
+/// token had expired, `accessToken`; `UNAUTHORISED` when the token is not
+/// valid or its session is gone.
+pub(crate) async fn regenerate(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    let mut input = JsonInput::parse(&body)?;
+    let access_token = input.string("accessToken")?;
+    let payload = input.object("userDataInJWT")?;
+    match state
+        .manager()
+        .regenerate_access_token(&access_token, payload)
+        .await
+    {
+        Ok(Some(regenerated)) => {
+            let mut body = json!({
+                "status": "OK",
+                "session": reply::session(&regenerated.claims),
+            });
+            if let (Some(token), Some(map)) = (&regenerated.access_token, body.as_object_mut()) {
+                map.insert("accessToken".to_owned(), reply::access_token(token));
+            }
+            Ok(reply::with_tokens(body))
+        }
+        Ok(None) => Ok(reply::unauthorised(reply::SESSION_DOES_NOT_EXIST)),
+        Err(Error::Unauthorised { reason }) => Ok(reply::unauthorised(reply::unauthorised_message(reason))),
+        // As in the core: regenerate answers an expired-key token UNAUTHORISED.
+        Err(Error::TryRefreshToken { reason }) => Ok(reply::unauthorised(reply::try_refresh_message(reason))),
+        Err(e) => Err(e.into()),
+    }
+}
