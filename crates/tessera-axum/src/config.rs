@@ -1,0 +1,219 @@
+//! Transport settings of a [`SessionLayer`](crate::SessionLayer): cookie
+//! attributes, the API base path, status codes, the transfer-method policy.
+//! Token rules (lifetimes, anti-CSRF tokens, blacklisting …) are the
+//! engine's, in [`tessera::Config`].
+
+use std::fmt;
+use std::sync::Arc;
+
+use http::StatusCode;
+
+use crate::claims::ClaimValidator;
+
+/// The `SameSite` attribute of the session cookies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SameSite {
+    /// `SameSite=Strict`.
+    Strict,
+    /// `SameSite=Lax` (the default: same-site API and website).
+    #[default]
+    Lax,
+    /// `SameSite=None`: cross-site API. Browsers require `Secure` with it,
+    /// and anti-CSRF defaults to `ViaCustomHeader` (FDI §5).
+    None,
+}
+
+impl SameSite {
+    pub(crate) fn to_cookie(self) -> cookie::SameSite {
+        match self {
+            Self::Strict => cookie::SameSite::Strict,
+            Self::Lax => cookie::SameSite::Lax,
+            Self::None => cookie::SameSite::None,
+        }
+    }
+}
+
+/// Where a session's tokens travel: cookies, or the `Authorization` header
+/// and `st-access-token`/`st-refresh-token` response headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TokenTransferMethod {
+    /// `sAccessToken` / `sRefreshToken` cookies.
+    Cookie,
+    /// `Authorization: Bearer` in, `st-access-token` / `st-refresh-token` out.
+    Header,
+}
+
+impl TokenTransferMethod {
+    /// The other method.
+    pub fn other(self) -> Self {
+        match self {
+            Self::Cookie => Self::Header,
+            Self::Header => Self::Cookie,
+        }
+    }
+
+    /// `"cookie"` or `"header"`, as in `st-auth-mode`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cookie => "cookie",
+            Self::Header => "header",
+        }
+    }
+}
+
+/// Which transfer methods the layer accepts and issues (SuperTokens'
+/// `get_token_transfer_method`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TokenTransferPolicy {
+    /// The default: read tokens from either method (a well-formed header
+    /// token wins); create cookie-mode sessions iff the request says
+    /// `st-auth-mode: cookie`, header-mode otherwise (FDI §4).
+    #[default]
+    Any,
+    /// Only cookies, whatever the request asks.
+    Cookie,
+    /// Only headers, whatever the request asks.
+    Header,
+}
+
+impl TokenTransferPolicy {
+    pub(crate) fn allows(self, method: TokenTransferMethod) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Cookie => method == TokenTransferMethod::Cookie,
+            Self::Header => method == TokenTransferMethod::Header,
+        }
+    }
+}
+
+/// The layer's settings; see the builder methods on
+/// [`SessionLayer`](crate::SessionLayer).
+#[derive(Clone)]
+pub(crate) struct TransportConfig {
+    pub(crate) api_base_path: String,
+    pub(crate) refresh_path: String,
+    pub(crate) cookie_domain: Option<String>,
+    pub(crate) older_cookie_domain: Option<String>,
+    pub(crate) cookie_secure: bool,
+    pub(crate) cookie_same_site: SameSite,
+    pub(crate) session_expired_status: StatusCode,
+    pub(crate) invalid_claim_status: StatusCode,
+    pub(crate) anti_csrf: Option<tessera::AntiCsrfMode>,
+    pub(crate) transfer_policy: TokenTransferPolicy,
+    pub(crate) expose_access_token_in_cookie_mode: bool,
+    pub(crate) claim_validators: Vec<Arc<dyn ClaimValidator>>,
+}
+
+impl fmt::Debug for TransportConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TransportConfig")
+            .field("api_base_path", &self.api_base_path)
+            .field("cookie_domain", &self.cookie_domain)
+            .field("older_cookie_domain", &self.older_cookie_domain)
+            .field("cookie_secure", &self.cookie_secure)
+            .field("cookie_same_site", &self.cookie_same_site)
+            .field("session_expired_status", &self.session_expired_status)
+            .field("invalid_claim_status", &self.invalid_claim_status)
+            .field("anti_csrf", &self.anti_csrf)
+            .field("transfer_policy", &self.transfer_policy)
+            .field(
+                "expose_access_token_in_cookie_mode",
+                &self.expose_access_token_in_cookie_mode,
+            )
+            .field("claim_validators", &self.claim_validators.len())
+            .finish()
+    }
+}
+
+/// The default API base path, as in SuperTokens.
+pub const DEFAULT_API_BASE_PATH: &str = "/auth";
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        let api_base_path = DEFAULT_API_BASE_PATH.to_owned();
+        Self {
+            refresh_path: refresh_path(&api_base_path),
+            api_base_path,
+            cookie_domain: None,
+            older_cookie_domain: None,
+            // Secure by default: the session cookies never travel over plain
+            // HTTP unless the application says so (a localhost demo).
+            cookie_secure: true,
+            cookie_same_site: SameSite::Lax,
+            session_expired_status: StatusCode::UNAUTHORIZED,
+            invalid_claim_status: StatusCode::FORBIDDEN,
+            anti_csrf: None,
+            transfer_policy: TokenTransferPolicy::Any,
+            expose_access_token_in_cookie_mode: false,
+            claim_validators: Vec::new(),
+        }
+    }
+}
+
+/// `{base}/session/refresh`.
+pub(crate) fn refresh_path(base: &str) -> String {
+    format!("{base}/session/refresh")
+}
+
+/// `{base}/signout`.
+pub(crate) fn signout_path(base: &str) -> String {
+    format!("{base}/signout")
+}
+
+/// Normalises an API base path: a leading `/`, no trailing `/`; `""` and
+/// `"/"` both mean the root (`""`).
+pub(crate) fn normalise_base_path(path: &str) -> String {
+    let trimmed = path.trim().trim_end_matches('/');
+    if trimmed.is_empty() {
+        return String::new();
+    }
+    if trimmed.starts_with('/') {
+        trimmed.to_owned()
+    } else {
+        format!("/{trimmed}")
+    }
+}
+
+/// Normalises a cookie domain as SuperTokens does: trimmed, lower-cased,
+/// scheme, port and path removed, a leading dot kept.
+pub(crate) fn normalise_cookie_domain(domain: &str) -> String {
+    let mut d = domain.trim().to_ascii_lowercase();
+    for scheme in ["https://", "http://"] {
+        if let Some(rest) = d.strip_prefix(scheme) {
+            d = rest.to_owned();
+        }
+    }
+    if let Some(i) = d.find('/') {
+        d.truncate(i);
+    }
+    // Strip a port (not for bracketed IPv6 literals).
+    if !d.starts_with('[')
+        && let Some(i) = d.rfind(':')
+    {
+        d.truncate(i);
+    }
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_path_gets_a_leading_slash_and_loses_the_trailing_one() {
+        assert_eq!(normalise_base_path("auth/"), "/auth");
+        assert_eq!(normalise_base_path("/api/auth"), "/api/auth");
+        assert_eq!(normalise_base_path("/"), "");
+        assert_eq!(refresh_path(&normalise_base_path("/")), "/session/refresh");
+    }
+
+    #[test]
+    fn cookie_domain_keeps_the_leading_dot_and_drops_scheme_and_port() {
+        assert_eq!(normalise_cookie_domain(" .Example.com "), ".example.com");
+        assert_eq!(
+            normalise_cookie_domain("https://api.example.com:8443/x"),
+            "api.example.com"
+        );
+        assert_eq!(normalise_cookie_domain("localhost:3000"), "localhost");
+    }
+}

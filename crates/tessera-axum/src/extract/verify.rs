@@ -1,0 +1,109 @@
+//! Getting the session of a request (FDI §4, §5, §9; SuperTokens'
+//! `get_session_from_request`).
+
+use std::sync::Arc;
+
+use http::Method;
+use http::request::Parts;
+use tessera::{AntiCsrfMode, VerifyOptions};
+
+use super::options::SessionOptions;
+use super::session::Session;
+use crate::claims::validate_all;
+use crate::config::TokenTransferMethod;
+use crate::error::{Error, TryRefreshCause};
+use crate::layer::RequestContext;
+use crate::transport::names::{
+    ACCESS_TOKEN_COOKIE, ANTI_CSRF_HEADER, LEGACY_ID_REFRESH_TOKEN_COOKIE,
+};
+use crate::transport::read::{
+    bearer_token, cookie_values, has_cookie, has_rid, header_str, looks_like_jwt,
+};
+
+/// Verifies the request's access token; `Ok(None)` when it carries none.
+///
+/// The rule, in order:
+/// 1. OPTIONS and TRACE never have a session. A legacy `sIdRefreshToken`
+///    cookie: try refresh (the refresh call removes it).
+/// 2. Candidate tokens: `Authorization: Bearer` and the `sAccessToken`
+///    cookie, each only if it has a JWT's shape (others are ignored, not
+///    refused) and its method is allowed. The header token wins.
+/// 3. None: no session.
+/// 4. The cookie was chosen but sent more than once: try refresh.
+/// 5. Anti-CSRF applies to every method but GET (or as the route's
+///    [`SessionOptions`] say), never to header tokens. `ViaCustomHeader`
+///    needs a `rid` header, else try refresh; `ViaToken` is the engine's
+///    check of the `anti-csrf` header.
+/// 6. The engine verifies (signature, expiry, anti-CSRF token, and the
+///    store with blacklisting or `check_database`).
+/// 7. The layer's claim validators, unless the route turned them off.
+pub(crate) async fn verify_request(
+    ctx: &Arc<RequestContext>,
+    parts: &Parts,
+    options: &SessionOptions,
+) -> Result<Option<Session>, Error> {
+    let headers = &parts.headers;
+    if parts.method == Method::OPTIONS || parts.method == Method::TRACE {
+        return Ok(None);
+    }
+    if has_cookie(headers, LEGACY_ID_REFRESH_TOKEN_COOKIE) {
+        return Err(Error::TryRefreshToken {
+            cause: TryRefreshCause::LegacyIdRefreshTokenCookie,
+        });
+    }
+    let policy = ctx.config().transfer_policy;
+
+    let header_token = bearer_token(headers)
+        .filter(|t| policy.allows(TokenTransferMethod::Header) && looks_like_jwt(t));
+    let (method, token) = if let Some(t) = header_token {
+        (TokenTransferMethod::Header, t.to_owned())
+    } else {
+        let mut cookies = cookie_values(headers, ACCESS_TOKEN_COOKIE);
+        let count = cookies.len();
+        match cookies
+            .pop()
+            .filter(|t| policy.allows(TokenTransferMethod::Cookie) && looks_like_jwt(t))
+        {
+            Some(_) if count > 1 => {
+                return Err(Error::TryRefreshToken {
+                    cause: TryRefreshCause::MultipleAccessTokenCookies,
+                });
+            }
+            Some(t) => (TokenTransferMethod::Cookie, t),
+            None => return Ok(None),
+        }
+    };
+
+    let do_check = method == TokenTransferMethod::Cookie
+        && options
+            .anti_csrf_check
+            .unwrap_or(parts.method != Method::GET);
+    let mode = ctx.shared.anti_csrf();
+    if do_check && mode == AntiCsrfMode::ViaCustomHeader && !has_rid(headers) {
+        return Err(Error::TryRefreshToken {
+            cause: TryRefreshCause::MissingRidHeader,
+        });
+    }
+    let via_token = mode == AntiCsrfMode::ViaToken;
+    let claims = ctx
+        .manager()
+        .get_session(
+            &token,
+            header_str(headers, ANTI_CSRF_HEADER),
+            VerifyOptions {
+                anti_csrf_check: do_check && via_token,
+                enable_anti_csrf: Some(via_token),
+                check_database: options.check_database,
+            },
+        )
+        .await?;
+
+    let validators = &ctx.config().claim_validators;
+    if options.validate_claims && !validators.is_empty() {
+        let errors = validate_all(validators.iter().map(|v| &**v), &claims.user_payload);
+        if !errors.is_empty() {
+            return Err(Error::InvalidClaim(errors));
+        }
+    }
+    Ok(Some(Session::new(ctx.clone(), method, claims, token)))
+}
