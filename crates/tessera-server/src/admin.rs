@@ -50,7 +50,9 @@ pub async fn list_sessions(
         return Ok(Outcome::done(pretty(&Value::Array(list))));
     }
     if sessions.is_empty() {
-        return Ok(Outcome::done(format!("no live sessions for user {user_id}\n")));
+        return Ok(Outcome::done(format!(
+            "no live sessions for user {user_id}\n"
+        )));
     }
     let rows: Vec<Vec<String>> = sessions
         .iter()
@@ -166,7 +168,11 @@ pub async fn cleanup(manager: &SessionManager, as_json: bool) -> tessera::Result
         }))
     } else {
         table(
-            &["EXPIRED SESSIONS DELETED", "BATCHES", "RETIRED KEYS DELETED"],
+            &[
+                "EXPIRED SESSIONS DELETED",
+                "BATCHES",
+                "RETIRED KEYS DELETED",
+            ],
             &[vec![
                 sessions_deleted.to_string(),
                 batches.to_string(),
@@ -245,7 +251,10 @@ mod tests {
     fn tables_align_columns() {
         let t = table(
             &["A", "LONGER"],
-            &[vec!["xxxx".into(), "y".into()], vec!["z".into(), "w".into()]],
+            &[
+                vec!["xxxx".into(), "y".into()],
+                vec!["z".into(), "w".into()],
+            ],
         );
         assert_eq!(t, "A     LONGER\nxxxx  y\nz     w\n");
     }

@@ -5,9 +5,9 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::admin;
 use crate::config::{FileConfig, Overrides, Settings, redact_url};
 use crate::serve::{AppState, serve, shutdown_signal};
-use crate::admin;
 
 /// tessera: session management with SuperTokens' wire formats.
 #[derive(Debug, Parser)]
@@ -47,7 +47,12 @@ pub struct ServeArgs {
     #[arg(long, env = "TESSERA_BIND", value_name = "ADDR")]
     pub bind: Option<std::net::SocketAddr>,
     /// Accepted `api-key` header values, comma-separated (none: no key needed).
-    #[arg(long, env = "TESSERA_API_KEYS", value_name = "KEYS", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "TESSERA_API_KEYS",
+        value_name = "KEYS",
+        hide_env_values = true
+    )]
     pub api_keys: Option<String>,
     /// Seconds a rotated-out refresh token keeps working (0–300) [default: 30].
     #[arg(long, env = "TESSERA_REFRESH_GRACE_PERIOD", value_name = "SECONDS")]

@@ -102,8 +102,7 @@ impl FileConfig {
     pub fn load(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
-        toml::from_str(&text)
-            .map_err(|e| format!("invalid config file {}: {e}", path.display()))
+        toml::from_str(&text).map_err(|e| format!("invalid config file {}: {e}", path.display()))
     }
 }
 
@@ -134,9 +133,7 @@ impl Settings {
             database_url,
             api_keys,
             refresh_grace_period: secs(
-                overrides
-                    .refresh_grace_period
-                    .or(file.refresh_grace_period),
+                overrides.refresh_grace_period.or(file.refresh_grace_period),
             ),
             access_token_validity: secs(
                 overrides

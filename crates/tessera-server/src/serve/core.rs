@@ -52,7 +52,9 @@ pub(crate) async fn jwks(State(state): State<AppState>) -> Response {
 /// `GET /user/id?userId=`: tessera keeps no users, so the answer is always
 /// `UNKNOWN_USER_ID_ERROR`; the SDKs then use the recipe user id as the
 /// user id, which is what a session-only deployment wants.
-pub(crate) async fn get_user(Query(params): Query<HashMap<String, String>>) -> Result<Response, ApiError> {
+pub(crate) async fn get_user(
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
     QueryInput::new(params).string("userId")?;
     Ok(Json(json!({"status": "UNKNOWN_USER_ID_ERROR"})).into_response())
 }

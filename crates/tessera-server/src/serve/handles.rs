@@ -47,7 +47,10 @@ pub(crate) async fn information(
 /// `PUT /recipe/session/data`: overwrites a session's data.
 /// Body: `sessionHandle`, `userDataInDatabase`. Answer: `OK`, or
 /// `UNAUTHORISED` when the session is gone.
-pub(crate) async fn update_data(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+pub(crate) async fn update_data(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let mut input = JsonInput::parse(&body)?;
     let handle = input.string("sessionHandle")?;
     let data = input.object("userDataInDatabase")?;
@@ -78,7 +81,10 @@ pub(crate) async fn update_jwt_data(
 
 /// `POST /recipe/session/remove`: revokes sessions (tenant `public` for a
 /// by-user revocation with `revokeAcrossAllTenants: false`).
-pub(crate) async fn remove(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+pub(crate) async fn remove(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     remove_for(&state, DEFAULT_TENANT.to_owned(), &body).await
 }
 

@@ -21,7 +21,11 @@ use super::{AppState, SUPPORTED_CDI_VERSIONS};
 /// Every configured key is compared, in constant time, whatever the
 /// outcome, so the timing tells nothing about which key or how much of it
 /// matched (only, as with any comparison, whether the lengths differ).
-pub(crate) async fn require_api_key(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn require_api_key(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let keys = state.api_keys();
     if keys.is_empty() {
         return next.run(request).await;
@@ -68,7 +72,11 @@ pub(crate) async fn check_cdi_version(request: Request, next: Next) -> Response 
 }
 
 /// Counts the request and its latency by route template and status.
-pub(crate) async fn record_metrics(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn record_metrics(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let endpoint = request

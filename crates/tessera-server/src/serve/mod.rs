@@ -76,7 +76,10 @@ impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
             .field("manager", &self.inner.manager)
-            .field("api_keys", &format_args!("<{} keys>", self.inner.api_keys.len()))
+            .field(
+                "api_keys",
+                &format_args!("<{} keys>", self.inner.api_keys.len()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -127,7 +130,10 @@ pub fn router(state: AppState) -> Router {
             post(handles::remove_in_tenant),
         )
         .route("/recipe/session/user", get(handles::list))
-        .route("/{tenant}/recipe/session/user", get(handles::list_in_tenant))
+        .route(
+            "/{tenant}/recipe/session/user",
+            get(handles::list_in_tenant),
+        )
         .route("/recipe/session/data", put(handles::update_data))
         .route("/recipe/jwt/data", put(handles::update_jwt_data))
         .route("/user/id", get(core::get_user))
@@ -171,12 +177,9 @@ where
     // The app-id prefix must go before routing, so this layer wraps the
     // router instead of being added with `Router::layer`.
     let app = MapRequestLayer::new(path::normalise as fn(Request) -> Request).layer(router(state));
-    axum::serve(
-        listener,
-        ServiceExt::<Request>::into_make_service(app),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    axum::serve(listener, ServiceExt::<Request>::into_make_service(app))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

@@ -17,7 +17,10 @@ pub(crate) fn tenant_id(segment: &str) -> String {
 }
 
 /// `POST /recipe/session`: creates a session in the `public` tenant.
-pub(crate) async fn create(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     create_for(&state, DEFAULT_TENANT.to_owned(), &body).await
 }
 
@@ -65,7 +68,10 @@ async fn create_for(state: &AppState, tenant: String, body: &[u8]) -> Result<Res
 /// `checkDatabase`, optional `antiCsrfToken`. Answer: `OK` with `session`;
 /// `UNAUTHORISED` or `TRY_REFRESH_TOKEN` with a `message`. tessera's tokens
 /// never wait for promotion, so no new `accessToken` is ever returned.
-pub(crate) async fn verify(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+pub(crate) async fn verify(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let mut input = JsonInput::parse(&body)?;
     let access_token = input.string("accessToken")?;
     let anti_csrf_token = input.opt_string("antiCsrfToken")?;
@@ -86,8 +92,12 @@ pub(crate) async fn verify(State(state): State<AppState>, body: Bytes) -> Result
             "status": "OK",
             "session": reply::session(&claims),
         }))),
-        Err(Error::Unauthorised { reason }) => Ok(reply::unauthorised(reply::unauthorised_message(reason))),
-        Err(Error::TryRefreshToken { reason }) => Ok(reply::try_refresh_token(reply::try_refresh_message(reason))),
+        Err(Error::Unauthorised { reason }) => {
+            Ok(reply::unauthorised(reply::unauthorised_message(reason)))
+        }
+        Err(Error::TryRefreshToken { reason }) => {
+            Ok(reply::try_refresh_token(reply::try_refresh_message(reason)))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -100,7 +110,10 @@ pub(crate) async fn verify(State(state): State<AppState>, body: Bytes) -> Result
 /// `message`; or, for a retired refresh token presented after the grace
 /// window, `TOKEN_THEFT_DETECTED` with `session{handle,userId,recipeUserId}`
 /// (the engine has revoked that session).
-pub(crate) async fn refresh(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+pub(crate) async fn refresh(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let mut input = JsonInput::parse(&body)?;
     let refresh_token = input.string("refreshToken")?;
     let anti_csrf_token = input.opt_string("antiCsrfToken")?;
@@ -117,7 +130,9 @@ pub(crate) async fn refresh(State(state): State<AppState>, body: Bytes) -> Resul
             state.metrics().session_refreshed();
             Ok(reply::created(&created))
         }
-        Err(Error::Unauthorised { reason }) => Ok(reply::unauthorised(reply::unauthorised_message(reason))),
+        Err(Error::Unauthorised { reason }) => {
+            Ok(reply::unauthorised(reply::unauthorised_message(reason)))
+        }
         Err(Error::TokenTheftDetected {
             session_handle,
             user_id,
@@ -147,7 +162,10 @@ pub(crate) async fn refresh(State(state): State<AppState>, body: Bytes) -> Resul
 /// can regenerate without a payload). Answer: `OK` with `session` and, unless the
 /// token had expired, `accessToken`; `UNAUTHORISED` when the token is not
 /// valid or its session is gone.
-pub(crate) async fn regenerate(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+pub(crate) async fn regenerate(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let mut input = JsonInput::parse(&body)?;
     let access_token = input.string("accessToken")?;
     let payload = input.object("userDataInJWT")?;
@@ -167,9 +185,13 @@ pub(crate) async fn regenerate(State(state): State<AppState>, body: Bytes) -> Re
             Ok(reply::with_tokens(body))
         }
         Ok(None) => Ok(reply::unauthorised(reply::SESSION_DOES_NOT_EXIST)),
-        Err(Error::Unauthorised { reason }) => Ok(reply::unauthorised(reply::unauthorised_message(reason))),
+        Err(Error::Unauthorised { reason }) => {
+            Ok(reply::unauthorised(reply::unauthorised_message(reason)))
+        }
         // As in the core: regenerate answers an expired-key token UNAUTHORISED.
-        Err(Error::TryRefreshToken { reason }) => Ok(reply::unauthorised(reply::try_refresh_message(reason))),
+        Err(Error::TryRefreshToken { reason }) => {
+            Ok(reply::unauthorised(reply::try_refresh_message(reason)))
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -1,0 +1,303 @@
+//! A `tessera serve` on 127.0.0.1:0 in this process, driven over real HTTP
+//! with reqwest, as the SuperTokens SDKs drive the core.
+
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tessera::ManualClock;
+use tessera_server::serve::{AppState, serve};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// An API key that passes the core's rules (20+ characters).
+pub const API_KEY: &str = "test-api-key-0123456789";
+
+/// How to start a server.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Store URL.
+    pub database_url: String,
+    /// API keys to require.
+    pub api_keys: Vec<String>,
+    /// Refresh grace window.
+    pub refresh_grace_period: Duration,
+    /// Access-token lifetime.
+    pub access_token_validity: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            database_url: "memory:".to_owned(),
+            api_keys: Vec::new(),
+            refresh_grace_period: Duration::from_secs(30),
+            access_token_validity: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// A running server and a client for it.
+#[derive(Debug)]
+pub struct TestServer {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// The engine's clock: tests move time instead of sleeping.
+    pub clock: ManualClock,
+    /// The server's state (for its metrics).
+    pub state: AppState,
+    /// A client that sends the headers the SDKs send.
+    pub client: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+/// A reply: status, headers and body text.
+#[derive(Debug)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Response headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// Body text.
+    pub text: String,
+}
+
+impl Reply {
+    /// The body as JSON (panics if it is not).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.text))
+    }
+
+    /// Asserts `200` and returns the JSON body.
+    pub fn ok_json(&self) -> Value {
+        assert_eq!(self.status, StatusCode::OK, "body: {}", self.text);
+        self.json()
+    }
+}
+
+/// A fresh SQLite database file name in the temp directory.
+pub fn temp_sqlite_url(name: &str) -> (String, PathBuf) {
+    let dir = std::env::temp_dir().join(format!(
+        "tessera-server-test-{}-{}-{}",
+        name,
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("tessera.db");
+    (format!("sqlite://{}", file.display()), dir)
+}
+
+impl TestServer {
+    /// A server with default options on a memory store.
+    pub async fn start() -> Self {
+        Self::with(Options::default()).await
+    }
+
+    /// A server with these options.
+    pub async fn with(options: Options) -> Self {
+        let clock = ManualClock::starting_now();
+        let manager = tessera::SessionManager::builder()
+            .database_url(&options.database_url)
+            .refresh_grace_period(options.refresh_grace_period)
+            .access_token_validity(options.access_token_validity)
+            .clock(clock.clone())
+            .background_tasks(false)
+            .build()
+            .await
+            .expect("session manager");
+        let state = AppState::new(manager, options.api_keys);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(listener, state.clone(), async move {
+            let _ = rx.await;
+        }));
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap();
+        Self {
+            base,
+            clock,
+            state,
+            client,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    /// Full URL of a path.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Sends a request with the SDK's headers (`cdi-version: 5.4`, `rid:
+    /// session`, the API key if the server has one) and reads the reply.
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        Reply {
+            status,
+            headers,
+            text,
+        }
+    }
+
+    fn sdk(&self, builder: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        builder
+            .header("cdi-version", "5.4")
+            .header("rid", "session")
+            .header("api-key", API_KEY)
+    }
+
+    /// POST with a JSON body.
+    pub async fn post(&self, path: &str, body: &Value) -> Reply {
+        self.send(self.sdk(self.client.post(self.url(path))).json(body))
+            .await
+    }
+
+    /// POST with a raw body.
+    pub async fn post_raw(&self, path: &str, body: &str) -> Reply {
+        self.send(
+            self.sdk(self.client.post(self.url(path)))
+                .header("content-type", "application/json; charset=utf-8")
+                .body(body.to_owned()),
+        )
+        .await
+    }
+
+    /// PUT with a JSON body.
+    pub async fn put(&self, path: &str, body: &Value) -> Reply {
+        self.send(self.sdk(self.client.put(self.url(path))).json(body))
+            .await
+    }
+
+    /// PUT with a raw body.
+    pub async fn put_raw(&self, path: &str, body: &str) -> Reply {
+        self.send(
+            self.sdk(self.client.put(self.url(path)))
+                .header("content-type", "application/json; charset=utf-8")
+                .body(body.to_owned()),
+        )
+        .await
+    }
+
+    /// GET with query parameters.
+    pub async fn get(&self, path: &str, query: &[(&str, &str)]) -> Reply {
+        self.send(self.sdk(self.client.get(self.url(path))).query(query))
+            .await
+    }
+
+    /// GET with no header at all, as the SDKs fetch JWKS.
+    pub async fn get_bare(&self, path: &str) -> Reply {
+        self.send(self.client.get(self.url(path))).await
+    }
+
+    /// Creates a session as the SDK does; returns the `OK` body.
+    pub async fn create(&self, tenant: &str, user: &str) -> Value {
+        self.create_with(
+            tenant,
+            user,
+            json!({"iss": "http://api.test/auth"}),
+            json!({}),
+            false,
+        )
+        .await
+    }
+
+    /// Creates a session with this payload, data and anti-CSRF choice.
+    pub async fn create_with(
+        &self,
+        tenant: &str,
+        user: &str,
+        payload: Value,
+        data: Value,
+        anti_csrf: bool,
+    ) -> Value {
+        let body = json!({
+            "userId": user,
+            "userDataInJWT": payload,
+            "userDataInDatabase": data,
+            "useDynamicSigningKey": true,
+            "enableAntiCsrf": anti_csrf,
+        });
+        let reply = self.post(&format!("/{tenant}/recipe/session"), &body).await;
+        let json = reply.ok_json();
+        assert_eq!(json["status"], "OK", "{json}");
+        json
+    }
+
+    /// Refreshes as the SDK does.
+    pub async fn refresh(&self, refresh_token: &str) -> Value {
+        let body = json!({
+            "refreshToken": refresh_token,
+            "enableAntiCsrf": false,
+            "useDynamicSigningKey": true,
+        });
+        self.post("/recipe/session/refresh", &body).await.ok_json()
+    }
+
+    /// Verifies as the SDK does.
+    pub async fn verify(&self, access_token: &str, check_database: bool) -> Value {
+        let body = json!({
+            "accessToken": access_token,
+            "doAntiCsrfCheck": false,
+            "enableAntiCsrf": false,
+            "checkDatabase": check_database,
+        });
+        self.post("/recipe/session/verify", &body).await.ok_json()
+    }
+
+    /// The metrics text.
+    pub async fn metrics(&self) -> String {
+        let reply = self.get("/metrics", &[]).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        reply.text
+    }
+
+    /// Signals shutdown and waits for the server to stop.
+    pub async fn stop(mut self) -> std::io::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match self.task.take() {
+            Some(task) => task.await.expect("server task"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// The value of a counter line in the metrics text (0 when absent).
+pub fn counter(metrics: &str, line_prefix: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(line_prefix))
+        .and_then(|rest| rest.trim().parse().ok())
+        .unwrap_or(0)
+}
