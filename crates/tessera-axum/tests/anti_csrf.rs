@@ -1,0 +1,219 @@
+//! Anti-CSRF (FDI §5): `ViaToken` (the engine's check of the `anti-csrf`
+//! header) and `ViaCustomHeader` (the `rid` header), for verification and
+//! refresh.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+use tessera::AntiCsrfMode;
+use tessera_axum::{SameSite, SessionLayer};
+
+fn with_mode(mode: AntiCsrfMode) -> Setup {
+    Setup {
+        anti_csrf: mode,
+        ..Setup::default()
+    }
+}
+
+#[tokio::test]
+async fn via_token_issues_an_anti_csrf_token_in_cookie_mode_and_exposes_it() {
+    let app = start_with(with_mode(AntiCsrfMode::ViaToken)).await;
+    let login = app.login_cookie("alice").await;
+    let h = login.headers();
+    assert!(!h["anti-csrf"].is_empty());
+    let exposed = h["access-control-expose-headers"].to_str().unwrap();
+    assert!(exposed.split(',').any(|n| n == "anti-csrf"), "{exposed}");
+    let up = &decode_front_token(h["front-token"].to_str().unwrap())["up"];
+    assert_eq!(up["antiCsrfToken"], h["anti-csrf"].to_str().unwrap());
+}
+
+#[tokio::test]
+async fn via_token_post_without_the_anti_csrf_header_is_401_try_refresh_token() {
+    let app = start_with(with_mode(AntiCsrfMode::ViaToken)).await;
+    let login = app.login_cookie("alice").await;
+    let csrf = login.headers()["anti-csrf"].to_str().unwrap().to_owned();
+
+    let missing = app.client.post(app.url("/me")).send().await.unwrap();
+    assert_eq!(missing.status(), 401);
+    assert!(missing.headers().get("front-token").is_none());
+    assert_eq!(
+        body(missing).await,
+        json!({ "message": "try refresh token" })
+    );
+
+    let wrong = app
+        .client
+        .post(app.url("/me"))
+        .header("anti-csrf", "wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+
+    let right = app
+        .client
+        .post(app.url("/me"))
+        .header("anti-csrf", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status(), 200);
+}
+
+#[tokio::test]
+async fn via_token_get_is_not_checked_but_head_is() {
+    let app = start_with(with_mode(AntiCsrfMode::ViaToken)).await;
+    app.login_cookie("bob").await;
+    let get = app.client.get(app.url("/me")).send().await.unwrap();
+    assert_eq!(get.status(), 200);
+    let head = app.client.head(app.url("/me")).send().await.unwrap();
+    assert_eq!(head.status(), 401);
+}
+
+#[tokio::test]
+async fn via_token_is_never_used_for_header_mode_sessions() {
+    let app = start_with(with_mode(AntiCsrfMode::ViaToken)).await;
+    let res = app
+        .bare_client()
+        .post(app.url("/login/carol"))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers().get("anti-csrf").is_none());
+    let tokens = header_tokens(res.headers());
+    assert!(decode_front_token(&tokens.front)["up"]["antiCsrfToken"].is_null());
+    let post = app
+        .bare_client()
+        .post(app.url("/me"))
+        .bearer_auth(&tokens.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.status(), 200);
+    let refresh = app.refresh_header(&tokens.refresh).await;
+    assert_eq!(refresh.status(), 200);
+}
+
+#[tokio::test]
+async fn via_token_cookie_refresh_needs_the_anti_csrf_header() {
+    let app = start_with(with_mode(AntiCsrfMode::ViaToken)).await;
+    let login = app.login_cookie("dave").await;
+    let csrf = login.headers()["anti-csrf"].to_str().unwrap().to_owned();
+    let refresh_cookie = cookie_value(&set_cookie(login.headers(), "sRefreshToken").unwrap());
+
+    let without = app
+        .bare_client()
+        .post(app.url("/auth/session/refresh"))
+        .header("cookie", format!("sRefreshToken={refresh_cookie}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(without.status(), 401);
+    assert_eq!(without.headers()["front-token"], "remove");
+    assert_eq!(body(without).await, json!({ "message": "unauthorised" }));
+
+    let with = app
+        .client
+        .post(app.url("/auth/session/refresh"))
+        .header("anti-csrf", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with.status(), 200);
+    assert_eq!(with.headers()["anti-csrf"], csrf.as_str());
+}
+
+#[tokio::test]
+async fn via_custom_header_post_without_rid_is_401_try_refresh_token() {
+    let app = start_with(with_mode(AntiCsrfMode::ViaCustomHeader)).await;
+    app.login_cookie("erin").await;
+
+    let without = app.client.post(app.url("/me")).send().await.unwrap();
+    assert_eq!(without.status(), 401);
+    assert!(without.headers().get("front-token").is_none());
+    assert_eq!(
+        body(without).await,
+        json!({ "message": "try refresh token" })
+    );
+
+    // Any value will do, `anti-csrf` included (what the website sends).
+    let with = app
+        .client
+        .post(app.url("/me"))
+        .header("rid", "anti-csrf")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with.status(), 200);
+
+    let get = app.client.get(app.url("/me")).send().await.unwrap();
+    assert_eq!(get.status(), 200);
+}
+
+#[tokio::test]
+async fn via_custom_header_cookie_refresh_without_rid_is_401_unauthorised_and_clears() {
+    let app = start_with(with_mode(AntiCsrfMode::ViaCustomHeader)).await;
+    app.login_cookie("frank").await;
+    let res = app
+        .client
+        .post(app.url("/auth/session/refresh"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(res.headers()["front-token"], "remove");
+    assert!(is_clearing(
+        &set_cookie(res.headers(), "sRefreshToken").unwrap()
+    ));
+    assert_eq!(body(res).await, json!({ "message": "unauthorised" }));
+}
+
+#[tokio::test]
+async fn via_custom_header_does_not_apply_to_header_mode() {
+    let app = start_with(with_mode(AntiCsrfMode::ViaCustomHeader)).await;
+    let tokens = app.login_header("gina").await;
+    let post = app
+        .bare_client()
+        .post(app.url("/me"))
+        .bearer_auth(&tokens.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.status(), 200);
+    let refresh = app.refresh_header(&tokens.refresh).await;
+    assert_eq!(refresh.status(), 200);
+}
+
+#[tokio::test]
+async fn same_site_none_cookies_default_to_the_custom_header_check() {
+    let app = start_with(Setup {
+        layer: Box::new(|l: SessionLayer| l.cookie_same_site(SameSite::None)),
+        ..Setup::default()
+    })
+    .await;
+    let login = app.login_cookie("hank").await;
+    assert!(
+        set_cookie(login.headers(), "sAccessToken")
+            .unwrap()
+            .contains("SameSite=None")
+    );
+    let without = app.client.post(app.url("/me")).send().await.unwrap();
+    assert_eq!(without.status(), 401);
+    let with = app
+        .client
+        .post(app.url("/me"))
+        .header("rid", "session")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with.status(), 200);
+}
+
+#[tokio::test]
+async fn no_anti_csrf_mode_accepts_a_cookie_post_without_headers() {
+    let app = start().await;
+    app.login_cookie("ivy").await;
+    let res = app.client.post(app.url("/me")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+}

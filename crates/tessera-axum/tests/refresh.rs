@@ -1,0 +1,367 @@
+//! `POST /auth/session/refresh` (FDI §7): both transfer methods, expiry,
+//! theft and the grace window, legacy and duplicate cookies.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::json;
+use tessera_axum::SessionLayer;
+
+#[tokio::test]
+async fn refresh_in_cookie_mode_rotates_both_cookies_and_sends_a_front_token() {
+    let app = start().await;
+    let login = app.login_cookie("alice").await;
+    let old_access = cookie_value(&set_cookie(login.headers(), "sAccessToken").unwrap());
+    let old_refresh = cookie_value(&set_cookie(login.headers(), "sRefreshToken").unwrap());
+    // The refresh cookie only travels to the refresh path.
+    assert!(!app.jar_cookies("/me").contains("sRefreshToken"));
+    assert!(
+        app.jar_cookies("/auth/session/refresh")
+            .contains("sRefreshToken")
+    );
+
+    app.clock.advance(Duration::from_secs(5));
+    let res = app
+        .client
+        .post(app.url("/auth/session/refresh"))
+        .header("rid", "session")
+        .header("st-auth-mode", "cookie")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let h = res.headers().clone();
+    assert_eq!(body(res).await, json!({}));
+    let new_access = cookie_value(&set_cookie(&h, "sAccessToken").unwrap());
+    let new_refresh = cookie_value(&set_cookie(&h, "sRefreshToken").unwrap());
+    assert_ne!(new_access, old_access);
+    assert_ne!(new_refresh, old_refresh);
+    assert_eq!(
+        decode_front_token(h["front-token"].to_str().unwrap())["uid"],
+        "alice"
+    );
+    assert!(h.get("st-access-token").is_none());
+
+    let me = app.client.get(app.url("/me")).send().await.unwrap();
+    assert_eq!(me.status(), 200);
+    assert_eq!(body(me).await["userId"], "alice");
+}
+
+#[tokio::test]
+async fn refresh_in_header_mode_returns_the_new_tokens_in_headers() {
+    let app = start().await;
+    let tokens = app.login_header("bob").await;
+    app.clock.advance(Duration::from_secs(5));
+    let res = app.refresh_header(&tokens.refresh).await;
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().get("set-cookie").is_none());
+    let new = header_tokens(res.headers());
+    assert_ne!(new.access, tokens.access);
+    assert_ne!(new.refresh, tokens.refresh);
+    assert!(res.headers().get("anti-csrf").is_none());
+
+    let me = app
+        .bare_client()
+        .get(app.url("/me"))
+        .bearer_auth(&new.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    assert_eq!(body(me).await["method"], "header");
+}
+
+#[tokio::test]
+async fn refresh_without_any_token_is_401_unauthorised_and_clears_both_methods() {
+    let app = start().await;
+    let res = app
+        .bare_client()
+        .post(app.url("/auth/session/refresh"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let h = res.headers().clone();
+    assert_eq!(h["front-token"], "remove");
+    assert_eq!(h["st-access-token"], "");
+    assert_eq!(h["st-refresh-token"], "");
+    assert!(is_clearing(&set_cookie(&h, "sAccessToken").unwrap()));
+    assert!(is_clearing(&set_cookie(&h, "sRefreshToken").unwrap()));
+    assert_eq!(body(res).await, json!({ "message": "unauthorised" }));
+}
+
+#[tokio::test]
+async fn expired_access_token_is_401_try_refresh_token_and_a_refresh_recovers() {
+    let app = start_with(Setup {
+        access_token_validity: Duration::from_secs(60),
+        ..Setup::default()
+    })
+    .await;
+    app.login_cookie("carol").await;
+    app.clock.advance(Duration::from_secs(61));
+
+    let res = app.client.get(app.url("/me")).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    // Nothing is cleared: the client is expected to refresh.
+    assert!(res.headers().get("front-token").is_none());
+    assert!(res.headers().get("set-cookie").is_none());
+    assert_eq!(body(res).await, json!({ "message": "try refresh token" }));
+
+    let refreshed = app
+        .client
+        .post(app.url("/auth/session/refresh"))
+        .header("rid", "session")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), 200);
+    let me = app.client.get(app.url("/me")).send().await.unwrap();
+    assert_eq!(me.status(), 200);
+}
+
+#[tokio::test]
+async fn optional_session_is_none_without_token_but_expired_token_is_still_an_error() {
+    let app = start_with(Setup {
+        access_token_validity: Duration::from_secs(60),
+        ..Setup::default()
+    })
+    .await;
+    let none = app.client.get(app.url("/maybe")).send().await.unwrap();
+    assert_eq!(body(none).await, json!({ "userId": null }));
+
+    app.login_cookie("dave").await;
+    let some = app.client.get(app.url("/maybe")).send().await.unwrap();
+    assert_eq!(body(some).await, json!({ "userId": "dave" }));
+
+    app.clock.advance(Duration::from_secs(61));
+    let expired = app.client.get(app.url("/maybe")).send().await.unwrap();
+    assert_eq!(expired.status(), 401);
+    assert_eq!(
+        body(expired).await,
+        json!({ "message": "try refresh token" })
+    );
+}
+
+#[tokio::test]
+async fn replaying_a_retired_refresh_token_after_the_grace_window_is_theft_and_revokes_the_session()
+{
+    let app = start().await;
+    let first = app.login_header("mallory-victim").await;
+    let handle = decode_front_token(&first.front)["up"]["sessionHandle"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rotated = app.refresh_header(&first.refresh).await;
+    assert_eq!(rotated.status(), 200);
+    let second = header_tokens(rotated.headers());
+
+    app.clock.advance(Duration::from_secs(31));
+    let replay = app.refresh_header(&first.refresh).await;
+    assert_eq!(replay.status(), 401);
+    let h = replay.headers().clone();
+    assert_eq!(
+        body(replay).await,
+        json!({ "message": "token theft detected" })
+    );
+    // Both methods cleared.
+    assert_eq!(h["front-token"], "remove");
+    assert_eq!(h["st-refresh-token"], "");
+    assert!(is_clearing(&set_cookie(&h, "sRefreshToken").unwrap()));
+
+    // The session is gone: even the legitimate current token is refused.
+    assert!(
+        app.manager
+            .get_session_information(&handle)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let legit = app.refresh_header(&second.refresh).await;
+    assert_eq!(legit.status(), 401);
+    assert_eq!(body(legit).await, json!({ "message": "unauthorised" }));
+}
+
+#[tokio::test]
+async fn replaying_the_previous_refresh_token_within_the_grace_window_is_a_normal_refresh() {
+    let app = start().await;
+    let first = app.login_header("erin").await;
+    let rotated = app.refresh_header(&first.refresh).await;
+    assert_eq!(rotated.status(), 200);
+    let second = header_tokens(rotated.headers());
+
+    // Another tab, or a retry after a lost response, 10 s later.
+    app.clock.advance(Duration::from_secs(10));
+    let retry = app.refresh_header(&first.refresh).await;
+    assert_eq!(retry.status(), 200);
+    let retried = header_tokens(retry.headers());
+    // Every such caller ends with the same current refresh token.
+    assert_eq!(retried.refresh, second.refresh);
+    assert_eq!(decode_front_token(&retried.front)["uid"], "erin");
+}
+
+#[tokio::test]
+async fn theft_is_detected_in_cookie_mode_too_and_the_cookies_are_cleared() {
+    let app = start().await;
+    let login = app.login_cookie("frank").await;
+    let original = cookie_value(&set_cookie(login.headers(), "sRefreshToken").unwrap());
+    let res = app
+        .client
+        .post(app.url("/auth/session/refresh"))
+        .header("rid", "session")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    app.clock.advance(Duration::from_secs(31));
+    let replay = app
+        .bare_client()
+        .post(app.url("/auth/session/refresh"))
+        .header("cookie", format!("sRefreshToken={original}"))
+        .header("rid", "session")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), 401);
+    assert!(is_clearing(
+        &set_cookie(replay.headers(), "sAccessToken").unwrap()
+    ));
+    assert!(is_clearing(
+        &set_cookie(replay.headers(), "sRefreshToken").unwrap()
+    ));
+    assert_eq!(
+        body(replay).await,
+        json!({ "message": "token theft detected" })
+    );
+}
+
+#[tokio::test]
+async fn refresh_with_both_methods_uses_the_header_and_clears_the_cookies_first() {
+    let app = start().await;
+    let cookie_login = app.login_cookie("gina").await;
+    let cookie_refresh =
+        cookie_value(&set_cookie(cookie_login.headers(), "sRefreshToken").unwrap());
+    let header_login = app.login_header("gina").await;
+
+    let res = app
+        .bare_client()
+        .post(app.url("/auth/session/refresh"))
+        .header("cookie", format!("sRefreshToken={cookie_refresh}"))
+        .bearer_auth(&header_login.refresh)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let h = res.headers();
+    // The new tokens came in headers, with a real front token (the clear
+    // ran first, so `remove` did not win).
+    let new = header_tokens(h);
+    assert_ne!(new.front, "remove");
+    assert_eq!(decode_front_token(&new.front)["uid"], "gina");
+    assert!(is_clearing(&set_cookie(h, "sAccessToken").unwrap()));
+    assert!(is_clearing(&set_cookie(h, "sRefreshToken").unwrap()));
+}
+
+#[tokio::test]
+async fn a_legacy_id_refresh_token_cookie_asks_for_a_refresh_which_clears_it() {
+    let app = start().await;
+    let tokens = app.login_header("hank").await;
+    let verify = app
+        .bare_client()
+        .get(app.url("/me"))
+        .bearer_auth(&tokens.access)
+        .header("cookie", "sIdRefreshToken=legacy")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(verify.status(), 401);
+    assert_eq!(
+        body(verify).await,
+        json!({ "message": "try refresh token" })
+    );
+
+    let res = app
+        .bare_client()
+        .post(app.url("/auth/session/refresh"))
+        .bearer_auth(&tokens.refresh)
+        .header("cookie", "sIdRefreshToken=legacy")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let legacy = set_cookie(res.headers(), "sIdRefreshToken").unwrap();
+    assert!(is_clearing(&legacy));
+    assert!(legacy.contains("Path=/;") || legacy.ends_with("Path=/"));
+}
+
+#[tokio::test]
+async fn duplicate_access_token_cookies_are_401_try_refresh_token() {
+    let app = start().await;
+    let login = app.login_cookie("ivy").await;
+    let access = cookie_value(&set_cookie(login.headers(), "sAccessToken").unwrap());
+    let res = app
+        .bare_client()
+        .get(app.url("/me"))
+        .header(
+            "cookie",
+            format!("sAccessToken={access}; sAccessToken={access}"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(body(res).await, json!({ "message": "try refresh token" }));
+}
+
+#[tokio::test]
+async fn duplicate_cookies_at_refresh_are_cleared_on_the_older_cookie_domain() {
+    let app = start_with(Setup {
+        layer: Box::new(|l: SessionLayer| l.older_cookie_domain("old.example.com")),
+        ..Setup::default()
+    })
+    .await;
+    let res = app
+        .bare_client()
+        .post(app.url("/auth/session/refresh"))
+        .header("cookie", "sRefreshToken=a; sRefreshToken=b")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().get("front-token").is_none());
+    let cleared = set_cookie(res.headers(), "sRefreshToken").unwrap();
+    assert!(is_clearing(&cleared));
+    assert!(cleared.contains("Domain=old.example.com"));
+    assert!(cleared.contains("Path=/auth/session/refresh"));
+    assert!(
+        body(res).await["message"]
+            .as_str()
+            .unwrap()
+            .contains("multiple session cookies")
+    );
+}
+
+#[tokio::test]
+async fn duplicate_cookies_at_refresh_without_an_older_cookie_domain_are_a_500() {
+    let app = start().await;
+    let res = app
+        .bare_client()
+        .post(app.url("/auth/session/refresh"))
+        .header("cookie", "sRefreshToken=a; sRefreshToken=b")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 500);
+    assert_eq!(body(res).await, json!({ "message": "internal error" }));
+}
+
+#[tokio::test]
+async fn a_forged_refresh_token_is_401_unauthorised_and_clears() {
+    let app = start().await;
+    let res = app.refresh_header("not-a-real-refresh-token").await;
+    assert_eq!(res.status(), 401);
+    assert_eq!(res.headers()["front-token"], "remove");
+    assert_eq!(body(res).await, json!({ "message": "unauthorised" }));
+}

@@ -1,0 +1,508 @@
+//! Cookies, headers and statuses on the wire (FDI §1–4, §6, §8, §9), and
+//! revocation.
+
+mod common;
+
+use axum::routing::get;
+use axum::{Json, Router};
+use common::*;
+use http::StatusCode;
+use serde_json::{Value, json};
+use tessera_axum::{ClaimValidator, SessionLayer, TokenTransferPolicy};
+
+#[tokio::test]
+async fn session_cookies_are_httponly_samesite_lax_secure_with_the_refresh_path() {
+    let app = start().await;
+    let login = app.login_cookie("alice").await;
+    let access = set_cookie(login.headers(), "sAccessToken").unwrap();
+    let refresh = set_cookie(login.headers(), "sRefreshToken").unwrap();
+    for c in [&access, &refresh] {
+        assert!(c.contains("; HttpOnly"), "{c}");
+        assert!(c.contains("; SameSite=Lax"), "{c}");
+        assert!(c.contains("; Secure"), "{c}");
+        assert!(c.contains("; Expires="), "{c}");
+        assert!(!c.contains("Domain="), "host-only by default: {c}");
+    }
+    assert!(
+        access.contains("; Path=/;") || access.ends_with("; Path=/"),
+        "{access}"
+    );
+    assert!(
+        refresh.contains("; Path=/auth/session/refresh"),
+        "{refresh}"
+    );
+}
+
+#[tokio::test]
+async fn cookie_attributes_follow_the_layer_configuration() {
+    let app = start_with(Setup {
+        layer: Box::new(|l: SessionLayer| {
+            l.cookie_secure(false)
+                .cookie_domain("127.0.0.1")
+                .cookie_same_site(tessera_axum::SameSite::Strict)
+                .api_base_path("/api/auth/")
+        }),
+        ..Setup::default()
+    })
+    .await;
+    let login = app.login_cookie("bob").await;
+    let refresh = set_cookie(login.headers(), "sRefreshToken").unwrap();
+    assert!(!refresh.contains("Secure"), "{refresh}");
+    assert!(refresh.contains("SameSite=Strict"), "{refresh}");
+    assert!(refresh.contains("Domain=127.0.0.1"), "{refresh}");
+    assert!(
+        refresh.contains("Path=/api/auth/session/refresh"),
+        "{refresh}"
+    );
+}
+
+#[tokio::test]
+async fn front_token_decodes_to_ate_uid_and_the_full_payload() {
+    let app = start().await;
+    let tokens = app.login_header("carol").await;
+    let front = decode_front_token(&tokens.front);
+    assert_eq!(front["uid"], "carol");
+    let ate = front["ate"].as_u64().unwrap();
+    let up = &front["up"];
+    assert_eq!(up["exp"].as_u64().unwrap() * 1000, ate);
+    assert_eq!(up["sub"], "carol");
+    assert_eq!(up["role"], "reader");
+    assert!(up["iat"].is_u64());
+    assert!(up["sessionHandle"].is_string());
+    assert_eq!(
+        front.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["ate", "uid", "up"]
+    );
+}
+
+#[tokio::test]
+async fn token_responses_are_no_store_and_expose_the_token_headers() {
+    let app = start().await;
+    let res = app
+        .bare_client()
+        .post(app.url("/login/dave"))
+        .send()
+        .await
+        .unwrap();
+    let h = res.headers();
+    assert_eq!(h["cache-control"], "no-store");
+    let exposed: Vec<&str> = h["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .split(',')
+        .collect();
+    for name in ["front-token", "st-access-token", "st-refresh-token"] {
+        assert!(exposed.contains(&name), "{exposed:?}");
+    }
+
+    let cookie_login = app.login_cookie("dave").await;
+    assert_eq!(cookie_login.headers()["cache-control"], "no-store");
+    assert_eq!(
+        cookie_login.headers()["access-control-expose-headers"],
+        "front-token"
+    );
+
+    // A response without token changes is left alone.
+    let me = app.client.get(app.url("/me")).send().await.unwrap();
+    assert!(me.headers().get("cache-control").is_none());
+    assert!(me.headers().get("front-token").is_none());
+}
+
+#[tokio::test]
+async fn creation_uses_cookies_only_when_st_auth_mode_says_cookie() {
+    let app = start().await;
+    for (mode, cookie) in [
+        (Some("cookie"), true),
+        (Some("COOKIE"), true),
+        (Some("header"), false),
+        (None, false),
+    ] {
+        let mut req = app.bare_client().post(app.url("/login/erin"));
+        if let Some(m) = mode {
+            req = req.header("st-auth-mode", m);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(
+            set_cookie(res.headers(), "sAccessToken").is_some(),
+            cookie,
+            "{mode:?}"
+        );
+        assert_eq!(
+            res.headers().get("st-access-token").is_some(),
+            !cookie,
+            "{mode:?}"
+        );
+        assert!(res.headers().get("front-token").is_some());
+    }
+}
+
+#[tokio::test]
+async fn creation_in_cookie_mode_clears_a_header_session_of_the_same_client() {
+    let app = start().await;
+    let old = app.login_header("frank").await;
+    let res = app
+        .bare_client()
+        .post(app.url("/login/frank"))
+        .header("st-auth-mode", "cookie")
+        .bearer_auth(&old.access)
+        .send()
+        .await
+        .unwrap();
+    let h = res.headers();
+    assert_eq!(h["st-access-token"], "");
+    assert_eq!(h["st-refresh-token"], "");
+    assert!(!is_clearing(&set_cookie(h, "sAccessToken").unwrap()));
+    assert_ne!(h["front-token"], "remove");
+}
+
+#[tokio::test]
+async fn token_transfer_policy_can_force_cookies() {
+    let app = start_with(Setup {
+        layer: Box::new(|l: SessionLayer| l.token_transfer_policy(TokenTransferPolicy::Cookie)),
+        ..Setup::default()
+    })
+    .await;
+    let res = app
+        .bare_client()
+        .post(app.url("/login/gina"))
+        .send()
+        .await
+        .unwrap();
+    assert!(set_cookie(res.headers(), "sAccessToken").is_some());
+    assert!(res.headers().get("st-access-token").is_none());
+}
+
+#[tokio::test]
+async fn a_header_token_wins_over_the_cookie_and_a_foreign_bearer_falls_through() {
+    let app = start().await;
+    app.login_cookie("cookie-user").await;
+    let header = app.login_header("header-user").await;
+
+    let both = app
+        .client
+        .get(app.url("/me"))
+        .bearer_auth(&header.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(body(both).await["userId"], "header-user");
+
+    let foreign = app
+        .client
+        .get(app.url("/me"))
+        .bearer_auth("some-opaque-oauth-token")
+        .send()
+        .await
+        .unwrap();
+    let me = body(foreign).await;
+    assert_eq!(me["userId"], "cookie-user");
+    assert_eq!(me["method"], "cookie");
+}
+
+#[tokio::test]
+async fn no_token_is_401_unauthorised_and_clears_nothing() {
+    let app = start().await;
+    let res = app.bare_client().get(app.url("/me")).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    assert!(res.headers().get("front-token").is_none());
+    assert!(res.headers().get("set-cookie").is_none());
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    assert_eq!(body(res).await, json!({ "message": "unauthorised" }));
+}
+
+#[tokio::test]
+async fn a_forged_access_token_is_refused() {
+    let app = start().await;
+    let tokens = app.login_header("hank").await;
+    // Change one character in the middle of the payload segment: the
+    // signature no longer matches.
+    let dot = tokens.access.find('.').unwrap();
+    let i = dot + 5;
+    let c = tokens.access.as_bytes()[i];
+    let mut forged = tokens.access.clone();
+    forged.replace_range(i..=i, if c == b'A' { "B" } else { "A" });
+    let res = app
+        .bare_client()
+        .get(app.url("/me"))
+        .bearer_auth(&forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(body(res).await, json!({ "message": "unauthorised" }));
+}
+
+#[tokio::test]
+async fn update_jwt_payload_sends_a_new_access_token_and_front_token_on_this_response() {
+    let app = start().await;
+    let tokens = app.login_header("ivy").await;
+    let res = app
+        .bare_client()
+        .post(app.url("/payload"))
+        .bearer_auth(&tokens.access)
+        .json(&json!({ "role": "admin" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let h = res.headers().clone();
+    let out = body(res).await;
+    assert_eq!(out["payload"], json!({ "role": "admin" }));
+    let new_access = h["st-access-token"].to_str().unwrap();
+    assert_ne!(new_access, tokens.access);
+    assert_eq!(out["accessToken"], new_access);
+    assert!(h.get("st-refresh-token").is_none());
+    let front = decode_front_token(h["front-token"].to_str().unwrap());
+    assert_eq!(front["up"]["role"], "admin");
+    // The expiry is unchanged.
+    assert_eq!(front["ate"], decode_front_token(&tokens.front)["ate"]);
+
+    let me = app
+        .bare_client()
+        .get(app.url("/me"))
+        .bearer_auth(new_access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(body(me).await["payload"], json!({ "role": "admin" }));
+}
+
+#[tokio::test]
+async fn a_protected_claim_in_the_payload_is_400() {
+    let app = start().await;
+    let tokens = app.login_header("jack").await;
+    let res = app
+        .bare_client()
+        .post(app.url("/payload"))
+        .bearer_auth(&tokens.access)
+        .json(&json!({ "sub": "someone-else" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(body(res).await["message"].is_string());
+}
+
+#[tokio::test]
+async fn a_session_revoked_during_the_request_makes_data_updates_401_and_clear() {
+    let app = start().await;
+    let tokens = app.login_header("kate").await;
+    let handle = decode_front_token(&tokens.front)["up"]["sessionHandle"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.manager.revoke_session(&handle).await.unwrap();
+    let res = app
+        .bare_client()
+        .post(app.url("/data"))
+        .bearer_auth(&tokens.access)
+        .json(&json!({ "x": 1 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(res.headers()["front-token"], "remove");
+    assert_eq!(body(res).await, json!({ "message": "unauthorised" }));
+}
+
+#[tokio::test]
+async fn with_blacklisting_a_revoked_sessions_unexpired_access_token_is_refused_at_once() {
+    let app = start_with(Setup {
+        blacklisting: true,
+        ..Setup::default()
+    })
+    .await;
+    let login = body(app.login_cookie("liam").await).await;
+    let handle = login["handle"].as_str().unwrap();
+    let ok = app.client.get(app.url("/me")).send().await.unwrap();
+    assert_eq!(ok.status(), 200);
+
+    let revoke = app
+        .bare_client()
+        .post(app.url(&format!("/admin/revoke/{handle}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(body(revoke).await, json!({ "revoked": true }));
+
+    let refused = app.client.get(app.url("/me")).send().await.unwrap();
+    assert_eq!(refused.status(), 401);
+    assert_eq!(refused.headers()["front-token"], "remove");
+    assert_eq!(body(refused).await, json!({ "message": "unauthorised" }));
+}
+
+#[tokio::test]
+async fn without_blacklisting_a_database_checked_route_refuses_a_revoked_session() {
+    let app = start().await;
+    let login = body(app.login_cookie("mia").await).await;
+    let handle = login["handle"].as_str().unwrap();
+    app.manager.revoke_session(handle).await.unwrap();
+
+    let unchecked = app.client.get(app.url("/me")).send().await.unwrap();
+    assert_eq!(unchecked.status(), 200, "the JWT alone is still valid");
+    let checked = app.client.post(app.url("/checked")).send().await.unwrap();
+    assert_eq!(checked.status(), 401);
+    assert_eq!(body(checked).await, json!({ "message": "unauthorised" }));
+}
+
+#[tokio::test]
+async fn revoking_the_own_session_clears_only_the_method_in_use() {
+    let app = start().await;
+    app.login_cookie("nina").await;
+    let res = app.client.post(app.url("/revoke")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(is_clearing(
+        &set_cookie(res.headers(), "sAccessToken").unwrap()
+    ));
+    assert!(res.headers().get("st-access-token").is_none());
+    assert_eq!(res.headers()["front-token"], "remove");
+}
+
+#[tokio::test]
+async fn signout_revokes_the_session_and_clears_the_method_in_use() {
+    let app = start().await;
+    let login = body(app.login_cookie("oscar").await).await;
+    let handle = login["handle"].as_str().unwrap();
+    let res = app
+        .client
+        .post(app.url("/auth/signout"))
+        .header("rid", "session")
+        .header("fdi-version", "4.1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let h = res.headers().clone();
+    assert_eq!(body(res).await, json!({ "status": "OK" }));
+    assert_eq!(h["front-token"], "remove");
+    assert!(is_clearing(&set_cookie(&h, "sAccessToken").unwrap()));
+    assert!(is_clearing(&set_cookie(&h, "sRefreshToken").unwrap()));
+    assert!(h.get("st-access-token").is_none());
+    assert!(
+        app.manager
+            .get_session_information(handle)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(app.jar_cookies("/"), "");
+}
+
+#[tokio::test]
+async fn signout_without_a_session_is_401_and_clears_nothing() {
+    let app = start().await;
+    let res = app
+        .bare_client()
+        .post(app.url("/auth/signout"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert!(res.headers().get("front-token").is_none());
+    assert_eq!(body(res).await, json!({ "message": "unauthorised" }));
+}
+
+#[derive(Debug)]
+struct MustBeAdmin;
+
+impl ClaimValidator for MustBeAdmin {
+    fn id(&self) -> &str {
+        "role"
+    }
+    fn validate(&self, payload: &Value) -> Result<(), Option<Value>> {
+        if payload["role"] == "admin" {
+            Ok(())
+        } else {
+            Err(Some(
+                json!({ "message": "wrong value", "expectedValue": "admin" }),
+            ))
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_failed_claim_is_403_invalid_claim_and_signout_skips_claims() {
+    let app = start_with(Setup {
+        layer: Box::new(|l: SessionLayer| l.claim_validator(MustBeAdmin)),
+        ..Setup::default()
+    })
+    .await;
+    let tokens = app.login_header("pat").await;
+    let res = app
+        .bare_client()
+        .get(app.url("/me"))
+        .bearer_auth(&tokens.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(res.headers().get("front-token").is_none());
+    assert_eq!(
+        body(res).await,
+        json!({
+            "message": "invalid claim",
+            "claimValidationErrors": [
+                { "id": "role", "reason": { "message": "wrong value", "expectedValue": "admin" } }
+            ]
+        })
+    );
+    let signout = app
+        .bare_client()
+        .post(app.url("/auth/signout"))
+        .bearer_auth(&tokens.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signout.status(), 200);
+}
+
+#[tokio::test]
+async fn status_codes_are_configurable() {
+    let app = start_with(Setup {
+        layer: Box::new(|l: SessionLayer| {
+            l.status_codes(StatusCode::from_u16(440).unwrap(), StatusCode::FORBIDDEN)
+                .unwrap()
+        }),
+        ..Setup::default()
+    })
+    .await;
+    let res = app.bare_client().get(app.url("/me")).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 440);
+    assert!(
+        SessionLayer::new(app.manager.clone())
+            .status_codes(StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED)
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn a_route_without_the_layer_is_a_500_not_a_panic() {
+    async fn me(session: tessera_axum::Session) -> Json<Value> {
+        Json(json!({ "userId": session.get_user_id() }))
+    }
+    let app: Router = Router::new().route("/me", get(me));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let res = reqwest::get(format!("http://{addr}/me")).await.unwrap();
+    assert_eq!(res.status(), 500);
+    assert_eq!(body(res).await, json!({ "message": "internal error" }));
+    server.abort();
+}
+
+#[tokio::test]
+async fn options_requests_need_no_session() {
+    let app = start().await;
+    let res = app
+        .bare_client()
+        .request(reqwest::Method::OPTIONS, app.url("/maybe"))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(res.status(), 401);
+}
