@@ -1,2 +1,29 @@
-//! Placeholder until the seed example is written.
-fn main() {}
+//! Runs the seed app.
+//!
+//! ```text
+//! cargo run -p tessera-seed-example            # sqlite://tessera.db on 127.0.0.1:3001
+//! TESSERA_DATABASE_URL=memory: TESSERA_ADDR=127.0.0.1:4000 cargo run -p tessera-seed-example
+//!
+//! curl -si -X POST -H 'st-auth-mode: header' http://127.0.0.1:3001/login/alice
+//! curl -si -X POST -H "authorization: Bearer <st-access-token>" http://127.0.0.1:3001/test
+//! ```
+
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    let url =
+        std::env::var("TESSERA_DATABASE_URL").unwrap_or_else(|_| "sqlite://tessera.db".into());
+    let addr = std::env::var("TESSERA_ADDR").unwrap_or_else(|_| "127.0.0.1:3001".into());
+
+    let manager = tessera::SessionManager::connect(&url).await?;
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    println!("seed app on http://{}", listener.local_addr()?);
+    axum::serve(listener, tessera_seed_example::app(manager)).await?;
+    Ok(())
+}
