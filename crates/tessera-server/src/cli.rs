@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use tessera::SessionManager;
 
 use crate::admin;
 use crate::config::{FileConfig, Overrides, Settings, redact_url};
@@ -158,11 +159,20 @@ pub async fn run(cli: Cli) -> ExitCode {
     }
 }
 
-async fn run_server(settings: &Settings) -> Result<ExitCode, String> {
-    let manager = settings
-        .session_manager(true)
+/// Builds the manager; the error says whether the settings or the database
+/// are at fault.
+async fn open(settings: &Settings, background_tasks: bool) -> Result<SessionManager, String> {
+    settings
+        .session_manager(background_tasks)
         .await
-        .map_err(|e| format!("cannot open {}: {e}", redact_url(&settings.database_url)))?;
+        .map_err(|e| match e {
+            tessera::Error::InvalidInput(message) => message,
+            e => format!("cannot open {}: {e}", redact_url(&settings.database_url)),
+        })
+}
+
+async fn run_server(settings: &Settings) -> Result<ExitCode, String> {
+    let manager = open(settings, true).await?;
     let listener = tokio::net::TcpListener::bind(settings.bind)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
@@ -187,10 +197,7 @@ async fn run_server(settings: &Settings) -> Result<ExitCode, String> {
 }
 
 async fn run_admin(settings: &Settings, command: Command) -> Result<ExitCode, String> {
-    let manager = settings
-        .session_manager(false)
-        .await
-        .map_err(|e| format!("cannot open {}: {e}", redact_url(&settings.database_url)))?;
+    let manager = open(settings, false).await?;
     let outcome = match command {
         Command::Sessions(SessionsCommand::List { user, output }) => {
             admin::list_sessions(&manager, &user, output.json).await
