@@ -139,8 +139,11 @@ async fn remove_for(state: &AppState, tenant: String, body: &[u8]) -> Result<Res
                 .revoke_all_sessions_for_user(&user_id)
                 .await?
         }
-        (None, Some(handles)) => manager.revoke_multiple_sessions(&handles).await?,
-        (None, None) => Vec::new(),
+        (None, handles) => {
+            manager
+                .revoke_multiple_sessions(&handles.unwrap_or_default())
+                .await?
+        }
     };
     state.metrics().sessions_revoked(revoked.len());
     Ok(reply::ok(json!({
