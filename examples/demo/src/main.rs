@@ -1,0 +1,95 @@
+//! `tessera-demo`: serves the demo app (see the crate docs for the API).
+//!
+//! ```text
+//! scripts/demo                                   # http://127.0.0.1:3000, sqlite://tessera-demo.db
+//! cargo run -p tessera-demo -- --database-url memory: --access-token-validity 30
+//! ```
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use tessera::{AntiCsrfMode, SessionManager};
+use tessera_axum::SessionLayer;
+use tracing_subscriber::EnvFilter;
+
+/// Anti-CSRF mode names on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum AntiCsrf {
+    None,
+    ViaToken,
+    ViaCustomHeader,
+}
+
+/// tessera demo: log in, see and change session data and payload, refresh,
+/// sign out, revoke.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "TESSERA_DEMO_ADDR", default_value = "127.0.0.1:3000")]
+    addr: SocketAddr,
+    /// Session store: sqlite://FILE, postgres://…, or memory:.
+    #[arg(
+        long,
+        env = "TESSERA_DATABASE_URL",
+        default_value = "sqlite://tessera-demo.db"
+    )]
+    database_url: String,
+    /// Access-token lifetime in seconds (short, so that refreshes show).
+    #[arg(
+        long,
+        env = "TESSERA_ACCESS_TOKEN_VALIDITY",
+        default_value_t = 60,
+        value_name = "SECONDS"
+    )]
+    access_token_validity: u64,
+    /// Anti-CSRF mode.
+    #[arg(long, env = "TESSERA_ANTI_CSRF", value_enum, default_value_t = AntiCsrf::None)]
+    anti_csrf: AntiCsrf,
+    /// Check the store on every request, so that revocation is immediate.
+    #[arg(long, env = "TESSERA_BLACKLISTING")]
+    blacklisting: bool,
+    /// Mark the cookies `Secure` (off by default: the demo serves plain HTTP).
+    #[arg(long, env = "TESSERA_COOKIE_SECURE")]
+    cookie_secure: bool,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,tessera=debug")),
+        )
+        .init();
+    let args = Args::parse();
+
+    let manager = SessionManager::builder()
+        .database_url(&args.database_url)
+        .access_token_validity(Duration::from_secs(args.access_token_validity))
+        .anti_csrf(match args.anti_csrf {
+            AntiCsrf::None => AntiCsrfMode::None,
+            AntiCsrf::ViaToken => AntiCsrfMode::ViaToken,
+            AntiCsrf::ViaCustomHeader => AntiCsrfMode::ViaCustomHeader,
+        })
+        .blacklisting(args.blacklisting)
+        .build()
+        .await?;
+    let layer = SessionLayer::new(manager).cookie_secure(args.cookie_secure);
+    let app = tessera_demo::app(layer).into_make_service_with_connect_info::<SocketAddr>();
+
+    let listener = tokio::net::TcpListener::bind(args.addr).await?;
+    println!(
+        "tessera demo on http://{} (store {}, access tokens {} s)",
+        listener.local_addr()?,
+        args.database_url,
+        args.access_token_validity
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,226 @@
+//! The demo's JSON API over a real socket, on SQLite, in cookie mode with a
+//! cookie jar (as the page uses it) and in header mode.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use reqwest::cookie::Jar;
+use serde_json::{Value, json};
+use tessera_axum::SessionLayer;
+
+struct Demo {
+    base: String,
+    client: reqwest::Client,
+    server: tokio::task::JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+async fn start() -> Demo {
+    let dir = tempfile::tempdir().unwrap();
+    let store = tessera::store::SqliteStore::open(dir.path().join("demo.db"))
+        .await
+        .unwrap();
+    let manager = tessera::SessionManager::builder()
+        .store(store)
+        .build()
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = tessera_demo::app(SessionLayer::new(manager).cookie_secure(false));
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let client = reqwest::Client::builder()
+        .cookie_provider(Arc::new(Jar::default()))
+        .build()
+        .unwrap();
+    Demo {
+        base,
+        client,
+        server,
+        _dir: dir,
+    }
+}
+
+impl Demo {
+    fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.base))
+            .header("st-auth-mode", "cookie")
+            .header("rid", "anti-csrf")
+    }
+}
+
+fn front(res: &reqwest::Response) -> Value {
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(res.headers()["front-token"].as_bytes())
+        .unwrap();
+    serde_json::from_slice(&raw).unwrap()
+}
+
+#[tokio::test]
+async fn login_see_change_refresh_and_revoke_in_cookie_mode() {
+    let demo = start().await;
+    use reqwest::Method as M;
+
+    let login = demo
+        .req(M::POST, "/api/login")
+        .json(&json!({ "userId": "alice" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let login: Value = login.json().await.unwrap();
+    assert_eq!(login["userId"], "alice");
+    assert_eq!(login["transferMethod"], "cookie");
+
+    let session: Value = demo
+        .req(M::GET, "/api/session")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(session["userId"], "alice");
+    assert_eq!(session["handle"], login["handle"]);
+    assert_eq!(session["payload"], json!({ "role": "demo" }));
+    assert_eq!(session["data"]["visits"], 0);
+    assert!(session["expiry"].as_i64().unwrap() > session["timeCreated"].as_i64().unwrap());
+
+    let data = demo
+        .req(M::PUT, "/api/session/data")
+        .json(&json!({ "data": { "visits": 1 } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(data.status(), 200);
+
+    let payload = demo
+        .req(M::PUT, "/api/session/payload")
+        .json(&json!({ "payload": { "role": "editor" } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(payload.status(), 200);
+    assert_eq!(front(&payload)["up"]["role"], "editor");
+
+    let after: Value = demo
+        .req(M::GET, "/api/session")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after["data"], json!({ "visits": 1 }));
+    assert_eq!(after["payload"], json!({ "role": "editor" }));
+
+    let refreshed = demo
+        .req(M::POST, "/auth/session/refresh")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), 200);
+    assert_eq!(front(&refreshed)["up"]["role"], "editor");
+
+    let handles: Value = demo
+        .req(M::GET, "/api/sessions")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(handles["handles"], json!([login["handle"]]));
+
+    let revoke = demo
+        .req(M::POST, "/api/session/revoke")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status(), 200);
+    assert_eq!(revoke.headers()["front-token"], "remove");
+    let gone = demo.req(M::GET, "/api/session").send().await.unwrap();
+    assert_eq!(gone.status(), 401);
+}
+
+#[tokio::test]
+async fn a_server_side_revoke_signs_the_client_out_on_its_next_request() {
+    let demo = start().await;
+    let login = demo
+        .client
+        .post(format!("{}/api/login", demo.base))
+        .json(&json!({ "userId": "bob" }))
+        .send()
+        .await
+        .unwrap();
+    // No st-auth-mode: header mode.
+    let access = login.headers()["st-access-token"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let handle = login.json::<Value>().await.unwrap()["handle"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let revoked: Value = demo
+        .client
+        .post(format!("{}/api/admin/revoke/{handle}", demo.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(revoked, json!({ "revoked": true }));
+
+    let next = demo
+        .client
+        .get(format!("{}/api/session", demo.base))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(next.status(), 401);
+    assert_eq!(next.headers()["front-token"], "remove");
+    assert_eq!(next.headers()["st-access-token"], "");
+}
+
+#[tokio::test]
+async fn an_empty_user_id_is_400() {
+    let demo = start().await;
+    let res = demo
+        .client
+        .post(format!("{}/api/login", demo.base))
+        .json(&json!({ "userId": "  " }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+}
+
+#[tokio::test]
+async fn the_page_is_self_contained() {
+    let demo = start().await;
+    let res = demo.client.get(&demo.base).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = res.text().await.unwrap();
+    assert!(html.contains("/api/login") && html.contains("/auth/session/refresh"));
+    for external in ["src=\"http", "href=\"http", "src=\"//", "@import"] {
+        assert!(!html.contains(external), "external asset: {external}");
+    }
+}
