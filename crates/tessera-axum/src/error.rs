@@ -339,6 +339,42 @@ mod tests {
         assert_eq!(e.body(), json!({"message": "internal error"}));
     }
 
+    /// Captures what a `fmt` subscriber writes.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn rejections_emit_a_trace_event_on_the_rejection_target() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let res = Error::no_token().into_response();
+            assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+            let res = Error::Internal(tessera::Error::CorruptData("row 7".into())).into_response();
+            assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        });
+        let out = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(out.contains("tessera::rejection"), "{out}");
+        assert!(out.contains("401 unauthorised"), "{out}");
+        // Details of internal errors go to the log only.
+        assert!(out.contains("row 7"), "{out}");
+    }
+
     #[test]
     fn invalid_claim_body_leaves_out_null_reasons() {
         let e = Error::InvalidClaim(vec![

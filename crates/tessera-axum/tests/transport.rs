@@ -506,3 +506,17 @@ async fn options_requests_need_no_session() {
         .unwrap();
     assert_ne!(res.status(), 401);
 }
+
+#[tokio::test]
+async fn the_access_token_can_also_be_exposed_as_a_header_in_cookie_mode() {
+    let app = start_with(Setup {
+        layer: Box::new(|l: SessionLayer| l.expose_access_token_in_cookie_mode(true)),
+        ..Setup::default()
+    })
+    .await;
+    let login = app.login_cookie("quinn").await;
+    let h = login.headers();
+    let cookie = cookie_value(&set_cookie(h, "sAccessToken").unwrap());
+    assert_eq!(h["st-access-token"].to_str().unwrap(), cookie);
+    assert!(h.get("st-refresh-token").is_none());
+}
