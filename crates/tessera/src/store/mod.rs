@@ -19,8 +19,13 @@ use serde_json::Value;
 use crate::error::Result;
 
 pub mod memory;
+pub mod postgres;
+mod sql_common;
+pub mod sqlite;
 
 pub use memory::MemoryStore;
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
 
 /// Optional facts about the client that created a session, shown back by
 /// `get_session_information` ("your active sessions").
