@@ -4,6 +4,8 @@
 //!
 //! Run: `cargo bench -p tessera --bench engine`. Figures go to BENCHMARKS.md.
 
+#![allow(clippy::expect_used, missing_docs)]
+
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -34,18 +36,26 @@ fn verify(c: &mut Criterion) {
             .await
             .expect("manager");
         let s = warm
-            .create_new_session("bench-user", json!({"role": "reader", "plan": "pro"}), json!({}))
+            .create_new_session(
+                "bench-user",
+                json!({"role": "reader", "plan": "pro"}),
+                json!({}),
+            )
             .await
             .expect("session");
         (cold, warm, s.access_token.token)
     });
     // The cold manager does not share the warm one's keys: verify a token of its own.
     let cold_token = rt.block_on(async {
-        cold.create_new_session("bench-user", json!({"role": "reader", "plan": "pro"}), json!({}))
-            .await
-            .expect("session")
-            .access_token
-            .token
+        cold.create_new_session(
+            "bench-user",
+            json!({"role": "reader", "plan": "pro"}),
+            json!({}),
+        )
+        .await
+        .expect("session")
+        .access_token
+        .token
     });
 
     // The limit: one RS256 signature check with a pre-parsed key.
@@ -66,7 +76,10 @@ fn verify(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("verify");
     g.bench_function("raw_rs256_verify", |b| {
-        b.iter(|| key.verify_sig(black_box(signing_input.as_bytes()), black_box(&sig)).expect("valid"))
+        b.iter(|| {
+            key.verify_sig(black_box(signing_input.as_bytes()), black_box(&sig))
+                .expect("valid")
+        })
     });
     g.bench_function("get_session_cold", |b| {
         b.iter(|| {
@@ -92,13 +105,19 @@ fn sqlite(c: &mut Criterion) {
     let rt = runtime();
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let manager = rt.block_on(SessionManager::connect(&url)).expect("sqlite manager");
+    let manager = rt
+        .block_on(SessionManager::connect(&url))
+        .expect("sqlite manager");
     let mut g = c.benchmark_group("sqlite");
     g.measurement_time(Duration::from_secs(8));
     g.bench_function("create_new_session", |b| {
         b.iter(|| {
-            rt.block_on(manager.create_new_session("bench-user", json!({"role": "reader"}), json!({"cart": [1, 2]})))
-                .expect("created")
+            rt.block_on(manager.create_new_session(
+                "bench-user",
+                json!({"role": "reader"}),
+                json!({"cart": [1, 2]}),
+            ))
+            .expect("created")
         })
     });
     let mut refresh_token = rt
@@ -108,7 +127,9 @@ fn sqlite(c: &mut Criterion) {
         .token;
     g.bench_function("refresh_session", |b| {
         b.iter(|| {
-            let r = rt.block_on(manager.refresh_session(&refresh_token, None)).expect("refreshed");
+            let r = rt
+                .block_on(manager.refresh_session(&refresh_token, None))
+                .expect("refreshed");
             refresh_token = r.refresh_token.token;
         })
     });

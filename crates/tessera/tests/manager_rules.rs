@@ -1,6 +1,8 @@
 //! The engine's rules, checked through the public API on the memory store
 //! with a clock the tests move (no sleeping).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::sync::Arc;
 use std::time::Duration;
 
