@@ -25,8 +25,9 @@ pub const API_KEY: &str = "test-api-key-0123456789";
 /// How to start a server.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Store URL.
-    pub database_url: String,
+    /// Store URL (`None`: a fresh SQLite file, removed when the server is
+    /// dropped).
+    pub database_url: Option<String>,
     /// API keys to require.
     pub api_keys: Vec<String>,
     /// Refresh grace window.
@@ -38,7 +39,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
-            database_url: "memory:".to_owned(),
+            database_url: None,
             api_keys: Vec::new(),
             refresh_grace_period: Duration::from_secs(30),
             access_token_validity: Duration::from_secs(3600),
@@ -59,6 +60,7 @@ pub struct TestServer {
     pub client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
+    temp_dir: Option<PathBuf>,
 }
 
 /// A reply: status, headers and body text.
@@ -103,16 +105,23 @@ pub fn temp_sqlite_url(name: &str) -> (String, PathBuf) {
 }
 
 impl TestServer {
-    /// A server with default options on a memory store.
+    /// A server with default options on a fresh SQLite database.
     pub async fn start() -> Self {
         Self::with(Options::default()).await
     }
 
     /// A server with these options.
     pub async fn with(options: Options) -> Self {
+        let (database_url, temp_dir) = match options.database_url {
+            Some(url) => (url, None),
+            None => {
+                let (url, dir) = temp_sqlite_url("server");
+                (url, Some(dir))
+            }
+        };
         let clock = ManualClock::starting_now();
         let manager = tessera::SessionManager::builder()
-            .database_url(&options.database_url)
+            .database_url(&database_url)
             .refresh_grace_period(options.refresh_grace_period)
             .access_token_validity(options.access_token_validity)
             .clock(clock.clone())
@@ -139,6 +148,7 @@ impl TestServer {
             client,
             shutdown: Some(tx),
             task: Some(task),
+            temp_dir,
         }
     }
 
@@ -275,6 +285,7 @@ impl TestServer {
 
     /// Signals shutdown and waits for the server to stop.
     pub async fn stop(mut self) -> std::io::Result<()> {
+        // (The temp database goes when `self` is dropped at the end.)
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -289,6 +300,9 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         if let Some(task) = self.task.take() {
             task.abort();
+        }
+        if let Some(dir) = self.temp_dir.take() {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }
