@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # supertokens-python 0.31.4 against `tessera serve`.
 #
-# Builds the tessera binary, installs requirements.txt into a virtualenv,
+# Builds the tessera binary, installs requirements.txt (into a virtualenv
+# unless the interpreter already has them),
 # starts tessera on a free port (SQLite in a temp dir, an API key, refresh
 # grace period 1 s), starts the FastAPI app of app.py on a free port with
 # tessera as its connection_uri, runs pytest on test_compat.py, and tears
 # everything down. Exits with pytest's status.
 #
 # Environment:
-#   TESSERA_PY_VENV       virtualenv to use/create (default: <target>/python-compat-venv)
+#   TESSERA_PY_VENV       virtualenv to use/create (default: <target>/python-compat-venv,
+#                         unless $PYTHON already has requirements.txt installed)
 #   TESSERA_TEST_DATABASE store URL for tessera (default: sqlite://<tmp>/tessera.db)
 #   PYTHON                interpreter for the virtualenv (default: python3)
 #   TESSERA_BIN           a tessera binary to use instead of building one
@@ -50,14 +52,34 @@ if [ -z "$bin" ]; then
     bin="$target/debug/tessera"
 fi
 
-echo "== python environment ($venv)"
-if [ ! -x "$venv/bin/python" ]; then
-    "${PYTHON:-python3}" -m venv "$venv"
+# The interpreter: one that already has requirements.txt installed (as
+# .ci/run does), else a virtualenv made for this test.
+has_requirements() {
+    "$1" - "$here/requirements.txt" <<'PY' 2>/dev/null
+import sys
+from importlib.metadata import version
+for line in open(sys.argv[1]):
+    line = line.split("#")[0].strip()
+    if line:
+        name, pinned = line.split("==")
+        if version(name) != pinned:
+            sys.exit(1)
+PY
+}
+python="${PYTHON:-python3}"
+if [ -z "${TESSERA_PY_VENV:-}" ] && has_requirements "$python"; then
+    echo "== python environment ($(command -v "$python"), requirements present)"
+else
+    echo "== python environment ($venv)"
+    if [ ! -x "$venv/bin/python" ]; then
+        "$python" -m venv "$venv"
+    fi
+    python="$venv/bin/python"
+    "$python" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt"
 fi
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt"
 
 free_port() {
-    "$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+    "$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
 wait_for() { # url, seconds
@@ -94,7 +116,7 @@ app_url="http://127.0.0.1:$app_port"
 (
     cd "$here"
     APP_URL="$app_url" TESSERA_URL="$tessera_url" TESSERA_API_KEY="$api_key" \
-        exec "$venv/bin/python" -m uvicorn app:app --host 127.0.0.1 --port "$app_port" --log-level warning
+        exec "$python" -m uvicorn app:app --host 127.0.0.1 --port "$app_port" --log-level warning
 ) >"$work/app.log" 2>&1 &
 pids+=($!)
 # Any path will do: a 401 from the app still proves it is up.
@@ -108,4 +130,4 @@ echo "   app at $app_url"
 echo "== pytest"
 cd "$here"
 APP_URL="$app_url" TESSERA_URL="$tessera_url" TESSERA_API_KEY="$api_key" GRACE_SECONDS="$grace" \
-    "$venv/bin/python" -m pytest -q -p no:cacheprovider test_compat.py
+    "$python" -m pytest -q -p no:cacheprovider test_compat.py
