@@ -1222,3 +1222,36 @@ impl ClockExt for ManualClock {
         tessera::Clock::now_ms(self)
     }
 }
+
+#[tokio::test]
+async fn structure_check_accepts_our_tokens_and_ignores_foreign_ones() {
+    use tessera::token::access::is_well_formed_access_token;
+    let f = fixture().await;
+    let s = f
+        .manager
+        .create_new_session("u", json!({}), json!({}))
+        .await
+        .unwrap();
+    assert!(is_well_formed_access_token(&s.access_token.token));
+    // Structure only: a bad signature still looks like an access token...
+    let (header, payload, _) = split3(&s.access_token.token);
+    assert!(is_well_formed_access_token(&reassemble(
+        &header, &payload, "AAAA"
+    )));
+    // ...but a foreign JWT or an opaque bearer token does not.
+    let foreign = reassemble(
+        &json!({"alg": "RS256", "typ": "JWT"}),
+        &json!({"sub": "x", "scope": "read"}),
+        "AAAA",
+    );
+    assert!(!is_well_formed_access_token(&foreign));
+    assert!(!is_well_formed_access_token("opaque-oauth-token"));
+    assert!(!is_well_formed_access_token(""));
+}
+
+#[tokio::test]
+async fn health_check_and_close() {
+    let f = fixture().await;
+    f.manager.health_check().await.unwrap();
+    f.manager.close().await;
+}

@@ -186,3 +186,24 @@ pub(super) fn spawn_background(inner: Weak<Inner>) -> tokio::task::JoinHandle<()
         }
     })
 }
+
+impl SessionManager {
+    /// Checks that the store answers (one cheap read), for health probes.
+    pub async fn health_check(&self) -> Result<()> {
+        self.inner
+            .store
+            .session_exists("tessera-health-check", self.now_ms())
+            .await
+            .map(|_| ())
+    }
+
+    /// Stops the background task and closes the store's connections (a
+    /// SQLite store checkpoints its WAL). Other clones of this manager fail
+    /// on their next database call.
+    pub async fn close(&self) {
+        if let Some(task) = self.inner.background.lock().ok().and_then(|mut t| t.take()) {
+            task.abort();
+        }
+        self.inner.store.close().await;
+    }
+}

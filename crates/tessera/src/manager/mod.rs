@@ -74,7 +74,7 @@ pub(crate) struct Inner {
     pub(crate) last_key_reload_ms: AtomicI64,
     pub(crate) static_key_in_use: AtomicBool,
     pub(crate) cache: Option<VerifiedCache>,
-    background: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    pub(crate) background: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl Drop for Inner {

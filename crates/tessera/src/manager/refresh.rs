@@ -188,7 +188,9 @@ impl SessionManager {
                 return Err(Error::unauthorised(UnauthorisedReason::UnknownRefreshToken));
             };
             tracing::debug!(target: "tessera::refresh", session_handle = %record.handle, "refresh with previous token inside grace window");
-            return self.session_tokens(&record, &current, &mac_key, dynamic).await;
+            return self
+                .session_tokens(&record, &current, &mac_key, dynamic)
+                .await;
         }
         if presented.generation < record.refresh.generation {
             return Err(self.revoke_for_theft(record).await);

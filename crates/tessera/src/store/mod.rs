@@ -295,6 +295,12 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
     /// Deletes keys whose `retire_after_ms` is at or before `now_ms`;
     /// returns how many.
     fn delete_retired_keys(&self, now_ms: i64) -> impl Future<Output = Result<u64>> + Send;
+
+    /// Closes connections (a SQLite store checkpoints its WAL). The default
+    /// does nothing; calls after it may fail.
+    fn close(&self) -> impl Future<Output = ()> + Send {
+        async {}
+    }
 }
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -352,6 +358,7 @@ pub(crate) trait DynStore: Send + Sync + fmt::Debug + 'static {
     fn load_keys(&self) -> BoxFuture<'_, Result<Vec<StoredKey>>>;
     fn insert_key<'a>(&'a self, k: &'a StoredKey) -> BoxFuture<'a, Result<bool>>;
     fn delete_retired_keys(&self, now: i64) -> BoxFuture<'_, Result<u64>>;
+    fn close(&self) -> BoxFuture<'_, ()>;
 }
 
 impl<S: SessionStore> DynStore for S {
@@ -435,5 +442,8 @@ impl<S: SessionStore> DynStore for S {
     }
     fn delete_retired_keys(&self, now: i64) -> BoxFuture<'_, Result<u64>> {
         Box::pin(SessionStore::delete_retired_keys(self, now))
+    }
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(SessionStore::close(self))
     }
 }

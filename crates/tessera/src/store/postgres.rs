@@ -464,6 +464,11 @@ const INSERT_KEY: &str = concat!(
 const DELETE_RETIRED_KEYS: &str = "DELETE FROM tessera_keys WHERE retire_after_ms <= $1";
 
 impl SessionStore for PostgresStore {
+    async fn close(&self) {
+        // The inherent method: closes the pools.
+        PostgresStore::close(self).await;
+    }
+
     async fn insert_session(&self, record: &SessionRecord) -> Result<()> {
         let refresh = &record.refresh;
         let done = sqlx::query(INSERT_SESSION)

@@ -185,6 +185,31 @@ pub fn strip_protected_claims(payload: &mut Map<String, Value>) {
     }
 }
 
+/// Whether `token` has the structure of a tessera access token — a compact
+/// JWS with tessera's header (`typ` JWT, `version` 5, a `kid`) and the
+/// protected claims with the right types — *without* checking its signature.
+///
+/// Web layers use it the way SuperTokens does: a token that is not even
+/// shaped like an access token (say, a foreign OAuth bearer token in
+/// `Authorization`) is ignored rather than refused, so another transport's
+/// token can be used. It proves nothing: only
+/// [`SessionManager::get_session`](crate::SessionManager::get_session) verifies.
+pub fn is_well_formed_access_token(token: &str) -> bool {
+    let Some(parts) = super::jwt::split(token) else {
+        return false;
+    };
+    let Some(header) = super::jwt::parse_header(&parts.header_json) else {
+        return false;
+    };
+    let Some(payload) = crate::crypto::b64url_decode(parts.payload_b64) else {
+        return false;
+    };
+    let Ok(map) = serde_json::from_slice::<Map<String, Value>>(&payload) else {
+        return false;
+    };
+    AccessTokenClaims::from_payload(map, header.kid.as_deref().unwrap_or_default(), None).is_some()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
