@@ -106,10 +106,11 @@ pub(crate) async fn verify(
 /// new access token.
 ///
 /// Body: `refreshToken`, `enableAntiCsrf`, `useDynamicSigningKey` (required
-/// from CDI 5.0 on), optional `antiCsrfToken`. Answer: `OK` as for create; `UNAUTHORISED` with a
-/// `message`; or, for a retired refresh token presented after the grace
-/// window, `TOKEN_THEFT_DETECTED` with `session{handle,userId,recipeUserId}`
-/// (the engine has revoked that session).
+/// from CDI 5.0 on), optional `antiCsrfToken`. Answer: `OK` as for create;
+/// `UNAUTHORISED` with a `message`; or, for a retired refresh token
+/// presented after the grace window, `TOKEN_THEFT_DETECTED` with
+/// `session{handle,userId,recipeUserId}` (the engine has revoked that
+/// session).
 pub(crate) async fn refresh(
     State(state): State<AppState>,
     body: Bytes,
