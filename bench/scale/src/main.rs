@@ -13,6 +13,9 @@
 //! ```
 //!
 //! Prints one Markdown table row per (size, operation): median and p99 in µs.
+//! The per-user operations (list, revoke all) run on probe users that hold
+//! exactly five sessions at every size, so both sizes do the same work and
+//! only the index depth differs.
 
 use std::time::{Duration, Instant};
 
@@ -66,10 +69,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             run(&args, store, "SQLite").await
         }
         StoreKind::Postgres => {
-            let url = args
-                .postgres_url
-                .clone()
-                .ok_or("--postgres-url or TESSERA_TEST_POSTGRES_URL is required for --store postgres")?;
+            let url = args.postgres_url.clone().ok_or(
+                "--postgres-url or TESSERA_TEST_POSTGRES_URL is required for --store postgres",
+            )?;
             let schema = format!("tessera_scale_{}", std::process::id());
             let store = PostgresStore::connect_with_schema(&url, &schema).await?;
             run(&args, store, "PostgreSQL").await
@@ -77,7 +79,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 }
 
-async fn run<S: SessionStore + Clone>(args: &Args, store: S, label: &str) -> Result<(), Box<dyn std::error::Error>> {
+async fn run<S: SessionStore + Clone>(
+    args: &Args,
+    store: S,
+    label: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
     let manager = SessionManager::builder()
         .store(store.clone())
         .background_tasks(false)
@@ -88,17 +94,34 @@ async fn run<S: SessionStore + Clone>(args: &Args, store: S, label: &str) -> Res
     let mut filled = 0u64;
     for &size in &args.sizes {
         let started = Instant::now();
-        fill(&store, filled, size, args.users, now_ms() + 30 * 24 * 3600 * 1000).await?;
+        fill(
+            &store,
+            filled,
+            size,
+            args.users,
+            now_ms() + 30 * 24 * 3600 * 1000,
+        )
+        .await?;
         filled = size;
-        eprintln!("{label}: filled to {size} sessions in {:.1?}", started.elapsed());
-        for (op, lat) in measure(args, &manager).await? {
+        eprintln!(
+            "{label}: filled to {size} sessions in {:.1?}",
+            started.elapsed()
+        );
+        for (op, lat) in measure(args, &manager, &store).await? {
             let (median, p99) = percentiles(lat);
             println!("| {label} | {size} | {op} | {median:.0} | {p99:.0} |");
         }
     }
     // Cleanup of expired sessions, on top of the largest fill.
     let base = filled + 10_000_000;
-    fill(&store, base, base + args.expired, args.users, now_ms() - 1000).await?;
+    fill(
+        &store,
+        base,
+        base + args.expired,
+        args.users,
+        now_ms() - 1000,
+    )
+    .await?;
     let started = Instant::now();
     let report = manager.run_cleanup().await?;
     let took = started.elapsed();
@@ -113,7 +136,13 @@ async fn run<S: SessionStore + Clone>(args: &Args, store: S, label: &str) -> Res
 }
 
 /// Inserts sessions numbered `from..to` with the given expiry.
-async fn fill<S: SessionStore + Clone>(store: &S, from: u64, to: u64, users: u64, expires_at_ms: i64) -> tessera::Result<()> {
+async fn fill<S: SessionStore + Clone>(
+    store: &S,
+    from: u64,
+    to: u64,
+    users: u64,
+    expires_at_ms: i64,
+) -> tessera::Result<()> {
     const WRITERS: u64 = 8;
     let mut tasks = Vec::new();
     for w in 0..WRITERS {
@@ -121,14 +150,17 @@ async fn fill<S: SessionStore + Clone>(store: &S, from: u64, to: u64, users: u64
         tasks.push(tokio::spawn(async move {
             let mut i = from + w;
             while i < to {
-                store.insert_session(&synthetic(i, users, expires_at_ms)).await?;
+                store
+                    .insert_session(&synthetic(i, users, expires_at_ms))
+                    .await?;
                 i += WRITERS;
             }
             Ok::<(), tessera::Error>(())
         }));
     }
     for t in tasks {
-        t.await.map_err(|_| tessera::Error::Crypto("fill task panicked"))??;
+        t.await
+            .map_err(|_| tessera::Error::Crypto("fill task panicked"))??;
     }
     Ok(())
 }
@@ -138,7 +170,11 @@ fn synthetic(i: u64, users: u64, expires_at_ms: i64) -> SessionRecord {
     hash[..8].copy_from_slice(&i.to_be_bytes());
     let now = now_ms();
     SessionRecord {
-        handle: format!("{:08x}-0000-4000-8000-{:012x}", i >> 48, i & 0xffff_ffff_ffff),
+        handle: format!(
+            "{:08x}-0000-4000-8000-{:012x}",
+            i >> 48,
+            i & 0xffff_ffff_ffff
+        ),
         tenant_id: "public".into(),
         user_id: format!("user-{}", i % users),
         recipe_user_id: format!("user-{}", i % users),
@@ -158,7 +194,14 @@ fn synthetic(i: u64, users: u64, expires_at_ms: i64) -> SessionRecord {
     }
 }
 
-async fn measure(args: &Args, manager: &SessionManager) -> tessera::Result<Vec<(&'static str, Vec<Duration>)>> {
+/// Sessions each probed user holds.
+const SESSIONS_PER_USER: u64 = 5;
+
+async fn measure<S: SessionStore>(
+    args: &Args,
+    manager: &SessionManager,
+    store: &S,
+) -> tessera::Result<Vec<(&'static str, Vec<Duration>)>> {
     let n = args.samples;
     let mut out = Vec::new();
 
@@ -167,7 +210,11 @@ async fn measure(args: &Args, manager: &SessionManager) -> tessera::Result<Vec<(
     for i in 0..n {
         let t = Instant::now();
         let s = manager
-            .create_new_session(&format!("bench-user-{i}"), json!({"role": "reader"}), json!({"cart": []}))
+            .create_new_session(
+                &format!("bench-user-{i}"),
+                json!({"role": "reader"}),
+                json!({"cart": []}),
+            )
             .await?;
         lat.push(t.elapsed());
         created.push(s);
@@ -177,7 +224,9 @@ async fn measure(args: &Args, manager: &SessionManager) -> tessera::Result<Vec<(
     let mut lat = Vec::with_capacity(n);
     for s in &created {
         let t = Instant::now();
-        manager.refresh_session(&s.refresh_token.token, None).await?;
+        manager
+            .refresh_session(&s.refresh_token.token, None)
+            .await?;
         lat.push(t.elapsed());
     }
     out.push(("refresh_session", lat));
@@ -193,28 +242,44 @@ async fn measure(args: &Args, manager: &SessionManager) -> tessera::Result<Vec<(
     let mut lat = Vec::with_capacity(n);
     for s in &created {
         let t = Instant::now();
-        manager.update_session_data(s.handle(), json!({"cart": [7]})).await?;
+        manager
+            .update_session_data(s.handle(), json!({"cart": [7]}))
+            .await?;
         lat.push(t.elapsed());
     }
     out.push(("update_session_data", lat));
 
-    let mut lat = Vec::with_capacity(n);
-    for i in 0..n {
-        let user = format!("user-{}", (i as u64 * 7919) % args.users);
-        let t = Instant::now();
-        manager.get_all_session_handles_for_user(&user).await?;
-        lat.push(t.elapsed());
+    // Per-user operations run on users that hold exactly SESSIONS_PER_USER
+    // sessions at every fill size, so both sizes do the same work and only
+    // the index depth differs.
+    let probe_users: Vec<String> = (0..n).map(|i| format!("probe-{i}")).collect();
+    for (u, user) in probe_users.iter().enumerate() {
+        for k in 0..SESSIONS_PER_USER {
+            let mut rec = synthetic(k, 1, now_ms() + 3_600_000);
+            rec.user_id = user.clone();
+            rec.recipe_user_id = user.clone();
+            rec.handle = format!("probe-{u}-{k}");
+            store.insert_session(&rec).await?;
+        }
     }
-    out.push(("list a user's sessions", lat));
 
     let mut lat = Vec::with_capacity(n);
-    for i in 0..n {
-        let user = format!("user-{}", (i as u64 * 104_729 + 13) % args.users);
+    for user in &probe_users {
         let t = Instant::now();
-        manager.revoke_all_sessions_for_user(&user).await?;
+        let handles = manager.get_all_session_handles_for_user(user).await?;
         lat.push(t.elapsed());
+        assert_eq!(handles.len() as u64, SESSIONS_PER_USER);
     }
-    out.push(("revoke all of a user's sessions", lat));
+    out.push(("list a user's sessions (5)", lat));
+
+    let mut lat = Vec::with_capacity(n);
+    for user in &probe_users {
+        let t = Instant::now();
+        let revoked = manager.revoke_all_sessions_for_user(user).await?;
+        lat.push(t.elapsed());
+        assert_eq!(revoked.len() as u64, SESSIONS_PER_USER);
+    }
+    out.push(("revoke all of a user's sessions (5)", lat));
     Ok(out)
 }
 
