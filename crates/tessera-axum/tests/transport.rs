@@ -197,6 +197,18 @@ async fn a_header_token_wins_over_the_cookie_and_a_foreign_bearer_falls_through(
     let me = body(foreign).await;
     assert_eq!(me["userId"], "cookie-user");
     assert_eq!(me["method"], "cookie");
+
+    // A foreign JWT (another issuer's, HS256, no session claims) is ignored too.
+    let foreign_jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJvYXV0aC11c2VyIiwiZXhwIjo0MTAyNDQ0ODAwfQ.c2lnbmF0dXJl";
+    let jwt = app
+        .client
+        .get(app.url("/me"))
+        .bearer_auth(foreign_jwt)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(jwt.status(), 200);
+    assert_eq!(body(jwt).await["userId"], "cookie-user");
 }
 
 #[tokio::test]
@@ -219,10 +231,10 @@ async fn no_token_is_401_unauthorised_and_clears_nothing() {
 async fn a_forged_access_token_is_refused() {
     let app = start().await;
     let tokens = app.login_header("hank").await;
-    // Change one character in the middle of the payload segment: the
-    // signature no longer matches.
-    let dot = tokens.access.find('.').unwrap();
-    let i = dot + 5;
+    // Change one character in the middle of the signature: the token is
+    // still well-formed, but the signature no longer matches.
+    let dot = tokens.access.rfind('.').unwrap();
+    let i = dot + 20;
     let c = tokens.access.as_bytes()[i];
     let mut forged = tokens.access.clone();
     forged.replace_range(i..=i, if c == b'A' { "B" } else { "A" });

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use http::Method;
 use http::request::Parts;
+use tessera::token::access::is_well_formed_access_token;
 use tessera::{AntiCsrfMode, VerifyOptions};
 
 use super::options::SessionOptions;
@@ -16,9 +17,7 @@ use crate::layer::RequestContext;
 use crate::transport::names::{
     ACCESS_TOKEN_COOKIE, ANTI_CSRF_HEADER, LEGACY_ID_REFRESH_TOKEN_COOKIE,
 };
-use crate::transport::read::{
-    bearer_token, cookie_values, has_cookie, has_rid, header_str, looks_like_jwt,
-};
+use crate::transport::read::{bearer_token, cookie_values, has_cookie, has_rid, header_str};
 
 /// Verifies the request's access token; `Ok(None)` when it carries none.
 ///
@@ -26,8 +25,9 @@ use crate::transport::read::{
 /// 1. OPTIONS and TRACE never have a session. A legacy `sIdRefreshToken`
 ///    cookie: try refresh (the refresh call removes it).
 /// 2. Candidate tokens: `Authorization: Bearer` and the `sAccessToken`
-///    cookie, each only if it has a JWT's shape (others are ignored, not
-///    refused) and its method is allowed. The header token wins.
+///    cookie, each only if it is structured like an access token (the
+///    engine's signature-free check; others are ignored, not refused) and
+///    its method is allowed. The header token wins.
 /// 3. None: no session.
 /// 4. The cookie was chosen but sent more than once: try refresh.
 /// 5. Anti-CSRF applies to every method but GET (or as the route's
@@ -54,16 +54,15 @@ pub(crate) async fn verify_request(
     let policy = ctx.config().transfer_policy;
 
     let header_token = bearer_token(headers)
-        .filter(|t| policy.allows(TokenTransferMethod::Header) && looks_like_jwt(t));
+        .filter(|t| policy.allows(TokenTransferMethod::Header) && is_well_formed_access_token(t));
     let (method, token) = if let Some(t) = header_token {
         (TokenTransferMethod::Header, t.to_owned())
     } else {
         let mut cookies = cookie_values(headers, ACCESS_TOKEN_COOKIE);
         let count = cookies.len();
-        match cookies
-            .pop()
-            .filter(|t| policy.allows(TokenTransferMethod::Cookie) && looks_like_jwt(t))
-        {
+        match cookies.pop().filter(|t| {
+            policy.allows(TokenTransferMethod::Cookie) && is_well_formed_access_token(t)
+        }) {
             Some(_) if count > 1 => {
                 return Err(Error::TryRefreshToken {
                     cause: TryRefreshCause::MultipleAccessTokenCookies,

@@ -63,25 +63,6 @@ pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a s
     headers.get(name)?.to_str().ok()
 }
 
-/// Whether `token` has the shape of a JWT: three non-empty base64url
-/// segments. A token that fails is ignored, not refused (FDI §4: a foreign
-/// `Authorization: Bearer …` falls through to the cookie). This is a shape
-/// check only; the engine does every real check.
-pub(crate) fn looks_like_jwt(token: &str) -> bool {
-    let mut segments = 0;
-    for segment in token.split('.') {
-        segments += 1;
-        if segment.is_empty()
-            || !segment
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'=')
-        {
-            return false;
-        }
-    }
-    segments == 3
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,14 +129,5 @@ mod tests {
             Some(TokenTransferMethod::Header)
         );
         assert_eq!(auth_mode(&headers(&[("st-auth-mode", "both")])), None);
-    }
-
-    #[test]
-    fn jwt_shape_check_accepts_three_base64url_segments_only() {
-        assert!(looks_like_jwt("eyJh.eyJz.c2ln"));
-        assert!(!looks_like_jwt("opaque-oauth-token"));
-        assert!(!looks_like_jwt("a..c"));
-        assert!(!looks_like_jwt("a.b.c.d"));
-        assert!(!looks_like_jwt("a.b+.c"));
     }
 }
