@@ -188,10 +188,12 @@ async fn run_server(settings: &Settings) -> Result<ExitCode, String> {
     );
     // A readiness line on stdout for scripts and tests that bind port 0.
     println!("tessera listening on http://{local}");
-    let state = AppState::new(manager, settings.api_keys.clone());
+    let state = AppState::new(manager.clone(), settings.api_keys.clone());
     serve(listener, state, shutdown_signal())
         .await
         .map_err(|e| format!("server error: {e}"))?;
+    // Requests have finished: close the pool (SQLite checkpoints its WAL).
+    manager.close().await;
     tracing::info!(target: "tessera_server", "stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -27,8 +27,8 @@ if [ -z "$bin" ]; then
     bin="$target/debug/tessera"
 fi
 mkdir -p "$prefix"
-cp "$here/package.json" "$prefix/package.json"
-(cd "$prefix" && npm install --silent --no-audit --no-fund >/dev/null)
+cp "$here/package.json" "$here/package-lock.json" "$prefix/"
+(cd "$prefix" && npm ci --silent --no-audit --no-fund >/dev/null)
 
 "$bin" serve --bind 127.0.0.1:0 --database memory: --api-keys "$key" >"$work/tessera.out" 2>"$work/tessera.log" &
 pid=$!
