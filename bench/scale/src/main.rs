@@ -74,7 +74,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             )?;
             let schema = format!("tessera_scale_{}", std::process::id());
             let store = PostgresStore::connect_with_schema(&url, &schema).await?;
-            run(&args, store, "PostgreSQL").await
+            let outcome = run(&args, store.clone(), "PostgreSQL").await;
+            store.close().await;
+            // The benchmark's rows (over a million) do not stay in the database.
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&url).await?;
+            sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                .execute(&mut conn)
+                .await?;
+            outcome
         }
     }
 }
