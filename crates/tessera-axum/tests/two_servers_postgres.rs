@@ -5,6 +5,8 @@
 //! Needs `TESSERA_TEST_POSTGRES_URL` (`.ci/run` sets it); without it the
 //! test says SKIPPING on stderr and returns.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::collections::HashSet;
