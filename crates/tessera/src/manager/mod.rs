@@ -20,6 +20,7 @@ use crate::store::{DynStore, MemoryStore, SessionMetadata, SessionStore};
 use crate::token::AccessTokenClaims;
 
 mod connect;
+mod failures;
 mod handles;
 mod issue;
 mod maintenance;
@@ -74,6 +75,8 @@ pub(crate) struct Inner {
     pub(crate) last_key_reload_ms: AtomicI64,
     pub(crate) static_key_in_use: AtomicBool,
     pub(crate) cache: Option<VerifiedCache>,
+    /// Counts refresh failures for the `warn` log of repeated ones.
+    pub(crate) refresh_failures: failures::RefreshFailures,
     pub(crate) background: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -435,6 +438,7 @@ impl SessionManagerBuilder {
                 key_lock: tokio::sync::Mutex::new(()),
                 last_key_reload_ms: AtomicI64::new(i64::MIN),
                 cache,
+                refresh_failures: failures::RefreshFailures::default(),
                 background: Mutex::new(None),
             }),
         };

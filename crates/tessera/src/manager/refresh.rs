@@ -128,13 +128,18 @@ impl SessionManager {
         let mac_key = self.refresh_mac_key().await?;
         let Some(presented) = RefreshToken::parse(&mac_key, request.refresh_token) else {
             tracing::debug!(target: "tessera::refresh", "malformed or forged refresh token");
+            self.inner.refresh_failures.unattributed(self.now_ms());
             return Err(Error::unauthorised(UnauthorisedReason::InvalidRefreshToken));
         };
         if presented.anti_csrf && self.anti_csrf_enabled(request.enable_anti_csrf) {
             let expected = anti_csrf::derive(&mac_key, &presented.handle);
             if !anti_csrf::matches(&expected, request.anti_csrf_token) {
                 tracing::info!(target: "tessera::refresh", session_handle = %presented.handle, "refresh refused: anti-csrf mismatch");
-                return Err(Error::unauthorised(UnauthorisedReason::AntiCsrfMismatch));
+                let reason = UnauthorisedReason::AntiCsrfMismatch;
+                self.inner
+                    .refresh_failures
+                    .session(&presented.handle, &reason, self.now_ms());
+                return Err(Error::unauthorised(reason));
             }
         }
         let dynamic = request
@@ -173,7 +178,11 @@ impl SessionManager {
         }
 
         let Some(record) = self.inner.store.get_session(&presented.handle, now).await? else {
-            return Err(Error::unauthorised(UnauthorisedReason::UnknownRefreshToken));
+            let reason = UnauthorisedReason::UnknownRefreshToken;
+            self.inner
+                .refresh_failures
+                .session(&presented.handle, &reason, now);
+            return Err(Error::unauthorised(reason));
         };
         let is_previous = record
             .refresh
@@ -195,7 +204,11 @@ impl SessionManager {
         if presented.generation < record.refresh.generation {
             return Err(self.revoke_for_theft(record).await);
         }
-        Err(Error::unauthorised(UnauthorisedReason::UnknownRefreshToken))
+        let reason = UnauthorisedReason::UnknownRefreshToken;
+        self.inner
+            .refresh_failures
+            .session(&presented.handle, &reason, now);
+        Err(Error::unauthorised(reason))
     }
 
     /// The idle expiry from `now`, capped by the absolute end.
