@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde_json::Value;
 
 use super::{Rotation, SessionRecord, SessionStore, StoredKey, TenantFilter};
+use crate::crypto::ct_eq;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Default)]
@@ -85,7 +86,7 @@ impl SessionStore for MemoryStore {
         let Some(record) = Self::live(&mut inner, handle, now_ms) else {
             return Ok(None);
         };
-        if record.refresh.current_hash != *expected_current_hash {
+        if !ct_eq(&record.refresh.current_hash, expected_current_hash) {
             return Ok(None);
         }
         record.refresh = rotation.refresh.clone();
