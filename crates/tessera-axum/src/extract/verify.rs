@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use http::Method;
 use http::request::Parts;
-use tessera::token::access::is_well_formed_access_token;
 use tessera::{AntiCsrfMode, VerifyOptions};
 
 use super::options::SessionOptions;
@@ -52,6 +51,8 @@ pub(crate) async fn verify_request(
         });
     }
     let policy = ctx.config().transfer_policy;
+    let manager = ctx.manager();
+    let is_well_formed_access_token = |t: &str| manager.is_well_formed_access_token(t);
 
     let header_token = bearer_token(headers)
         .filter(|t| policy.allows(TokenTransferMethod::Header) && is_well_formed_access_token(t));
@@ -84,8 +85,7 @@ pub(crate) async fn verify_request(
         });
     }
     let via_token = mode == AntiCsrfMode::ViaToken;
-    let claims = ctx
-        .manager()
+    let claims = manager
         .get_session(
             &token,
             header_str(headers, ANTI_CSRF_HEADER),

@@ -71,6 +71,19 @@ impl SessionManager {
         Ok(claims)
     }
 
+    /// Whether `token` is shaped like one of tessera's access tokens (see
+    /// [`is_well_formed_access_token`](crate::token::access::is_well_formed_access_token)),
+    /// answered from the verified-token cache when it holds the token, so the
+    /// common case costs a lookup rather than a decode. Proves nothing about
+    /// validity: only [`SessionManager::get_session`] verifies.
+    pub fn is_well_formed_access_token(&self, token: &str) -> bool {
+        self.inner
+            .cache
+            .as_ref()
+            .is_some_and(|c| c.get(token).is_some())
+            || crate::token::access::is_well_formed_access_token(token)
+    }
+
     /// Full verification of a token not in the cache; caches it on success.
     async fn verify_uncached(&self, token: &str, now_ms: i64) -> Result<Arc<AccessTokenClaims>> {
         let claims = match self.decode(token, &self.inner.keys.load()) {
