@@ -1,9 +1,13 @@
-//! The demo app: a JSON API over [`tessera_axum`] and a self-contained page
-//! that uses it (vanilla `fetch`, no external assets).
+//! The demo app: a JSON API over [`tessera_axum`] and a page that uses it
+//! through SuperTokens' browser SDK, `supertokens-website` (bundled from npm
+//! by `examples/demo/web/build.sh` into `static/supertokens.js`; no external
+//! assets).
 //!
 //! | route | what |
 //! |---|---|
 //! | `GET /` | the page |
+//! | `GET /static/supertokens.js` | the SDK bundle, read from the static directory (404 with a hint if it was not built) |
+//! | `GET /api/config` | `{accessTokenValidity, antiCsrf, blacklisting}` (seconds; what the page shows) |
 //! | `POST /api/login` `{"userId"}` | creates a session (cookies if `st-auth-mode: cookie`, else headers) |
 //! | `GET /api/session` | `{userId, handle, tenantId, payload, data, expiry, timeCreated, accessTokenExpiry, transferMethod}` |
 //! | `PUT /api/session/data` `{"data"}` | overwrites the session data |
@@ -13,18 +17,37 @@
 //! | `POST /api/admin/revoke/{handle}` | revokes any session server-side (**demo only**: no authentication) |
 //! | `POST /auth/session/refresh`, `POST /auth/signout` | [`tessera_axum::routes`] |
 
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::Arc;
+
 use axum::extract::Path;
+use axum::http::StatusCode;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tessera::NewSession;
+use tessera::{AntiCsrfMode, NewSession};
 use tessera_axum::{Error, Session, SessionLayer, Sessions};
 
 /// The page, served at `/`.
 pub const PAGE: &str = include_str!("page.html");
+
+/// The SDK bundle's file name in the static directory, served at
+/// `/static/supertokens.js`.
+pub const SDK_BUNDLE: &str = "supertokens.js";
+
+/// Where `examples/demo/web/build.sh` writes the SDK bundle: `static/` in
+/// this crate's source directory.
+pub fn default_static_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/static"))
+}
+
+/// Whether the SDK bundle exists in `dir`.
+pub fn sdk_bundle_present(dir: &FsPath) -> bool {
+    dir.join(SDK_BUNDLE).is_file()
+}
 
 /// `POST /api/login` body.
 #[derive(Debug, Deserialize)]
@@ -56,6 +79,48 @@ async fn page() -> impl IntoResponse {
         ],
         PAGE,
     )
+}
+
+/// The bundle is read on every request, so a rebuild needs no restart.
+async fn sdk_bundle(dir: Arc<PathBuf>) -> Response {
+    let path = dir.join(SDK_BUNDLE);
+    match tokio::fs::read(&path).await {
+        Ok(bytes) => (
+            [
+                (CONTENT_TYPE, "text/javascript; charset=utf-8"),
+                (CACHE_CONTROL, "no-cache"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "demo: SDK bundle missing");
+            (
+                StatusCode::NOT_FOUND,
+                [(CONTENT_TYPE, "text/plain; charset=utf-8")],
+                format!(
+                    "{} is missing ({e}). Build it with examples/demo/web/build.sh \
+                     (scripts/demo does), or point --static-dir at its directory.\n",
+                    path.display()
+                ),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn config(sessions: Sessions) -> Json<Value> {
+    let config = sessions.manager().config();
+    let anti_csrf = match config.anti_csrf {
+        AntiCsrfMode::ViaToken => "via-token",
+        AntiCsrfMode::ViaCustomHeader => "via-custom-header",
+        AntiCsrfMode::None => "none",
+    };
+    Json(json!({
+        "accessTokenValidity": config.access_token_validity.as_secs_f64(),
+        "antiCsrf": anti_csrf,
+        "blacklisting": config.blacklisting,
+    }))
 }
 
 async fn login(sessions: Sessions, Json(req): Json<LoginRequest>) -> Result<Json<Value>, Error> {
@@ -122,10 +187,22 @@ async fn admin_revoke(
     Ok(Json(json!({ "revoked": revoked })))
 }
 
-/// The demo router behind `layer`.
+/// The demo router behind `layer`, serving the SDK bundle from
+/// [`default_static_dir`].
 pub fn app(layer: SessionLayer) -> Router {
+    app_with_static_dir(layer, default_static_dir())
+}
+
+/// The demo router behind `layer`, serving the SDK bundle from `static_dir`.
+pub fn app_with_static_dir(layer: SessionLayer, static_dir: impl Into<PathBuf>) -> Router {
+    let static_dir = Arc::new(static_dir.into());
     Router::new()
         .route("/", get(page))
+        .route(
+            "/static/supertokens.js",
+            get(move || sdk_bundle(static_dir.clone())),
+        )
+        .route("/api/config", get(config))
         .route("/api/login", post(login))
         .route("/api/session", get(get_session))
         .route("/api/session/data", put(put_data))

@@ -6,6 +6,7 @@
 //! ```
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
@@ -53,6 +54,10 @@ struct Args {
     /// Mark the cookies `Secure` (off by default: the demo serves plain HTTP).
     #[arg(long, env = "TESSERA_COOKIE_SECURE")]
     cookie_secure: bool,
+    /// Directory holding the SDK bundle `supertokens.js` (built by
+    /// examples/demo/web/build.sh; default: examples/demo/static).
+    #[arg(long, env = "TESSERA_DEMO_STATIC_DIR", value_name = "DIR")]
+    static_dir: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -77,14 +82,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()
         .await?;
     let layer = SessionLayer::new(manager).cookie_secure(args.cookie_secure);
-    let app = tessera_demo::app(layer).into_make_service_with_connect_info::<SocketAddr>();
+    let static_dir = args
+        .static_dir
+        .unwrap_or_else(tessera_demo::default_static_dir);
+    if !tessera_demo::sdk_bundle_present(&static_dir) {
+        eprintln!(
+            "warning: {} is missing, so the page cannot load supertokens-website; \
+             build it with examples/demo/web/build.sh (scripts/demo does)",
+            static_dir.join(tessera_demo::SDK_BUNDLE).display()
+        );
+    }
+    let app = tessera_demo::app_with_static_dir(layer, static_dir)
+        .into_make_service_with_connect_info::<SocketAddr>();
 
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
     println!(
-        "tessera demo on http://{} (store {}, access tokens {} s)",
+        "tessera demo on http://{} (store {}, access tokens {} s, anti-csrf {:?}, blacklisting {})",
         listener.local_addr()?,
         args.database_url,
-        args.access_token_validity
+        args.access_token_validity,
+        args.anti_csrf,
+        if args.blacklisting { "on" } else { "off" },
     );
     axum::serve(listener, app)
         .with_graceful_shutdown(async {

@@ -23,6 +23,12 @@ impl Drop for Demo {
 }
 
 async fn start() -> Demo {
+    start_with(None).await
+}
+
+/// `static_dir`: where the SDK bundle is served from (default: a directory
+/// without one).
+async fn start_with(static_dir: Option<std::path::PathBuf>) -> Demo {
     let dir = tempfile::tempdir().unwrap();
     let store = tessera::store::SqliteStore::open(dir.path().join("demo.db"))
         .await
@@ -34,7 +40,11 @@ async fn start() -> Demo {
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = tessera_demo::app(SessionLayer::new(manager).cookie_secure(false));
+    let static_dir = static_dir.unwrap_or_else(|| dir.path().join("static"));
+    let app = tessera_demo::app_with_static_dir(
+        SessionLayer::new(manager).cookie_secure(false),
+        static_dir,
+    );
     let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let client = reqwest::Client::builder()
         .cookie_provider(Arc::new(Jar::default()))
@@ -219,8 +229,72 @@ async fn the_page_is_self_contained() {
             .starts_with("text/html")
     );
     let html = res.text().await.unwrap();
-    assert!(html.contains("/api/login") && html.contains("/auth/session/refresh"));
-    for external in ["src=\"http", "href=\"http", "src=\"//", "@import"] {
+    assert!(
+        html.contains("/api/login") && html.contains("<script src=\"/static/supertokens.js\">")
+    );
+    assert!(html.contains("supertokens.init(") && html.contains("getAccessTokenPayloadSecurely"));
+    for external in ["src=\"http", "href=\"http", "src=\"//", "@import", "url("] {
         assert!(!html.contains(external), "external asset: {external}");
     }
+}
+
+#[tokio::test]
+async fn the_sdk_bundle_is_served_from_the_static_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(tessera_demo::SDK_BUNDLE),
+        "window.supertokens = {};",
+    )
+    .unwrap();
+    let demo = start_with(Some(dir.path().to_owned())).await;
+    let res = demo
+        .client
+        .get(format!("{}/static/supertokens.js", demo.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    assert_eq!(res.text().await.unwrap(), "window.supertokens = {};");
+}
+
+#[tokio::test]
+async fn a_missing_sdk_bundle_is_a_404_that_says_how_to_build_it() {
+    let demo = start().await;
+    let res = demo
+        .client
+        .get(format!("{}/static/supertokens.js", demo.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("examples/demo/web/build.sh")
+    );
+}
+
+#[tokio::test]
+async fn the_config_route_reports_the_settings_the_page_shows() {
+    let demo = start().await;
+    let config: Value = demo
+        .client
+        .get(format!("{}/api/config", demo.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        config,
+        json!({ "accessTokenValidity": 3600.0, "antiCsrf": "none", "blacklisting": false })
+    );
 }
