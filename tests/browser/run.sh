@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# supertokens-website in headless Chromium against the demo app
+# (tessera-axum on SQLite): tests/browser/session.test.mjs, in cookie mode
+# (anti-CSRF via the rid header and via token) and header mode.
+#
+# Needs node/npm and Chromium (/usr/bin/chromium, or CHROMIUM=...). Installs
+# playwright-core (npm ci) if node_modules is missing, bundles the SDK
+# (examples/demo/web/build.sh), builds the demo in debug, runs the suites and
+# ends with "browser: N passed, M failed". Screenshots and console logs of a
+# failing step go to target/browser-artifacts/.
+# TESSERA_DEMO_BIN: a tessera-demo binary to use instead of building one.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+target="${CARGO_TARGET_DIR:-$root/target}"
+started=$(date +%s)
+
+fail() { echo "browser: $*" >&2; echo "browser: 0 passed, 1 failed"; exit 1; }
+
+command -v node >/dev/null 2>&1 || fail "node is not installed (Node.js 20+ is needed)"
+command -v npm >/dev/null 2>&1 || fail "npm is not installed"
+chromium="${CHROMIUM:-/usr/bin/chromium}"
+[ -x "$chromium" ] || fail "Chromium not found at $chromium: apt-get install -y chromium (or set CHROMIUM)"
+
+if [ ! -d "$here/node_modules/playwright-core" ]; then
+    (cd "$here" && npm ci --no-audit --no-fund --silent) || fail "npm ci in tests/browser failed"
+fi
+"$root/examples/demo/web/build.sh" || fail "could not bundle supertokens-website (examples/demo/web/build.sh)"
+[ -f "$root/examples/demo/static/supertokens.js" ] || fail "the SDK bundle is missing after the build"
+
+if [ -z "${TESSERA_DEMO_BIN:-}" ]; then
+    (cd "$root" && cargo build --locked --quiet -p tessera-demo) || fail "cargo build -p tessera-demo failed"
+    export TESSERA_DEMO_BIN="$target/debug/tessera-demo"
+fi
+export CHROMIUM="$chromium"
+rm -rf "$target/browser-artifacts"
+
+tap="$(mktemp "${TMPDIR:-/tmp}/tessera-browser.XXXXXX")"
+trap 'rm -f "$tap"' EXIT
+status=0
+(cd "$here" && node --test \
+    --test-reporter=spec --test-reporter-destination=stdout \
+    --test-reporter=tap --test-reporter-destination="$tap" \
+    session.test.mjs) || status=$?
+
+passed=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$tap" | tail -n 1)
+failed=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$tap" | tail -n 1)
+skipped=$(sed -n 's/^# skipped \([0-9]*\)$/\1/p' "$tap" | tail -n 1)
+passed=${passed:-0}
+failed=$(( ${failed:-0} + ${skipped:-0} ))
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+if [ -d "$target/browser-artifacts" ]; then
+    echo "browser: artifacts of failing steps in $target/browser-artifacts"
+fi
+echo "browser: took $(( $(date +%s) - started )) s"
+echo "browser: ${passed} passed, ${failed} failed"
+[ "$status" -eq 0 ] && [ "$failed" -eq 0 ]
