@@ -1,5 +1,7 @@
 // Takes docs/demo.png: the demo page signed in, after a few actions.
-// Usage: node tests/browser/screenshot.mjs [out.png]   (run.sh builds what it needs)
+// Usage: node tests/browser/screenshot.mjs [out.png]
+// Needs what run.sh builds (the SDK bundle, target/debug/tessera-demo).
+// docs/demo.png is this output through `pngquant --quality 70-90`.
 import { join } from "node:path";
 import { checkPrerequisites, launchBrowser, root, startDemo } from "./lib.mjs";
 
@@ -27,7 +29,7 @@ try {
   await page.waitForTimeout(3600);
   await page.click("#call");
   await page.waitForFunction(() => !document.querySelector("#call").disabled);
-  await page.waitForTimeout(1300);
+  await page.waitForTimeout(300);
   await page.screenshot({ path: out, fullPage: true });
   console.log("wrote " + out);
 } finally {
