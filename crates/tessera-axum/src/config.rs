@@ -102,6 +102,7 @@ pub(crate) struct TransportConfig {
     pub(crate) transfer_policy: TokenTransferPolicy,
     pub(crate) expose_access_token_in_cookie_mode: bool,
     pub(crate) claim_validators: Vec<Arc<dyn ClaimValidator>>,
+    pub(crate) refresh_rate_limit: Option<crate::RefreshRateLimit>,
 }
 
 impl fmt::Debug for TransportConfig {
@@ -121,6 +122,7 @@ impl fmt::Debug for TransportConfig {
                 &self.expose_access_token_in_cookie_mode,
             )
             .field("claim_validators", &self.claim_validators.len())
+            .field("refresh_rate_limit", &self.refresh_rate_limit)
             .finish()
     }
 }
@@ -146,6 +148,7 @@ impl Default for TransportConfig {
             transfer_policy: TokenTransferPolicy::Any,
             expose_access_token_in_cookie_mode: false,
             claim_validators: Vec::new(),
+            refresh_rate_limit: None,
         }
     }
 }

@@ -195,6 +195,29 @@ impl SessionLayer {
         self
     }
 
+    /// Limits refreshes per client (default: no limit); excess requests get
+    /// `429 {"message":"too many requests"}` with `Retry-After`. Applies to
+    /// the refresh route made by [`SessionLayer::routes`] (not to
+    /// [`routes()`](crate::routes)/[`routes_with`](crate::routes_with), which
+    /// do not see the layer). With the default key, the peer address, serve
+    /// the app with `into_make_service_with_connect_info::<SocketAddr>()`.
+    ///
+    /// ```
+    /// # async fn demo() -> tessera::Result<()> {
+    /// use std::time::Duration;
+    /// use tessera_axum::{RefreshRateLimit, SessionLayer};
+    ///
+    /// let manager = tessera::SessionManager::in_memory().await?;
+    /// let layer = SessionLayer::new(manager)
+    ///     .refresh_rate_limit(RefreshRateLimit::new(10, Duration::from_secs(1)));
+    /// let app: axum::Router = layer.routes().layer(layer);
+    /// # Ok(()) }
+    /// ```
+    pub fn refresh_rate_limit(mut self, limit: crate::RefreshRateLimit) -> Self {
+        self.config_mut().refresh_rate_limit = Some(limit);
+        self
+    }
+
     /// The manager.
     pub fn manager(&self) -> &SessionManager {
         &self.shared.manager
@@ -211,7 +234,10 @@ impl SessionLayer {
     where
         S: Clone + Send + Sync + 'static,
     {
-        crate::routes::routes_with(&self.shared.config.api_base_path)
+        crate::routes::routes_limited(
+            &self.shared.config.api_base_path,
+            self.shared.config.refresh_rate_limit.as_ref(),
+        )
     }
 }
 

@@ -5,7 +5,10 @@ mod config;
 mod error;
 mod extract;
 mod layer;
+mod limits;
+mod rate_limit;
 mod routes;
+mod serve;
 mod transport;
 
 pub use claims::{ClaimValidationError, ClaimValidator};
@@ -15,7 +18,10 @@ pub use extract::options::{SessionOptions, SessionOptionsService};
 pub use extract::session::Session;
 pub use extract::sessions::Sessions;
 pub use layer::{SessionLayer, SessionService};
+pub use limits::{RequestLimits, RequestLimitsService};
+pub use rate_limit::{RateLimitKey, RefreshRateLimit};
 pub use routes::{routes, routes_with};
+pub use serve::{ServerLimits, serve};
 
 /// The engine, re-exported so that `tessera_axum::tessera::SessionManager`
 /// is the version this crate was built against.

@@ -20,6 +20,7 @@ use crate::error::{Error, UnauthorisedCause};
 use crate::extract::options::SessionOptions;
 use crate::extract::verify::verify_request;
 use crate::layer::{RequestContext, context};
+use crate::rate_limit::RefreshRateLimit;
 use crate::transport::names::{
     ACCESS_TOKEN_COOKIE, ANTI_CSRF_HEADER, LEGACY_ID_REFRESH_TOKEN_COOKIE, REFRESH_TOKEN_COOKIE,
 };
@@ -48,9 +49,21 @@ pub fn routes_with<S>(base_path: &str) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
+    routes_limited(base_path, None)
+}
+
+/// The routes, with an optional rate limit on the refresh route.
+pub(crate) fn routes_limited<S>(base_path: &str, limit: Option<&RefreshRateLimit>) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
     let base = normalise_base_path(base_path);
+    let refresh_route = match limit {
+        Some(limit) => limit.apply(post(refresh)),
+        None => post(refresh),
+    };
     Router::new()
-        .route(&refresh_path(&base), post(refresh))
+        .route(&refresh_path(&base), refresh_route)
         .route(&signout_path(&base), post(signout))
 }
 
