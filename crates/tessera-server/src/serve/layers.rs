@@ -3,14 +3,14 @@
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::HeaderMap;
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH};
+use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use subtle::{Choice, ConstantTimeEq};
 
-use super::error::ApiError;
-use super::{AppState, SUPPORTED_CDI_VERSIONS};
+use super::error::{ApiError, text_response};
+use super::{AppState, MAX_BODY_BYTES, MAX_HEADER_BYTES, SUPPORTED_CDI_VERSIONS};
 
 /// Refuses the request with `401 Invalid API key` unless it carries one of
 /// the configured keys (no keys configured: every request passes). The key
@@ -69,6 +69,42 @@ pub(crate) async fn check_cdi_version(request: Request, next: Next) -> Response 
         }
     }
     next.run(request).await
+}
+
+/// Refuses a request whose headers exceed [`MAX_HEADER_BYTES`] (`431`) or
+/// whose declared body exceeds [`MAX_BODY_BYTES`] (`413`) before any
+/// handler runs, and gives the `408`/`413` of the timeout and body-limit
+/// layers a one-line text body like the core's other errors.
+pub(crate) async fn limits(request: Request, next: Next) -> Response {
+    let header_bytes: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if header_bytes > MAX_HEADER_BYTES {
+        return text_response(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "Request header fields too large",
+        );
+    }
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return text_response(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large");
+    }
+    let response = next.run(request).await;
+    match response.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            text_response(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large")
+        }
+        StatusCode::REQUEST_TIMEOUT => {
+            text_response(StatusCode::REQUEST_TIMEOUT, "Request timeout")
+        }
+        _ => response,
+    }
 }
 
 /// Counts the request and its latency by route template and status.

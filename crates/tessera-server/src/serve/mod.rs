@@ -25,16 +25,18 @@
 //!
 //! Anything else is `404 Not found`; a known path with another method is
 //! `405 Method not supported` (SuperTokens core's texts). Bodies are limited
-//! to [`MAX_BODY_BYTES`] and requests to [`REQUEST_TIMEOUT`].
+//! to [`MAX_BODY_BYTES`] (`413`), headers to [`MAX_HEADER_BYTES`] (`431`)
+//! and requests to [`REQUEST_TIMEOUT`] (`408`), each with a one-line text
+//! answer; connections to [`ServerLimits`] (see [`serve_with`]).
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::StatusCode;
 use axum::routing::{any, get, post, put};
-use axum::{Router, ServiceExt};
 use tokio::net::TcpListener;
 use tower::Layer as _;
 use tower::util::MapRequestLayer;
@@ -58,6 +60,11 @@ pub const SUPPORTED_CDI_VERSIONS: &[&str] = &["5.4"];
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Longest a request may take before it is answered `408`.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Most bytes of header names and values a request may carry before it is
+/// answered `431` (the SDKs send well under 2 KiB).
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+pub use tessera_axum::ServerLimits;
 
 /// What every handler shares: the session manager, the API keys and the
 /// metrics. Cheap to clone.
@@ -161,6 +168,7 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
+        .layer(axum::middleware::from_fn(layers::limits))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             layers::record_metrics,
@@ -169,17 +177,39 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves the API on `listener` until `shutdown` completes; requests in
-/// flight then finish before this returns.
+/// flight then finish before this returns. Connection limits are
+/// [`ServerLimits::default`]: see [`serve_with`].
 pub async fn serve<F>(listener: TcpListener, state: AppState, shutdown: F) -> std::io::Result<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    serve_with(listener, state, ServerLimits::default(), shutdown).await
+}
+
+/// [`serve`] with these connection limits: a client that does not finish
+/// its request headers within the header read timeout is disconnected (no
+/// slowloris), and a request head beyond the buffer or header count is
+/// answered `431` by hyper itself. Per-request limits (header bytes, body
+/// size, time) are the router's, with the core's plain-text answers.
+pub async fn serve_with<F>(
+    listener: TcpListener,
+    state: AppState,
+    limits: ServerLimits,
+    shutdown: F,
+) -> std::io::Result<()>
 where
     F: Future<Output = ()> + Send + 'static,
 {
     // The app-id prefix must go before routing, so this layer wraps the
     // router instead of being added with `Router::layer`.
     let app = MapRequestLayer::new(path::normalise as fn(Request) -> Request).layer(router(state));
-    axum::serve(listener, ServiceExt::<Request>::into_make_service(app))
-        .with_graceful_shutdown(shutdown)
-        .await
+    tessera_axum::serve(
+        listener,
+        Router::new().fallback_service(app),
+        limits,
+        shutdown,
+    )
+    .await
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.
