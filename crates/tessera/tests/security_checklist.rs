@@ -951,3 +951,26 @@ fn operand(s: &str) -> String {
         .take_while(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | ':' | '(' | ')' | '&' | '*'))
         .collect()
 }
+
+// ---------------------------------------------------------------- grace window bound
+
+#[tokio::test]
+async fn the_refresh_grace_window_is_bounded_to_300_seconds() {
+    for (secs, ok) in [
+        (0, true),
+        (30, true),
+        (300, true),
+        (301, false),
+        (86_400, false),
+    ] {
+        let built = SessionManager::builder()
+            .background_tasks(false)
+            .refresh_grace_period(Duration::from_secs(secs))
+            .build()
+            .await;
+        assert_eq!(built.is_ok(), ok, "{secs} s");
+        if let Err(e) = built {
+            assert!(matches!(e, Error::InvalidInput(_)), "{e}");
+        }
+    }
+}
