@@ -97,11 +97,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
     println!(
-        "tessera demo on http://{} (store {}, access tokens {} s, anti-csrf {:?}, blacklisting {})",
+        "tessera demo on http://{} (store {}, access tokens {} s, anti-csrf {}, blacklisting {})",
         listener.local_addr()?,
         args.database_url,
         args.access_token_validity,
-        args.anti_csrf,
+        match args.anti_csrf {
+            AntiCsrf::None => "none",
+            AntiCsrf::ViaToken => "via-token",
+            AntiCsrf::ViaCustomHeader => "via-custom-header",
+        },
         if args.blacklisting { "on" } else { "off" },
     );
     axum::serve(listener, app)
