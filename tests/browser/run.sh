@@ -28,7 +28,11 @@ fi
 "$root/examples/demo/web/build.sh" || fail "could not bundle supertokens-website (examples/demo/web/build.sh)"
 [ -f "$root/examples/demo/static/supertokens.js" ] || fail "the SDK bundle is missing after the build"
 
-if [ -z "${TESSERA_DEMO_BIN:-}" ]; then
+if [ -n "${TESSERA_DEMO_BIN:-}" ]; then
+    TESSERA_DEMO_BIN="$(cd "$(dirname "$TESSERA_DEMO_BIN")" && pwd)/$(basename "$TESSERA_DEMO_BIN")" \
+        || fail "TESSERA_DEMO_BIN: no such directory"
+    export TESSERA_DEMO_BIN
+else
     (cd "$root" && cargo build --locked --quiet -p tessera-demo) || fail "cargo build -p tessera-demo failed"
     export TESSERA_DEMO_BIN="$target/debug/tessera-demo"
 fi
@@ -46,8 +50,10 @@ status=0
 passed=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$tap" | tail -n 1)
 failed=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$tap" | tail -n 1)
 skipped=$(sed -n 's/^# skipped \([0-9]*\)$/\1/p' "$tap" | tail -n 1)
+cancelled=$(sed -n 's/^# cancelled \([0-9]*\)$/\1/p' "$tap" | tail -n 1)
 passed=${passed:-0}
-failed=$(( ${failed:-0} + ${skipped:-0} ))
+# A skipped step is one that did not run because an earlier one failed.
+failed=$(( ${failed:-0} + ${skipped:-0} + ${cancelled:-0} ))
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 if [ -d "$target/browser-artifacts" ]; then
     echo "browser: artifacts of failing steps in $target/browser-artifacts"

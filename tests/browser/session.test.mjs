@@ -19,9 +19,15 @@ const suites = [
   { name: "header mode, server set to anti-CSRF via-token", mode: "header", antiCsrf: "via-token" },
 ];
 
+try {
+  checkPrerequisites();
+} catch (e) {
+  console.error("browser: " + e.message);
+  process.exit(1);
+}
+
 let browser;
 before(async () => {
-  checkPrerequisites();
   browser = await launchBrowser();
 });
 after(async () => {
@@ -99,6 +105,12 @@ async function waitPastExpiry(page) {
   if (ms > 0) await sleep(ms);
 }
 
+/** Refreshes first unless the page's access token is valid for `ms` more. */
+async function ensureValidFor(page, ms) {
+  const left = await page.evaluate(async () => (await supertokens.getAccessTokenPayloadSecurely()).exp * 1000 - Date.now());
+  if (left < ms) assert.equal(await page.evaluate(() => supertokens.attemptRefreshingSession()), true);
+}
+
 async function login(page, userId) {
   await page.fill("#user-id", userId);
   await page.click("#login");
@@ -126,7 +138,8 @@ for (const [index, s] of suites.entries()) {
 
     before(async () => {
       demo = await startDemo(["--anti-csrf", s.antiCsrf]);
-      blacklisting = await startDemo(["--anti-csrf", s.antiCsrf, "--blacklisting"]);
+      // Step 7 needs no expiry: longer tokens keep it from racing one.
+      blacklisting = await startDemo(["--anti-csrf", s.antiCsrf, "--blacklisting"], { accessTokenValidity: 30 });
     });
     after(async () => {
       await ctx?.context.close();
@@ -159,10 +172,12 @@ for (const [index, s] of suites.entries()) {
       state.pages.push(page);
       await login(page, userId);
 
+      // The server first: if the token expires meanwhile, the SDK refreshes
+      // during this call, and what it reads next is the retried call's token.
+      const server = await api(page, "GET", "/api/session");
       assert.equal(await sdk.exists(page), true);
       const uid = await sdk.userId(page);
       const up = await sdk.payload(page);
-      const server = await api(page, "GET", "/api/session");
       assert.equal(server.status, 200);
       assert.equal(server.json.transferMethod, s.mode);
       assert.equal(uid, userId);
@@ -198,7 +213,7 @@ for (const [index, s] of suites.entries()) {
       assert.equal(get.status, 200);
       assert.deepEqual(get.json.data, data);
 
-      const sent = ctx.net.requests.find((r) => r.method === "PUT" && r.path === "/api/session/data").headers;
+      const sent = ctx.net.requests.findLast((r) => r.method === "PUT" && r.path === "/api/session/data").headers;
       assert.equal(sent["st-auth-mode"], s.mode);
       if (s.mode === "header") {
         assert.match(sent.authorization ?? "", /^Bearer ey/, "header mode sends the access token as a bearer token");
@@ -210,16 +225,20 @@ for (const [index, s] of suites.entries()) {
         }
         if (s.antiCsrf !== "none") {
           // A cookie-authenticated PUT without rid/anti-csrf, as a cross-site
-          // form would send it: the SDK does not intercept this URL.
+          // form would send it: the SDK does not intercept this URL. The
+          // access token must be valid, or the 401 would only say "expired".
+          await ensureValidFor(page, 800);
           const bare = await page.evaluate(async () => {
+            const { exp } = await supertokens.getAccessTokenPayloadSecurely();
             const res = await fetch("/api/session/data?superTokensDoNotDoInterception", {
               method: "PUT",
               credentials: "include",
               headers: { "content-type": "application/json" },
               body: JSON.stringify({ data: { forged: true } }),
             });
-            return { status: res.status, body: await res.text() };
+            return { status: res.status, body: await res.text(), validDuring: Date.now() < exp * 1000 };
           });
+          assert.ok(bare.validDuring, "the access token was still valid");
           assert.equal(bare.status, 401, `anti-CSRF (${s.antiCsrf}) refuses a request without the SDK's header`);
           assert.deepEqual((await api(page, "GET", "/api/session")).json.data, data);
         }
@@ -292,10 +311,16 @@ for (const [index, s] of suites.entries()) {
       await page.waitForFunction((n) => document.getElementById("payload").textContent.includes(n), nonce);
     });
 
-    step("6. sign out: doesSessionExist is false and protected calls get 401", async () => {
+    step("6. sign out: doesSessionExist is false and protected calls get 401", async (t) => {
       ctx.reset();
       await page.click("#signout");
       await page.waitForFunction(() => document.getElementById("status").textContent === "signed out");
+      // signOut() first asks doesSessionExist(), which refreshes an expired
+      // access token; then it calls /auth/signout.
+      const calls = ctx.net.requests.map((r) => `${r.method} ${r.path}`);
+      assert.equal(calls.at(-1), "POST /auth/signout", calls.join(", "));
+      t.diagnostic(calls.join(", "));
+      ctx.reset();
       assert.equal(await sdk.exists(page), false);
       const res = await api(page, "GET", "/api/session");
       assert.equal(res.status, 401);
