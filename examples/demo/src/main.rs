@@ -4,6 +4,9 @@
 //! scripts/demo                                   # http://127.0.0.1:3000, sqlite://tessera-demo.db
 //! cargo run -p tessera-demo -- --database-url memory: --access-token-validity 30
 //! ```
+//!
+//! The page loads `supertokens-website` from `static/supertokens.js`, which
+//! `examples/demo/web/build.sh` bundles from npm (`scripts/demo` runs it).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
