@@ -1,0 +1,775 @@
+//! The `all` command: starts every system, creates their sessions, runs the
+//! workloads in interleaved rounds and hands the medians to the report.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::ValueEnum;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::http::{self, Conn};
+use crate::load::{self, Plan, Sample};
+
+/// Error type of the orchestrator: a message is enough for a benchmark.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The API key between supertokens-python and `tessera serve`.
+const CORE_API_KEY: &str = "bench-load-api-key-0123456789";
+
+/// A system under test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ValueEnum)]
+pub enum System {
+    /// axum with no authentication: the ceiling.
+    Bare,
+    /// tessera-axum, cookie mode, SQLite store, default settings.
+    Tessera,
+    /// tessera-axum with the verified-token cache off (every request checks
+    /// the RSA signature), same database as `tessera`. 10k-users only.
+    TesseraNoCache,
+    /// tower-sessions with tower-sessions-sqlx-store's SQLite store.
+    TsSqlite,
+    /// tower-sessions with its memory store.
+    TsMemory,
+    /// supertokens-python + FastAPI under uvicorn, `tessera serve` as core.
+    Python,
+}
+
+impl System {
+    /// Every system, in report order.
+    pub const ALL: [System; 6] = [
+        System::Bare,
+        System::Tessera,
+        System::TesseraNoCache,
+        System::TsSqlite,
+        System::TsMemory,
+        System::Python,
+    ];
+
+    /// The name in the report.
+    pub fn label(self) -> &'static str {
+        match self {
+            System::Bare => "bare axum (no auth)",
+            System::Tessera => "tessera-axum (SQLite)",
+            System::TesseraNoCache => "tessera-axum (SQLite), verified-token cache off",
+            System::TsSqlite => "tower-sessions (SQLite store)",
+            System::TsMemory => "tower-sessions (memory store)",
+            System::Python => "supertokens-python + FastAPI (uvicorn), core: tessera serve",
+        }
+    }
+
+    /// The name on the command line and in the JSON results.
+    pub fn key(self) -> &'static str {
+        match self {
+            System::Bare => "bare",
+            System::Tessera => "tessera",
+            System::TesseraNoCache => "tessera-no-cache",
+            System::TsSqlite => "ts-sqlite",
+            System::TsMemory => "ts-memory",
+            System::Python => "python",
+        }
+    }
+}
+
+/// A workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ValueEnum)]
+pub enum Workload {
+    /// `GET /verify`, one session per connection, its token reused.
+    Verify,
+    /// `POST /data`: read the session data, write it back changed.
+    Data,
+    /// Create a session, then refresh it once; both requests count.
+    CreateRefresh,
+    /// `GET /verify` with a token drawn at random from 10,000 users' per
+    /// request.
+    Users,
+}
+
+impl Workload {
+    /// Every workload, in report order.
+    pub const ALL: [Workload; 4] = [
+        Workload::Verify,
+        Workload::Data,
+        Workload::CreateRefresh,
+        Workload::Users,
+    ];
+
+    /// The systems that take part, in the order they run within a round.
+    pub fn systems(self) -> &'static [System] {
+        match self {
+            Workload::Verify => &[
+                System::Bare,
+                System::Tessera,
+                System::TsSqlite,
+                System::TsMemory,
+                System::Python,
+            ],
+            Workload::Data => &[
+                System::Tessera,
+                System::TsSqlite,
+                System::TsMemory,
+                System::Python,
+            ],
+            Workload::CreateRefresh => &[System::Tessera, System::Python],
+            Workload::Users => &[
+                System::Tessera,
+                System::TesseraNoCache,
+                System::TsSqlite,
+                System::TsMemory,
+                System::Python,
+            ],
+        }
+    }
+
+    /// The name on the command line and in the JSON results.
+    pub fn key(self) -> &'static str {
+        match self {
+            Workload::Verify => "verify",
+            Workload::Data => "data",
+            Workload::CreateRefresh => "create-refresh",
+            Workload::Users => "users",
+        }
+    }
+}
+
+/// Settings of one `all` run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Measured rounds per (workload, system).
+    pub rounds: usize,
+    /// Length of one measured run.
+    pub duration: Duration,
+    /// Length of the warm-up run before a workload's first round.
+    pub warmup: Duration,
+    /// Concurrent keep-alive connections.
+    pub connections: usize,
+    /// Distinct users of the `users` workload.
+    pub users: usize,
+    /// Workloads to run.
+    pub workloads: Vec<Workload>,
+    /// Systems to run (others are skipped everywhere).
+    pub systems: Vec<System>,
+    /// Pin the servers to CPU 0 and the generator to CPU 1.
+    pub pin: bool,
+    /// The `tessera` binary (for `tessera serve`).
+    pub tessera_bin: PathBuf,
+    /// The Python interpreter with `python/requirements.txt` installed.
+    pub python: PathBuf,
+    /// Directory of `app.py`.
+    pub python_app_dir: PathBuf,
+}
+
+/// One measured run, reduced.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct Measurement {
+    /// Requests per second.
+    pub rps: f64,
+    /// Median latency, ms.
+    pub p50_ms: f64,
+    /// 99th percentile latency, ms.
+    pub p99_ms: f64,
+    /// Requests completed.
+    pub requests: u64,
+    /// Requests that failed.
+    pub errors: u64,
+    /// Server CPU time per request, µs (all of the system's processes).
+    pub server_cpu_us_per_req: f64,
+    /// Server CPU time over wall time (1.0 = one core fully busy).
+    pub server_cpu_busy: f64,
+    /// The generator's CPU time over wall time.
+    pub client_cpu_busy: f64,
+    /// CPU time of every other process on the machine over wall time
+    /// (other work competing for the two cores).
+    pub other_cpu_busy: f64,
+}
+
+/// All rounds of one (workload, system) cell.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Cell {
+    /// The workload.
+    pub workload: &'static str,
+    /// The system.
+    pub system: &'static str,
+    /// Every round, in order.
+    pub rounds: Vec<Measurement>,
+    /// The first error seen in any round.
+    pub first_error: Option<String>,
+}
+
+impl Cell {
+    /// The median over the rounds of one metric.
+    pub fn median(&self, f: impl Fn(&Measurement) -> f64) -> f64 {
+        let mut v: Vec<f64> = self.rounds.iter().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        match v.len() {
+            0 => 0.0,
+            n if n % 2 == 1 => v[n / 2],
+            n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+        }
+    }
+
+    /// Smallest and largest value of a metric over the rounds.
+    pub fn range(&self, f: impl Fn(&Measurement) -> f64) -> (f64, f64) {
+        let v: Vec<f64> = self.rounds.iter().map(f).collect();
+        let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        (lo, hi)
+    }
+
+    /// Errors over all rounds.
+    pub fn errors(&self) -> u64 {
+        self.rounds.iter().map(|m| m.errors).sum()
+    }
+}
+
+/// What the run produced.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Results {
+    /// Every cell, workload-major in report order.
+    pub cells: Vec<Cell>,
+    /// Seconds the whole run took.
+    pub total_seconds: f64,
+    /// How long creating the `users` sessions took per system, seconds.
+    pub setup_seconds: Vec<(&'static str, f64)>,
+}
+
+impl Results {
+    /// The cell of (workload, system), if it ran.
+    pub fn cell(&self, w: Workload, s: System) -> Option<&Cell> {
+        self.cells
+            .iter()
+            .find(|c| c.workload == w.key() && c.system == s.key())
+    }
+}
+
+/// A running system: its processes and the sessions made on it.
+struct Running {
+    system: System,
+    addr: SocketAddr,
+    children: Vec<Child>,
+    /// Cookie headers, one per connection, for `verify` and `data`.
+    conn_cookies: Vec<String>,
+    /// Cookie headers of the `users` workload.
+    user_cookies: Vec<String>,
+    /// The Python system's core (`tessera serve`).
+    core: Option<SocketAddr>,
+}
+
+impl fmt::Debug for Running {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Running")
+            .field("system", &self.system)
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Running {
+    fn host(&self) -> String {
+        self.addr.to_string()
+    }
+
+    fn pids(&self) -> Vec<u32> {
+        self.children.iter().filter_map(Child::id).collect()
+    }
+}
+
+/// Waits until the machine is quiet: the share of all CPUs busy over a
+/// 5-second window below `threshold` (0–1), for at most `limit`. Returns
+/// the last window's busy share.
+pub async fn wait_quiet(limit: Duration, threshold: f64) -> f64 {
+    let ticks = clock_ticks();
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get() as f64)
+        .unwrap_or(1.0);
+    let deadline = Instant::now() + limit;
+    loop {
+        let a0 = machine_busy_seconds(ticks);
+        let t0 = Instant::now();
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let busy = (machine_busy_seconds(ticks) - a0) / t0.elapsed().as_secs_f64() / cpus;
+        if busy < threshold || Instant::now() >= deadline {
+            return busy;
+        }
+        eprintln!(
+            "== machine {:.0} % busy; waiting for it to be quiet (below {:.0} %)",
+            busy * 100.0,
+            threshold * 100.0
+        );
+    }
+}
+
+/// Whether `taskset` can be run.
+pub fn have_taskset() -> bool {
+    std::process::Command::new("taskset")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Pins the calling process (all its threads) to `cpus` with `taskset`.
+pub fn pin_self(cpus: &str) -> Result<(), BoxError> {
+    let status = std::process::Command::new("taskset")
+        .args(["-a", "-p", "-c", cpus, &std::process::id().to_string()])
+        .stdout(Stdio::null())
+        .status()?;
+    if !status.success() {
+        return Err(format!("taskset -a -p -c {cpus} failed: {status}").into());
+    }
+    Ok(())
+}
+
+/// A command, under `taskset -c 0` when pinning.
+fn command(pin: bool, program: &Path) -> Command {
+    let mut c = if pin {
+        let mut c = Command::new("taskset");
+        c.arg("-c").arg("0").arg(program);
+        c
+    } else {
+        Command::new(program)
+    };
+    c.kill_on_drop(true).stdin(Stdio::null());
+    c
+}
+
+/// Spawns `cmd`, whose stdout will say `http://HOST:PORT` once it
+/// listens; returns the child and that address. Stderr goes to `log`.
+async fn spawn_listening(mut cmd: Command, log: &Path) -> Result<(Child, SocketAddr), BoxError> {
+    cmd.stdout(Stdio::piped())
+        .stderr(Stdio::from(std::fs::File::create(log)?));
+    let mut child = cmd.spawn()?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let found = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await? {
+            if let Some(at) = line.find("http://") {
+                let rest = &line[at + 7..];
+                let end = rest
+                    .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ':'))
+                    .unwrap_or(rest.len());
+                if let Ok(addr) = rest[..end].parse::<SocketAddr>() {
+                    return Ok::<_, std::io::Error>(Some(addr));
+                }
+            }
+        }
+        Ok(None)
+    })
+    .await;
+    let addr = match found {
+        Ok(Ok(Some(addr))) => addr,
+        _ => {
+            let _ = child.kill().await;
+            let tail = std::fs::read_to_string(log).unwrap_or_default();
+            return Err(format!("server did not start; stderr:\n{tail}").into());
+        }
+    };
+    // Keep draining stdout so the server never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Ok((child, addr))
+}
+
+/// Waits until `addr` answers HTTP at all.
+async fn wait_http(addr: SocketAddr, path: &str, limit: Duration) -> Result<(), BoxError> {
+    let req = http::get(path, &addr.to_string(), None);
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Ok(mut c) = Conn::open(addr).await
+            && c.send(&req, false).await.is_ok()
+        {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!("{addr} did not answer {path}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn free_port() -> Result<u16, BoxError> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(l.local_addr()?.port())
+}
+
+/// CPU time (user + system) of the processes, in seconds, from /proc.
+fn cpu_seconds(pids: &[u32], ticks_per_second: f64) -> f64 {
+    pids.iter()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
+        .filter_map(|stat| {
+            let rest = &stat[stat.rfind(')')? + 2..];
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let utime: f64 = f.get(11)?.parse().ok()?;
+            let stime: f64 = f.get(12)?.parse().ok()?;
+            Some((utime + stime) / ticks_per_second)
+        })
+        .sum()
+}
+
+/// CPU time used by the whole machine (every CPU, every process), in
+/// seconds, from the first line of /proc/stat.
+pub fn machine_busy_seconds(ticks_per_second: f64) -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let Some(line) = stat.lines().next() else {
+        return 0.0;
+    };
+    let f: Vec<f64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest is in user).
+    let busy: f64 = [0, 1, 2, 5, 6, 7].iter().filter_map(|i| f.get(*i)).sum();
+    busy / ticks_per_second
+}
+
+/// The ticks of /proc times per second (`getconf CLK_TCK`, else 100).
+pub fn clock_ticks() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// Runs every selected workload on every selected system.
+pub async fn run_all(opts: &Options, work: &Path) -> Result<Results, BoxError> {
+    let started = Instant::now();
+    let exe = std::env::current_exe()?;
+    let wanted = |s: System| opts.systems.contains(&s);
+    let needed: Vec<System> = System::ALL
+        .into_iter()
+        .filter(|s| wanted(*s) && opts.workloads.iter().any(|w| w.systems().contains(s)))
+        .collect();
+    let needs_users = opts.workloads.contains(&Workload::Users);
+    let tessera_db = format!("sqlite://{}/tessera.db", work.display());
+
+    // Start the systems.
+    let mut running: Vec<Running> = Vec::new();
+    for &system in &needed {
+        eprintln!("== starting {}", system.label());
+        let mut children = Vec::new();
+        let mut core_at = None;
+        let addr = match system {
+            System::Python => {
+                let mut core = command(opts.pin, &opts.tessera_bin);
+                core.args(["serve", "--bind", "127.0.0.1:0", "--database"])
+                    .arg(format!("sqlite://{}/core.db", work.display()))
+                    .env("TESSERA_API_KEYS", CORE_API_KEY)
+                    .env("RUST_LOG", "warn");
+                let (core, core_addr) = spawn_listening(core, &work.join("core.log")).await?;
+                children.push(core);
+                core_at = Some(core_addr);
+                let port = free_port()?;
+                let mut app = command(opts.pin, &opts.python);
+                app.args(["-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port"])
+                    .arg(port.to_string())
+                    .args([
+                        "--workers",
+                        "1",
+                        "--loop",
+                        "uvloop",
+                        "--http",
+                        "httptools",
+                        "--log-level",
+                        "warning",
+                        "--no-access-log",
+                    ])
+                    .current_dir(&opts.python_app_dir)
+                    .env("APP_URL", format!("http://127.0.0.1:{port}"))
+                    .env("TESSERA_URL", format!("http://{core_addr}"))
+                    .env("TESSERA_API_KEY", CORE_API_KEY)
+                    .stdout(Stdio::from(std::fs::File::create(work.join("app.out"))?))
+                    .stderr(Stdio::from(std::fs::File::create(work.join("app.log"))?));
+                children.push(app.spawn()?);
+                let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
+                wait_http(addr, "/verify", Duration::from_secs(60)).await?;
+                addr
+            }
+            _ => {
+                let mut cmd = command(opts.pin, &exe);
+                cmd.args(["serve", system.key(), "--addr", "127.0.0.1:0"]);
+                match system {
+                    System::Tessera => {
+                        cmd.args(["--database", &tessera_db]);
+                    }
+                    System::TesseraNoCache => {
+                        cmd.args(["--database", &tessera_db, "--verified-cache", "0"]);
+                    }
+                    System::TsSqlite => {
+                        cmd.arg("--database").arg(work.join("tower-sessions.db"));
+                    }
+                    _ => {}
+                }
+                let (child, addr) =
+                    spawn_listening(cmd, &work.join(format!("{}.log", system.key()))).await?;
+                children.push(child);
+                addr
+            }
+        };
+        running.push(Running {
+            system,
+            addr,
+            children,
+            conn_cookies: Vec::new(),
+            user_cookies: Vec::new(),
+            core: core_at,
+        });
+    }
+
+    // Create the sessions: one per connection, and the 10,000 users.
+    let mut setup_seconds = Vec::new();
+    let tessera_sessions = |r: &[Running]| {
+        r.iter()
+            .find(|x| x.system == System::Tessera)
+            .map(|x| (x.conn_cookies.clone(), x.user_cookies.clone()))
+    };
+    for r in running.iter_mut() {
+        let system = r.system;
+        match system {
+            System::Bare | System::TesseraNoCache => continue,
+            _ => {}
+        }
+        let addr = r.addr;
+        let host = r.host();
+        eprintln!("== sessions on {}", system.label());
+        let made = load::create_sessions(addr, &host, opts.connections, 32, |n| {
+            format!("/login/conn-{n}")
+        })
+        .await?;
+        r.conn_cookies = made
+            .iter()
+            .map(|r| r.cookie_header(&["sRefreshToken"]))
+            .collect();
+        if needs_users {
+            let t = Instant::now();
+            r.user_cookies = match (system, r.core) {
+                (System::Python, Some(core)) => {
+                    python_sessions_via_core(core, addr, opts.users).await?
+                }
+                _ => load::create_sessions(addr, &host, opts.users, 32, |n| {
+                    format!("/login/user-{n}")
+                })
+                .await?
+                .iter()
+                .map(|r| r.cookie_header(&["sRefreshToken"]))
+                .collect(),
+            };
+            setup_seconds.push((system.key(), t.elapsed().as_secs_f64()));
+        }
+    }
+    // The bare app is sent tessera's cookies (same request sizes); the
+    // cache-off tessera shares tessera's database, so its tokens too.
+    let from_tessera = tessera_sessions(&running);
+    for r in &mut running {
+        if matches!(r.system, System::Bare | System::TesseraNoCache) {
+            match &from_tessera {
+                Some((conn, users)) => {
+                    r.conn_cookies = conn.clone();
+                    r.user_cookies = users.clone();
+                }
+                None => {
+                    r.conn_cookies = vec!["sAccessToken=none".to_owned()];
+                    if r.system == System::TesseraNoCache {
+                        return Err("tessera-no-cache needs the tessera system".into());
+                    }
+                }
+            }
+        }
+    }
+
+    // Every system answers its verify route with 200 before we measure.
+    for r in &running {
+        let cookie = r.conn_cookies.first().map(String::as_str);
+        let mut c = Conn::open(r.addr).await?;
+        let resp = c
+            .send(&http::get("/verify", &r.host(), cookie), true)
+            .await?;
+        if resp.status != 200 {
+            return Err(format!(
+                "{}: GET /verify answered {}: {}",
+                r.system.label(),
+                resp.status,
+                String::from_utf8_lossy(&resp.body)
+            )
+            .into());
+        }
+    }
+
+    let ticks = clock_ticks();
+    let me = [std::process::id()];
+    let mut cells = Vec::new();
+    for &workload in &opts.workloads {
+        let systems: Vec<&Running> = workload
+            .systems()
+            .iter()
+            .filter_map(|s| running.iter().find(|r| r.system == *s))
+            .collect();
+        if systems.is_empty() {
+            continue;
+        }
+        let plans: Vec<Plan> = systems
+            .iter()
+            .map(|r| plan_for(workload, r))
+            .collect::<Result<_, _>>()?;
+        eprintln!("== {}: warm-up", workload.key());
+        for (r, plan) in systems.iter().zip(&plans) {
+            load::run(r.addr, opts.connections, opts.warmup, plan).await?;
+        }
+        let mut rows: Vec<Cell> = systems
+            .iter()
+            .map(|r| Cell {
+                workload: workload.key(),
+                system: r.system.key(),
+                rounds: Vec::new(),
+                first_error: None,
+            })
+            .collect();
+        for round in 0..opts.rounds {
+            for ((r, plan), cell) in systems.iter().zip(&plans).zip(rows.iter_mut()) {
+                let pids = r.pids();
+                let s0 = cpu_seconds(&pids, ticks);
+                let c0 = cpu_seconds(&me, ticks);
+                let a0 = machine_busy_seconds(ticks);
+                let sample = load::run(r.addr, opts.connections, opts.duration, plan).await?;
+                let s1 = cpu_seconds(&pids, ticks);
+                let c1 = cpu_seconds(&me, ticks);
+                let a1 = machine_busy_seconds(ticks);
+                let mut m = measure(&sample, s1 - s0, c1 - c0);
+                let wall = sample.elapsed.as_secs_f64().max(1e-9);
+                m.other_cpu_busy = ((a1 - a0) - (s1 - s0) - (c1 - c0)).max(0.0) / wall;
+                eprintln!(
+                    "   {} round {}: {:>9.0} req/s  p50 {:.2} ms  p99 {:.2} ms  server {:.0}% {:.1} µs/req  client {:.0}%  others {:.0}%  errors {}",
+                    r.system.key(),
+                    round + 1,
+                    m.rps,
+                    m.p50_ms,
+                    m.p99_ms,
+                    m.server_cpu_busy * 100.0,
+                    m.server_cpu_us_per_req,
+                    m.client_cpu_busy * 100.0,
+                    m.other_cpu_busy * 100.0,
+                    m.errors
+                );
+                if cell.first_error.is_none() {
+                    cell.first_error = sample.first_error.clone();
+                }
+                cell.rounds.push(m);
+            }
+        }
+        cells.extend(rows);
+    }
+
+    for r in &mut running {
+        for c in &mut r.children {
+            let _ = c.kill().await;
+        }
+    }
+    Ok(Results {
+        cells,
+        total_seconds: started.elapsed().as_secs_f64(),
+        setup_seconds,
+    })
+}
+
+/// Creates `n` sessions for the Python system straight through its core,
+/// with the request supertokens-python's `create_new_session` sends
+/// (same payload, `iss` included), and returns `sAccessToken` cookie
+/// headers. Going through the app would take minutes: supertokens-python
+/// 0.31 opens a new `httpx.AsyncClient` (and TLS context) for every core
+/// call. The tokens are the same either way: the core signs them and
+/// `verify_session()` checks them against the core's JWKS.
+async fn python_sessions_via_core(
+    core: SocketAddr,
+    app: SocketAddr,
+    n: usize,
+) -> Result<Vec<String>, BoxError> {
+    let host = core.to_string();
+    let headers = [
+        ("api-key", CORE_API_KEY),
+        ("cdi-version", "5.4"),
+        ("rid", "session"),
+    ];
+    let reqs = (0..n)
+        .map(|i| {
+            let body = serde_json::json!({
+                "userId": format!("user-{i}"),
+                "userDataInJWT": { "iss": format!("http://{app}/auth") },
+                "userDataInDatabase": { "visits": 0 },
+                "useDynamicSigningKey": true,
+                "enableAntiCsrf": false,
+            });
+            http::post_json("/public/recipe/session", &host, &headers, &body.to_string())
+        })
+        .collect();
+    load::send_all(core, reqs, 32)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let v: serde_json::Value = serde_json::from_slice(&r.body)?;
+            let token = v["accessToken"]["token"]
+                .as_str()
+                .ok_or_else(|| format!("core answered without an access token: {v}"))?;
+            Ok(format!("sAccessToken={token}"))
+        })
+        .collect()
+}
+
+fn measure(sample: &Sample, server_cpu: f64, client_cpu: f64) -> Measurement {
+    let wall = sample.elapsed.as_secs_f64().max(1e-9);
+    Measurement {
+        rps: sample.rps(),
+        p50_ms: sample.quantile_ms(0.5),
+        p99_ms: sample.quantile_ms(0.99),
+        requests: sample.requests,
+        errors: sample.errors,
+        server_cpu_us_per_req: if sample.requests > 0 {
+            server_cpu * 1e6 / sample.requests as f64
+        } else {
+            0.0
+        },
+        server_cpu_busy: server_cpu / wall,
+        client_cpu_busy: client_cpu / wall,
+        other_cpu_busy: 0.0,
+    }
+}
+
+fn plan_for(workload: Workload, r: &Running) -> Result<Plan, BoxError> {
+    let host = r.host();
+    let reqs = |cookies: &[String], make: fn(&str, &str, Option<&str>) -> Vec<u8>, path: &str| {
+        Arc::new(
+            cookies
+                .iter()
+                .map(|c| make(path, &host, Some(c)))
+                .collect::<Vec<_>>(),
+        )
+    };
+    Ok(match workload {
+        Workload::Verify => Plan::PerConnection(reqs(&r.conn_cookies, http::get, "/verify")),
+        Workload::Data => Plan::PerConnection(reqs(&r.conn_cookies, http::post, "/data")),
+        Workload::Users => {
+            if r.user_cookies.is_empty() {
+                return Err(format!("{}: no users' sessions", r.system.key()).into());
+            }
+            Plan::Random(reqs(&r.user_cookies, http::get, "/verify"))
+        }
+        Workload::CreateRefresh => Plan::CreateRefresh {
+            host: host.clone(),
+            login_prefix: "/login/".to_owned(),
+            refresh_path: "/auth/session/refresh".to_owned(),
+            run_tag: format!(
+                "{}",
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_millis())
+                    .unwrap_or(0)
+            ),
+        },
+    })
+}

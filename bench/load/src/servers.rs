@@ -1,0 +1,149 @@
+//! The Rust systems under test, each a small axum app with the same
+//! trivial JSON handlers:
+//!
+//! | route | bare | tessera-axum | tower-sessions |
+//! |---|---|---|---|
+//! | `POST /login/{user}` | — | creates a session (cookies) | inserts `user` and `visits` (cookie) |
+//! | `GET /verify` | `{"user":"anonymous"}` | `Session` → `{"user":…}` | reads `user` → `{"user":…}` |
+//! | `POST /data` | — | `get_session_data` + `update_session_data` (`visits + 1`) | reads `visits`, inserts `visits + 1` |
+//! | `POST /auth/session/refresh` | — | tessera-axum's refresh route | — (no refresh) |
+//!
+//! The supertokens-python system (`python/app.py`) has the same routes.
+
+use std::net::SocketAddr;
+
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use tessera::AntiCsrfMode;
+use tessera_axum::{Session, SessionLayer, Sessions, TokenTransferPolicy};
+use tower_sessions::{MemoryStore, SessionManagerLayer, SessionStore};
+use tower_sessions_sqlx_store::SqliteStore;
+use tower_sessions_sqlx_store::sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous,
+};
+
+/// The bare axum app: no authentication, the ceiling.
+pub fn bare_app() -> Router {
+    async fn verify() -> Json<Value> {
+        Json(json!({ "user": "anonymous" }))
+    }
+    Router::new().route("/verify", get(verify))
+}
+
+/// The tessera-axum app: cookie mode, anti-CSRF off (as for
+/// supertokens-python's `anti_csrf="NONE"`; `SameSite=Lax` cookies), the
+/// manager's default settings otherwise.
+pub async fn tessera_app(database_url: &str, verified_cache: usize) -> tessera::Result<Router> {
+    async fn login(
+        sessions: Sessions,
+        Path(user): Path<String>,
+    ) -> Result<Json<Value>, tessera_axum::Error> {
+        sessions
+            .create_new_session(&user, json!({}), json!({ "visits": 0 }))
+            .await?;
+        Ok(Json(json!({ "user": user })))
+    }
+    async fn verify(session: Session) -> Json<Value> {
+        Json(json!({ "user": session.get_user_id() }))
+    }
+    async fn data(session: Session) -> Result<Json<Value>, tessera_axum::Error> {
+        let mut data = session.get_session_data().await?;
+        let visits = data["visits"].as_u64().unwrap_or(0) + 1;
+        data["visits"] = json!(visits);
+        session.update_session_data(data).await?;
+        Ok(Json(
+            json!({ "user": session.get_user_id(), "visits": visits }),
+        ))
+    }
+
+    let manager = tessera::SessionManager::builder()
+        .database_url(database_url)
+        .anti_csrf(AntiCsrfMode::None)
+        .verified_token_cache_capacity(verified_cache)
+        .build()
+        .await?;
+    let layer = SessionLayer::new(manager)
+        .cookie_secure(false)
+        .token_transfer_policy(TokenTransferPolicy::Cookie);
+    Ok(Router::new()
+        .route("/login/{user}", post(login))
+        .route("/verify", get(verify))
+        .route("/data", post(data))
+        .merge(layer.routes())
+        .layer(layer))
+}
+
+/// The tower-sessions app on `store`.
+pub fn tower_sessions_app<S: SessionStore + Clone>(store: S) -> Router {
+    type Ts = tower_sessions::Session;
+    fn internal<E>(_: E) -> StatusCode {
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+    async fn user(session: &Ts) -> Result<String, StatusCode> {
+        session
+            .get::<String>("user")
+            .await
+            .map_err(internal)?
+            .ok_or(StatusCode::UNAUTHORIZED)
+    }
+    async fn login(session: Ts, Path(user): Path<String>) -> Result<Json<Value>, StatusCode> {
+        session.insert("user", &user).await.map_err(internal)?;
+        session.insert("visits", 0u64).await.map_err(internal)?;
+        Ok(Json(json!({ "user": user })))
+    }
+    async fn verify(session: Ts) -> Result<Json<Value>, StatusCode> {
+        Ok(Json(json!({ "user": user(&session).await? })))
+    }
+    async fn data(session: Ts) -> Result<Json<Value>, StatusCode> {
+        let user = user(&session).await?;
+        let visits = session
+            .get::<u64>("visits")
+            .await
+            .map_err(internal)?
+            .unwrap_or(0)
+            + 1;
+        session.insert("visits", visits).await.map_err(internal)?;
+        Ok(Json(json!({ "user": user, "visits": visits })))
+    }
+
+    Router::new()
+        .route("/login/{user}", post(login))
+        .route("/verify", get(verify))
+        .route("/data", post(data))
+        .layer(SessionManagerLayer::new(store).with_secure(false))
+}
+
+/// tower-sessions' SQLite store (tower-sessions-sqlx-store) on the file
+/// `path`, with the pragmas tessera's SQLite store uses (WAL,
+/// `synchronous=NORMAL`, `busy_timeout` 5 s) so that the comparison is of
+/// the libraries, not of the SQLite settings; sqlx's default pool.
+pub async fn tower_sessions_sqlite_store(
+    path: &str,
+) -> Result<SqliteStore, Box<dyn std::error::Error>> {
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(std::time::Duration::from_secs(5));
+    let pool = SqlitePool::connect_with(options).await?;
+    let store = SqliteStore::new(pool);
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// tower-sessions' memory store.
+pub fn tower_sessions_memory_store() -> MemoryStore {
+    MemoryStore::default()
+}
+
+/// Serves `app` on `addr` until the process is killed, after printing
+/// `listening on http://ADDR` on stdout (the orchestrator waits for it).
+pub async fn serve(app: Router, addr: SocketAddr) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    println!("listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app).await
+}
