@@ -142,6 +142,24 @@ async fn access_token_lifetime_has_bounded_jitter() {
 }
 
 #[tokio::test]
+async fn short_access_tokens_keep_most_of_their_validity() {
+    // exp counts from the exact time, not from the truncated iat: a 3 s token
+    // lives at least 2.85 s less under a second of rounding.
+    let f = fixture_with(|b| b.access_token_validity(Duration::from_secs(3))).await;
+    for _ in 0..20 {
+        let now = f.clock.now_ms_for_test();
+        let s = f
+            .manager
+            .create_new_session("u", json!({}), json!({}))
+            .await
+            .unwrap();
+        let lives_ms = s.access_token.expiry_ms - now;
+        assert!((1850..=3000).contains(&lives_ms), "lives {lives_ms} ms");
+        f.clock.advance(Duration::from_millis(137));
+    }
+}
+
+#[tokio::test]
 async fn verified_session_returns_user_payload_without_protected_claims() {
     let f = fixture().await;
     let s = f

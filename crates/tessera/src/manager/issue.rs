@@ -42,7 +42,7 @@ impl SessionManager {
         let issued_at = u64::try_from(now_ms / 1000).unwrap_or(0);
         let expires_at = match fixed_expiry {
             Some(exp) => exp,
-            None => issued_at + self.jittered_validity_secs()?,
+            None => self.jittered_expiry_secs(now_ms, issued_at)?,
         };
         let claims = AccessTokenClaims {
             session_handle: subject.handle.to_owned(),
@@ -81,14 +81,19 @@ impl SessionManager {
         Ok((issued, claims))
     }
 
-    fn jittered_validity_secs(&self) -> Result<u64> {
+    /// `exp` for a token issued at `now_ms`: now plus the validity shortened
+    /// by the jitter, rounded down to the second — counted from the exact
+    /// time, not from the truncated `iat`, so a 3 s token lives at least
+    /// 2.85 s minus less than a second of rounding, and never less than 1 s.
+    fn jittered_expiry_secs(&self, now_ms: i64, issued_at: u64) -> Result<u64> {
         let validity_ms = ms(self.inner.config.access_token_validity);
         let jitter = self.inner.config.access_token_validity_jitter;
         let r = f64::from(u32::from_be_bytes(random_bytes::<4>()?)) / f64::from(u32::MAX);
         // validity_ms is far below 2^52, so the float round trip is exact enough.
         #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
         let shortened = (validity_ms as f64 * (1.0 - jitter * r)) as i64;
-        Ok(u64::try_from(shortened / 1000).unwrap_or(0).max(1))
+        let exp = u64::try_from(now_ms.saturating_add(shortened) / 1000).unwrap_or(0);
+        Ok(exp.max(issued_at + 1))
     }
 
     /// The key that signs now, creating one if the store has none valid.
