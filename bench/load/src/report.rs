@@ -300,7 +300,7 @@ pub fn markdown(env: &Environment, opts: &Options, results: &Results, command: &
     );
     let _ = writeln!(
         md,
-        "- **Set-up**: all systems on 127.0.0.1, same routes and handlers (`bench/load/src/servers.rs`, `bench/load/python/app.py`). tessera-axum: cookie mode, anti-CSRF off, SQLite in a temp file, engine defaults (verified-token cache of 10,000). tower-sessions' SQLite store with tessera's pragmas (WAL, `synchronous=NORMAL`). supertokens-python: cookie mode, `anti_csrf=\"NONE\"`, `tessera serve` (SQLite) as its core on the same core as uvicorn.\n"
+        "- **Set-up**: all systems on 127.0.0.1, same routes and handlers (`bench/load/src/servers.rs`, `bench/load/python/app.py`). tessera-axum: cookie mode, anti-CSRF off, SQLite in a temp file, engine defaults (verified-token cache of 10,000). tower-sessions' SQLite store with tessera's SQLite settings (WAL, `synchronous=NORMAL`, no ping before each pool acquire). supertokens-python: cookie mode, `anti_csrf=\"NONE\"`, `tessera serve` (SQLite) as its core on the same core as uvicorn.\n"
     );
 
     // Goals.
@@ -341,6 +341,25 @@ pub fn markdown(env: &Environment, opts: &Options, results: &Results, command: &
             None => {
                 let _ = writeln!(md, "| {name} | — | ≥ {goal}× | not run | — |");
             }
+        }
+    }
+    let bare = rps(Workload::Verify, System::Bare);
+    let bare_cpu = cpu(Workload::Verify, System::Bare);
+    for (name, peer) in [
+        (
+            "for reference, the ceiling: bare axum ÷ tower-sessions (SQLite)",
+            System::TsSqlite,
+        ),
+        (
+            "for reference, the ceiling: bare axum ÷ supertokens-python",
+            System::Python,
+        ),
+    ] {
+        if let (Some(r), Some(c)) = (
+            ratio_cell(bare, rps(Workload::Verify, peer)),
+            ratio_cell(cpu(Workload::Verify, peer), bare_cpu),
+        ) {
+            let _ = writeln!(md, "| {name} | {r:.2}× | | | {c:.2}× |");
         }
     }
     md.push('\n');

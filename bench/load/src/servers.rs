@@ -22,7 +22,7 @@ use tessera_axum::{Session, SessionLayer, Sessions, TokenTransferPolicy};
 use tower_sessions::{MemoryStore, SessionManagerLayer, SessionStore};
 use tower_sessions_sqlx_store::SqliteStore;
 use tower_sessions_sqlx_store::sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
 
 /// The bare axum app: no authentication, the ceiling.
@@ -117,9 +117,10 @@ pub fn tower_sessions_app<S: SessionStore + Clone>(store: S) -> Router {
 }
 
 /// tower-sessions' SQLite store (tower-sessions-sqlx-store) on the file
-/// `path`, with the pragmas tessera's SQLite store uses (WAL,
-/// `synchronous=NORMAL`, `busy_timeout` 5 s) so that the comparison is of
-/// the libraries, not of the SQLite settings; sqlx's default pool.
+/// `path`, with the settings tessera's SQLite store uses (WAL,
+/// `synchronous=NORMAL`, `busy_timeout` 5 s, no ping before each pool
+/// acquire) so that the comparison is of the libraries, not of the SQLite
+/// settings; sqlx's default pool size.
 pub async fn tower_sessions_sqlite_store(
     path: &str,
 ) -> Result<SqliteStore, Box<dyn std::error::Error>> {
@@ -129,7 +130,10 @@ pub async fn tower_sessions_sqlite_store(
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(std::time::Duration::from_secs(5));
-    let pool = SqlitePool::connect_with(options).await?;
+    let pool = SqlitePoolOptions::new()
+        .test_before_acquire(false)
+        .connect_with(options)
+        .await?;
     let store = SqliteStore::new(pool);
     store.migrate().await?;
     Ok(store)
