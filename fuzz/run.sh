@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Fuzzing tessera (cargo-fuzz, libFuzzer). Run from anywhere:
+#
+#   fuzz/run.sh build                 build every target (release, ASan)
+#   fuzz/run.sh seeds                 regenerate fuzz/seeds/<target>/ from the harness
+#   fuzz/run.sh run TARGET [RUNS]     run TARGET from its seeds for RUNS executions
+#                                     (default 1,000,000); prints the count
+#   fuzz/run.sh time TARGET SECONDS   run TARGET for SECONDS
+#
+# Seeds are committed under fuzz/seeds/<target>/ and copied into the
+# (ignored) corpus directory fuzz/corpus/<target>/ before each run. A crash
+# leaves its input in fuzz/artifacts/<target>/; turn it into a regression
+# test before fixing it.
+set -euo pipefail
+cd "$(dirname "$0")"
+export RUSTC_BOOTSTRAP=1
+
+targets() { sed -n 's/^name = "\(.*\)"$/\1/p' Cargo.toml | grep -v '^tessera-fuzz$'; }
+bin() { echo "target/x86_64-unknown-linux-gnu/release/$1"; }
+
+# Bounds every run: a 10 s input is a hang, 2 GiB resident is a runaway
+# allocation; HTTP requests with real tokens need a few KiB.
+FLAGS=(-timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=512 -max_len=16384 -print_final_stats=1)
+
+prepare() {
+  mkdir -p "corpus/$1"
+  if [ -d "seeds/$1" ]; then cp -n "seeds/$1"/* "corpus/$1/" 2>/dev/null || true; fi
+}
+
+case "${1:-}" in
+  build)
+    cargo fuzz build -O
+    ;;
+  seeds)
+    for t in $(targets); do
+      rm -rf "seeds/$t"
+      TESSERA_FUZZ_WRITE_SEEDS="seeds/$t" "$(bin "$t")" -runs=1 >/dev/null 2>&1
+      echo "$t: $(ls "seeds/$t" | wc -l) seeds"
+    done
+    ;;
+  run)
+    t=$2; runs=${3:-1000000}
+    prepare "$t"
+    "$(bin "$t")" "corpus/$t" "${FLAGS[@]}" -runs="$runs"
+    ;;
+  time)
+    t=$2; secs=$3
+    prepare "$t"
+    "$(bin "$t")" "corpus/$t" "${FLAGS[@]}" -max_total_time="$secs"
+    ;;
+  list)
+    targets
+    ;;
+  *)
+    sed -n '2,14p' "$0"; exit 2
+    ;;
+esac
