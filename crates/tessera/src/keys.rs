@@ -124,6 +124,9 @@ pub(crate) struct KeySet {
     dynamic: Vec<Arc<SigningKey>>,
     static_key: Option<Arc<SigningKey>>,
     verifying: HashMap<String, Arc<VerifyingKey>>,
+    /// The same keys by the exact base64url header tessera writes for them,
+    /// so that verifying one of our own tokens needs no header decoding.
+    by_header: HashMap<String, (String, Arc<VerifyingKey>)>,
     refresh_mac: Option<Arc<[u8]>>,
     jwks: Arc<Jwks>,
 }
@@ -176,6 +179,10 @@ impl KeySet {
                         None => jwk_of(key)?,
                     };
                     jwks.keys.push(jwk);
+                    set.by_header.insert(
+                        signing.header_b64.clone(),
+                        (key.kid.clone(), verifying.clone()),
+                    );
                     set.verifying.insert(key.kid.clone(), verifying);
                     if key.purpose == KeyPurpose::StaticSigning {
                         set.static_key = Some(signing);
@@ -209,8 +216,20 @@ impl KeySet {
     }
 
     /// The verifying key for `kid`.
-    pub(crate) fn verifying_key(&self, kid: &str) -> Option<&Arc<VerifyingKey>> {
-        self.verifying.get(kid)
+    pub(crate) fn verifying_key(&self, kid: &str) -> Option<(&str, &Arc<VerifyingKey>)> {
+        self.verifying
+            .get_key_value(kid)
+            .map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// The `kid` and key whose header tessera writes as exactly `header_b64`.
+    pub(crate) fn key_by_exact_header(
+        &self,
+        header_b64: &str,
+    ) -> Option<(&str, &Arc<VerifyingKey>)> {
+        self.by_header
+            .get(header_b64)
+            .map(|(kid, key)| (kid.as_str(), key))
     }
 
     /// The refresh-token MAC secret.

@@ -198,7 +198,10 @@ pub fn is_well_formed_access_token(token: &str) -> bool {
     let Some(parts) = super::jwt::split(token) else {
         return false;
     };
-    let Some(header) = super::jwt::parse_header(&parts.header_json) else {
+    let Some(header_json) = crate::crypto::b64url_decode(parts.header_b64) else {
+        return false;
+    };
+    let Some(header) = super::jwt::parse_header(&header_json) else {
         return false;
     };
     let Some(payload) = crate::crypto::b64url_decode(parts.payload_b64) else {

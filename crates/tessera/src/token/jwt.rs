@@ -42,10 +42,10 @@ pub(crate) struct Header<'a> {
 pub(crate) struct Parts<'t> {
     /// `header.payload`, the signed bytes.
     pub(crate) signing_input: &'t str,
+    /// base64url header.
+    pub(crate) header_b64: &'t str,
     /// base64url payload.
     pub(crate) payload_b64: &'t str,
-    /// Decoded header JSON.
-    pub(crate) header_json: Vec<u8>,
     /// Decoded signature.
     pub(crate) signature: Vec<u8>,
 }
@@ -63,8 +63,8 @@ pub(crate) fn split(token: &str) -> Option<Parts<'_>> {
     let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
     Some(Parts {
         signing_input,
+        header_b64,
         payload_b64,
-        header_json: b64url_decode(header_b64)?,
         signature: b64url_decode(sig_b64)?,
     })
 }
