@@ -212,7 +212,10 @@ async fn crash_and_recover(database_url: &str, label: &str) -> Child9 {
             }
         }));
     }
-    while ok_before.load(Ordering::SeqCst) < REFRESHES_BEFORE_KILL {
+    // (A worker that panicked has finished: stop waiting, its panic shows below.)
+    while ok_before.load(Ordering::SeqCst) < REFRESHES_BEFORE_KILL
+        && !workers.iter().any(|w| w.is_finished())
+    {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     app.kill_9();

@@ -177,7 +177,10 @@ async fn crash_and_recover(database_url: &str, label: &str) -> Served {
             }
         }));
     }
-    while tally.ok_before.load(Ordering::SeqCst) < REFRESHES_BEFORE_KILL {
+    // (A worker that panicked has finished: stop waiting, its panic shows below.)
+    while tally.ok_before.load(Ordering::SeqCst) < REFRESHES_BEFORE_KILL
+        && !workers.iter().any(|w| w.is_finished())
+    {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     server.kill_9();
