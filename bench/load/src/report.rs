@@ -117,6 +117,7 @@ pub fn environment(root: &Path, python: &Path) -> Environment {
             &root_s,
             "status",
             "--porcelain",
+            "--untracked-files=no",
             "--",
             "crates",
             "bench/load",
