@@ -62,6 +62,11 @@ struct AllArgs {
     /// Do not pin servers and generator to separate CPUs.
     #[arg(long)]
     no_pin: bool,
+    /// Repeat a measured run disturbed by other processes (over 15 % of
+    /// the server's or the busy generator's CPU) up to this many times
+    /// [default: 2; quick: 0].
+    #[arg(long)]
+    max_repeats: Option<usize>,
     /// Before starting, wait up to this many seconds for the machine to be
     /// quiet (under 15 % busy over 5 s) [default: 120; quick: 0].
     #[arg(long)]
@@ -271,6 +276,7 @@ fn all(a: AllArgs) -> Result<(), BoxError> {
         } else {
             a.systems.clone()
         },
+        max_repeats: a.max_repeats.unwrap_or(if a.quick { 0 } else { 2 }),
         pin: !a.no_pin && report::environment_cpus() >= 2 && run::have_taskset(),
         tessera_bin,
         python: python.clone(),

@@ -378,7 +378,7 @@ pub fn markdown(env: &Environment, opts: &Options, results: &Results, command: &
         let _ = writeln!(md, "### {}\n", workload_title(w, opts));
         let _ = writeln!(
             md,
-            "| system | req/s | (min–max) | p50 ms | p99 ms | server CPU µs/req | server core busy | tessera-axum ÷ system | errors |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+            "| system | req/s | (min–max) | p50 ms | p99 ms | server CPU µs/req | server core busy | tessera-axum ÷ system | errors | disturbed rounds |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
         let tess = rps(w, System::Tessera);
         for s in present {
@@ -393,7 +393,7 @@ pub fn markdown(env: &Environment, opts: &Options, results: &Results, command: &
             };
             let _ = writeln!(
                 md,
-                "| {} | {} | {}–{} | {} | {} | {:.1} | {:.0} % | {} | {} |",
+                "| {} | {} | {}–{} | {} | {} | {:.1} | {:.0} % | {} | {} | {} |",
                 s.label(),
                 fmt_rps(r),
                 fmt_rps(lo),
@@ -403,7 +403,8 @@ pub fn markdown(env: &Environment, opts: &Options, results: &Results, command: &
                 c.median(|m| m.server_cpu_us_per_req),
                 c.median(|m| m.server_cpu_busy) * 100.0,
                 ratio,
-                c.errors()
+                c.errors(),
+                c.rounds.iter().filter(|m| m.disturbed(opts.pin)).count()
             );
         }
         md.push('\n');
@@ -421,25 +422,20 @@ pub fn markdown(env: &Environment, opts: &Options, results: &Results, command: &
         .iter()
         .flat_map(|c| c.rounds.iter().map(|m| m.client_cpu_busy))
         .fold(0.0, f64::max);
-    let mut others: Vec<f64> = results
-        .cells
-        .iter()
-        .flat_map(|c| c.rounds.iter().map(|m| m.other_cpu_busy))
-        .collect();
-    others.sort_by(f64::total_cmp);
-    let other_median = others.get(others.len() / 2).copied().unwrap_or(0.0);
-    let other_max = others.last().copied().unwrap_or(0.0);
+    let kept: Vec<_> = results.cells.iter().flat_map(|c| c.rounds.iter()).collect();
+    let disturbed = kept.iter().filter(|m| m.disturbed(opts.pin)).count();
+    let max_of =
+        |f: &dyn Fn(&crate::run::Measurement) -> f64| kept.iter().map(|m| f(m)).fold(0.0, f64::max);
     let _ = writeln!(
         md,
-        "The generator's own core was at most {:.0} % busy in any measured run. Other processes on the machine (not part of any system) used {:.0} % of one core in the median measured run, {:.0} % at most{}.",
+        "The generator's own core was at most {:.0} % busy in any measured run. A run counts as disturbed when other processes took over 15 % of the server's CPU, or over 15 % of the generator's CPU while the generator needed over 30 % of it; such runs were repeated (up to {} times, after waiting for a quiet machine): {} repeat(s) in this run, and {} of the {} kept runs were still disturbed (column \"disturbed rounds\"). Other processes took at most {:.0} % of the server's CPU and {:.0} % of the generator's in a kept run.",
         client_max * 100.0,
-        other_median * 100.0,
-        other_max * 100.0,
-        if other_max > 0.25 {
-            " — runs with competing load are less reliable in absolute terms; the CPU µs/req column is the least affected"
-        } else {
-            ""
-        }
+        opts.max_repeats,
+        results.repeats,
+        disturbed,
+        kept.len(),
+        max_of(&|m| m.others_on_server_cpu) * 100.0,
+        max_of(&|m| m.others_on_client_cpu) * 100.0,
     );
     if !results.setup_seconds.is_empty() {
         let setup: Vec<String> = results

@@ -155,6 +155,9 @@ pub struct Options {
     pub systems: Vec<System>,
     /// Pin the servers to CPU 0 and the generator to CPU 1.
     pub pin: bool,
+    /// How often a measured run disturbed by other processes is repeated
+    /// (after waiting up to 60 s for a quiet machine).
+    pub max_repeats: usize,
     /// The `tessera` binary (for `tessera serve`).
     pub tessera_bin: PathBuf,
     /// The Python interpreter with `python/requirements.txt` installed.
@@ -185,6 +188,27 @@ pub struct Measurement {
     /// CPU time of every other process on the machine over wall time
     /// (other work competing for the two cores).
     pub other_cpu_busy: f64,
+    /// Busy time of the server's CPU (CPU 0) not spent by the system, over
+    /// wall time (pinned runs only).
+    pub others_on_server_cpu: f64,
+    /// Busy time of the generator's CPU (CPU 1) not spent by the
+    /// generator, over wall time (pinned runs only).
+    pub others_on_client_cpu: f64,
+}
+
+impl Measurement {
+    /// Whether other processes competed with this run: more than 15 % of
+    /// the server's CPU, or more than 15 % of the generator's CPU while the
+    /// generator itself needed more than 30 % of it. Unpinned: more than
+    /// 30 % of one CPU anywhere.
+    pub fn disturbed(&self, pinned: bool) -> bool {
+        if pinned {
+            self.others_on_server_cpu > 0.15
+                || (self.others_on_client_cpu > 0.15 && self.client_cpu_busy > 0.30)
+        } else {
+            self.other_cpu_busy > 0.30
+        }
+    }
 }
 
 /// All rounds of one (workload, system) cell.
@@ -235,6 +259,8 @@ pub struct Results {
     pub total_seconds: f64,
     /// How long creating the `users` sessions took per system, seconds.
     pub setup_seconds: Vec<(&'static str, f64)>,
+    /// Measured runs repeated because other processes disturbed them.
+    pub repeats: usize,
 }
 
 impl Results {
@@ -413,8 +439,17 @@ fn cpu_seconds(pids: &[u32], ticks_per_second: f64) -> f64 {
 /// CPU time used by the whole machine (every CPU, every process), in
 /// seconds, from the first line of /proc/stat.
 pub fn machine_busy_seconds(ticks_per_second: f64) -> f64 {
+    busy_seconds("cpu", ticks_per_second)
+}
+
+/// Busy time of the /proc/stat line `name` (`cpu` for the machine, `cpu0`
+/// …), in seconds.
+fn busy_seconds(name: &str, ticks_per_second: f64) -> f64 {
     let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let Some(line) = stat.lines().next() else {
+    let Some(line) = stat
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(name))
+    else {
         return 0.0;
     };
     let f: Vec<f64> = line
@@ -425,6 +460,34 @@ pub fn machine_busy_seconds(ticks_per_second: f64) -> f64 {
     // user nice system idle iowait irq softirq steal (guest is in user).
     let busy: f64 = [0, 1, 2, 5, 6, 7].iter().filter_map(|i| f.get(*i)).sum();
     busy / ticks_per_second
+}
+
+/// One measured run of `plan` on `r`, with the CPU accounting.
+async fn measure_once(
+    r: &Running,
+    plan: &Plan,
+    opts: &Options,
+    ticks: f64,
+) -> Result<(Measurement, Sample), BoxError> {
+    let pids = r.pids();
+    let me = [std::process::id()];
+    let s0 = cpu_seconds(&pids, ticks);
+    let c0 = cpu_seconds(&me, ticks);
+    let a0 = machine_busy_seconds(ticks);
+    let (p0, q0) = (busy_seconds("cpu0", ticks), busy_seconds("cpu1", ticks));
+    let sample = load::run(r.addr, opts.connections, opts.duration, plan).await?;
+    let s1 = cpu_seconds(&pids, ticks);
+    let c1 = cpu_seconds(&me, ticks);
+    let a1 = machine_busy_seconds(ticks);
+    let (p1, q1) = (busy_seconds("cpu0", ticks), busy_seconds("cpu1", ticks));
+    let mut m = measure(&sample, s1 - s0, c1 - c0);
+    let wall = sample.elapsed.as_secs_f64().max(1e-9);
+    m.other_cpu_busy = ((a1 - a0) - (s1 - s0) - (c1 - c0)).max(0.0) / wall;
+    if opts.pin {
+        m.others_on_server_cpu = ((p1 - p0) - (s1 - s0)).max(0.0) / wall;
+        m.others_on_client_cpu = ((q1 - q0) - (c1 - c0)).max(0.0) / wall;
+    }
+    Ok((m, sample))
 }
 
 /// The ticks of /proc times per second (`getconf CLK_TCK`, else 100).
@@ -603,7 +666,7 @@ pub async fn run_all(opts: &Options, work: &Path) -> Result<Results, BoxError> {
     }
 
     let ticks = clock_ticks();
-    let me = [std::process::id()];
+    let mut repeats = 0;
     let mut cells = Vec::new();
     for &workload in &opts.workloads {
         let systems: Vec<&Running> = workload
@@ -633,30 +696,39 @@ pub async fn run_all(opts: &Options, work: &Path) -> Result<Results, BoxError> {
             .collect();
         for round in 0..opts.rounds {
             for ((r, plan), cell) in systems.iter().zip(&plans).zip(rows.iter_mut()) {
-                let pids = r.pids();
-                let s0 = cpu_seconds(&pids, ticks);
-                let c0 = cpu_seconds(&me, ticks);
-                let a0 = machine_busy_seconds(ticks);
-                let sample = load::run(r.addr, opts.connections, opts.duration, plan).await?;
-                let s1 = cpu_seconds(&pids, ticks);
-                let c1 = cpu_seconds(&me, ticks);
-                let a1 = machine_busy_seconds(ticks);
-                let mut m = measure(&sample, s1 - s0, c1 - c0);
-                let wall = sample.elapsed.as_secs_f64().max(1e-9);
-                m.other_cpu_busy = ((a1 - a0) - (s1 - s0) - (c1 - c0)).max(0.0) / wall;
-                eprintln!(
-                    "   {} round {}: {:>9.0} req/s  p50 {:.2} ms  p99 {:.2} ms  server {:.0}% {:.1} µs/req  client {:.0}%  others {:.0}%  errors {}",
-                    r.system.key(),
-                    round + 1,
-                    m.rps,
-                    m.p50_ms,
-                    m.p99_ms,
-                    m.server_cpu_busy * 100.0,
-                    m.server_cpu_us_per_req,
-                    m.client_cpu_busy * 100.0,
-                    m.other_cpu_busy * 100.0,
-                    m.errors
-                );
+                let mut attempt = 0;
+                let (m, sample) = loop {
+                    let (m, sample) = measure_once(r, plan, opts, ticks).await?;
+                    eprintln!(
+                        "   {} round {}{}: {:>9.0} req/s  p50 {:.2} ms  p99 {:.2} ms  server {:.0}% {:.1} µs/req  client {:.0}%  others: {:.0}% on the server's CPU, {:.0}% on the generator's{}",
+                        r.system.key(),
+                        round + 1,
+                        if attempt > 0 {
+                            format!(" (repeat {attempt})")
+                        } else {
+                            String::new()
+                        },
+                        m.rps,
+                        m.p50_ms,
+                        m.p99_ms,
+                        m.server_cpu_busy * 100.0,
+                        m.server_cpu_us_per_req,
+                        m.client_cpu_busy * 100.0,
+                        m.others_on_server_cpu * 100.0,
+                        m.others_on_client_cpu * 100.0,
+                        if m.errors > 0 {
+                            format!("  errors {}", m.errors)
+                        } else {
+                            String::new()
+                        }
+                    );
+                    if !m.disturbed(opts.pin) || attempt >= opts.max_repeats {
+                        break (m, sample);
+                    }
+                    attempt += 1;
+                    repeats += 1;
+                    wait_quiet(Duration::from_secs(60), 0.15).await;
+                };
                 if cell.first_error.is_none() {
                     cell.first_error = sample.first_error.clone();
                 }
@@ -672,6 +744,7 @@ pub async fn run_all(opts: &Options, work: &Path) -> Result<Results, BoxError> {
         }
     }
     Ok(Results {
+        repeats,
         cells,
         total_seconds: started.elapsed().as_secs_f64(),
         setup_seconds,
@@ -737,6 +810,8 @@ fn measure(sample: &Sample, server_cpu: f64, client_cpu: f64) -> Measurement {
         server_cpu_busy: server_cpu / wall,
         client_cpu_busy: client_cpu / wall,
         other_cpu_busy: 0.0,
+        others_on_server_cpu: 0.0,
+        others_on_client_cpu: 0.0,
     }
 }
 
