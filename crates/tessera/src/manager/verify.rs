@@ -86,26 +86,13 @@ impl SessionManager {
 
     /// Full verification of a token not in the cache; caches it on success.
     async fn verify_uncached(&self, token: &str, now_ms: i64) -> Result<Arc<AccessTokenClaims>> {
-        let claims = match self.decode(token, &self.inner.keys.load()) {
+        let claims = match self.decode_reloading_keys(token).await? {
             Ok(c) => c,
             Err(DecodeError::Invalid) => {
                 return Err(Error::unauthorised(UnauthorisedReason::InvalidAccessToken));
             }
             Err(DecodeError::UnknownKid) => {
-                // Perhaps another process rotated the keys: reload at most
-                // once per cooldown, then try again.
-                if !self.reload_keys_for_unknown_kid().await? {
-                    return Err(Error::try_refresh(TryRefreshReason::UnknownSigningKey));
-                }
-                match self.decode(token, &self.inner.keys.load()) {
-                    Ok(c) => c,
-                    Err(DecodeError::Invalid) => {
-                        return Err(Error::unauthorised(UnauthorisedReason::InvalidAccessToken));
-                    }
-                    Err(DecodeError::UnknownKid) => {
-                        return Err(Error::try_refresh(TryRefreshReason::UnknownSigningKey));
-                    }
-                }
+                return Err(Error::try_refresh(TryRefreshReason::UnknownSigningKey));
             }
         };
         // A token from the future (beyond the leeway) was not made by a
@@ -161,16 +148,23 @@ impl SessionManager {
     /// Verifies signature and claims but not expiry, anti-CSRF or the store:
     /// for operations that accept an expired token (payload regeneration).
     pub(crate) async fn decode_ignoring_expiry(&self, token: &str) -> Result<AccessTokenClaims> {
+        self.decode_reloading_keys(token)
+            .await?
+            .map_err(|_| Error::unauthorised(UnauthorisedReason::InvalidAccessToken))
+    }
+
+    /// [`decode`](Self::decode); on an unknown `kid` — perhaps another
+    /// process rotated the keys — the key set is reloaded (at most once per
+    /// cooldown) and the token decoded again.
+    async fn decode_reloading_keys(
+        &self,
+        token: &str,
+    ) -> Result<std::result::Result<AccessTokenClaims, DecodeError>> {
         match self.decode(token, &self.inner.keys.load()) {
-            Ok(c) => Ok(c),
-            Err(DecodeError::Invalid) => {
-                Err(Error::unauthorised(UnauthorisedReason::InvalidAccessToken))
+            Err(DecodeError::UnknownKid) if self.reload_keys_for_unknown_kid().await? => {
+                Ok(self.decode(token, &self.inner.keys.load()))
             }
-            Err(DecodeError::UnknownKid) => {
-                self.reload_keys_for_unknown_kid().await?;
-                self.decode(token, &self.inner.keys.load())
-                    .map_err(|_| Error::unauthorised(UnauthorisedReason::InvalidAccessToken))
-            }
+            other => Ok(other),
         }
     }
 }
