@@ -16,6 +16,11 @@
 //! | `GET /api/sessions` | the handles of the caller's user's sessions |
 //! | `POST /api/admin/revoke/{handle}` | revokes any session server-side (**demo only**: no authentication) |
 //! | `POST /auth/session/refresh`, `POST /auth/signout` | [`tessera_axum::routes`] |
+//!
+//! Everything sits behind [`RequestLimits`]: a body that is not JSON
+//! (`400`), JSON of the wrong shape (`422`), a missing or wrong content type
+//! (`415`), a body over 1 MiB (`413`) or headers over 16 KiB (`431`) get a
+//! short JSON `{"message": …}`, never axum's plain-text rejection.
 
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
@@ -29,7 +34,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tessera::{AntiCsrfMode, NewSession};
-use tessera_axum::{Error, Session, SessionLayer, Sessions};
+use tessera_axum::{Error, RequestLimits, Session, SessionLayer, Sessions};
 
 /// The page, served at `/`.
 pub const PAGE: &str = include_str!("page.html");
@@ -193,7 +198,8 @@ pub fn app(layer: SessionLayer) -> Router {
     app_with_static_dir(layer, default_static_dir())
 }
 
-/// The demo router behind `layer`, serving the SDK bundle from `static_dir`.
+/// The demo router behind `layer` and [`RequestLimits`], serving the SDK
+/// bundle from `static_dir`.
 pub fn app_with_static_dir(layer: SessionLayer, static_dir: impl Into<PathBuf>) -> Router {
     let static_dir = Arc::new(static_dir.into());
     Router::new()
@@ -212,4 +218,5 @@ pub fn app_with_static_dir(layer: SessionLayer, static_dir: impl Into<PathBuf>) 
         .route("/api/admin/revoke/{handle}", post(admin_revoke))
         .merge(layer.routes())
         .layer(layer)
+        .layer(RequestLimits::default())
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use tessera::{AntiCsrfMode, SessionManager};
-use tessera_axum::SessionLayer;
+use tessera_axum::{ServerLimits, SessionLayer};
 use tracing_subscriber::EnvFilter;
 
 /// Anti-CSRF mode names on the command line.
@@ -95,12 +95,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             static_dir.join(tessera_demo::SDK_BUNDLE).display()
         );
     }
-    let app = tessera_demo::app_with_static_dir(layer, static_dir)
-        .into_make_service_with_connect_info::<SocketAddr>();
+    let app = tessera_demo::app_with_static_dir(layer, static_dir);
 
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
     println!(
-        "tessera demo on http://{} (store {}, access tokens {} s, anti-csrf {}, blacklisting {})",
+        "tessera demo ready: open http://{} (sessions in {}, access tokens {} s, anti-csrf {}, blacklisting {}; Ctrl-C stops)",
         listener.local_addr()?,
         args.database_url,
         args.access_token_validity,
@@ -111,10 +110,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
         if args.blacklisting { "on" } else { "off" },
     );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    // Header read timeout, bounded request heads, graceful shutdown.
+    tessera_axum::serve(listener, app, ServerLimits::default(), async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     Ok(())
 }

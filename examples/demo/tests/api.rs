@@ -298,3 +298,72 @@ async fn the_config_route_reports_the_settings_the_page_shows() {
         json!({ "accessTokenValidity": 3600.0, "antiCsrf": "none", "blacklisting": false })
     );
 }
+
+#[tokio::test]
+async fn malformed_bodies_get_short_json_refusals_not_plain_text() {
+    use reqwest::Method as M;
+    let demo = start().await;
+    let json_type = "application/json";
+    let cases: [(&str, Option<&str>, &str, u16, &str); 4] = [
+        // not JSON at all
+        ("/api/login", Some(json_type), "{user", 400, "bad request"),
+        // JSON of the wrong shape
+        (
+            "/api/login",
+            Some(json_type),
+            r#"{"userId":5}"#,
+            422,
+            "unprocessable request body",
+        ),
+        // no content type
+        (
+            "/api/login",
+            None,
+            r#"{"userId":"ada"}"#,
+            415,
+            "unsupported media type",
+        ),
+        // the wrong content type
+        (
+            "/api/login",
+            Some("text/plain"),
+            r#"{"userId":"ada"}"#,
+            415,
+            "unsupported media type",
+        ),
+    ];
+    for (path, content_type, body, status, message) in cases {
+        let mut req = demo.req(M::POST, path).body(body);
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), status, "{body} as {content_type:?}");
+        assert!(
+            res.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json"),
+            "{body} as {content_type:?}"
+        );
+        let got: Value = res.json().await.unwrap();
+        assert_eq!(
+            got,
+            json!({ "message": message }),
+            "{body} as {content_type:?}"
+        );
+    }
+    // Oversized bodies are refused before they are read.
+    let res = demo
+        .req(M::POST, "/api/login")
+        .header("content-type", json_type)
+        .body(vec![b' '; 2 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+    assert_eq!(
+        res.json::<Value>().await.unwrap(),
+        json!({ "message": "request body too large" })
+    );
+}
