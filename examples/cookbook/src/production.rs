@@ -11,7 +11,8 @@
 //! | `APP_USERS_DB` | `users.db` | the cookbook's user table (SQLite; your app keeps users its own way) |
 //! | `TESSERA_COOKIE_SECURE` | `true` | `Secure` cookies; `false` only for plain-HTTP development |
 //! | `TESSERA_MAINTENANCE_INTERVAL_SECS` | `300` | how often one pass of key rotation and cleanup runs |
-//! | `TESSERA_REFRESH_BURST` | `10` | refreshes a client may make at once (then one per second) |
+//! | `TESSERA_REFRESH_BURST` | `10` | refreshes a client address may make at once |
+//! | `TESSERA_REFRESH_REPLENISH_SECS` | `1` | then one more refresh per this many seconds |
 //! | `TESSERA_MAX_BODY_BYTES` | `65536` | largest request body |
 //!
 //! The engine's own background task is switched off
@@ -50,6 +51,8 @@ pub struct Config {
     pub maintenance_interval: Duration,
     /// `TESSERA_REFRESH_BURST`.
     pub refresh_burst: u32,
+    /// `TESSERA_REFRESH_REPLENISH_SECS`.
+    pub refresh_replenish: Duration,
     /// `TESSERA_MAX_BODY_BYTES`.
     pub max_body_bytes: usize,
 }
@@ -84,6 +87,12 @@ impl Config {
             )?)
             .max(Duration::from_secs(1)),
             refresh_burst: parse(&lookup, "TESSERA_REFRESH_BURST", "10")?,
+            refresh_replenish: Duration::from_secs(parse::<u64>(
+                &lookup,
+                "TESSERA_REFRESH_REPLENISH_SECS",
+                "1",
+            )?)
+            .max(Duration::from_secs(1)),
             max_body_bytes: parse(&lookup, "TESSERA_MAX_BODY_BYTES", "65536")?,
         })
     }
@@ -141,7 +150,7 @@ pub fn app(config: &Config, manager: SessionManager, users: Arc<UserStore>) -> a
         .cookie_secure(config.cookie_secure)
         .refresh_rate_limit(RefreshRateLimit::new(
             config.refresh_burst.max(1),
-            Duration::from_secs(1),
+            config.refresh_replenish,
         ));
     crate::hardened(
         crate::app(layer, users),

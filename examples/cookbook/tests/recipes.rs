@@ -414,6 +414,8 @@ async fn production_setup_on_postgres_serves_logins_refreshes_limits_and_mainten
         ("APP_USERS_DB", users_db.display().to_string()),
         ("TESSERA_COOKIE_SECURE", "false".into()),
         ("TESSERA_REFRESH_BURST", "2".into()),
+        // No refill during the test: the third refresh is refused whatever the machine's speed.
+        ("TESSERA_REFRESH_REPLENISH_SECS", "3600".into()),
         ("TESSERA_MAX_BODY_BYTES", "4096".into()),
     ];
     let config = Config::from_lookup(|k| {

@@ -1,10 +1,13 @@
 //! The seed of tessera: the handler from the README (issue 4) that takes a
 //! [`Session`] and calls its six methods, and the login that creates one.
-//! `src/main.rs` serves [`app`]; `tests/seed.rs` drives it over a socket.
+//! `src/main.rs` serves [`app`] with [`tessera_axum::serve`]; `tests/seed.rs`
+//! drives it over a socket. This is the README's complete snippet.
+
+use std::time::Duration;
 
 use axum::{Json, Router, extract::Path, routing::post};
 use serde_json::{Value, json};
-use tessera_axum::{Session, SessionLayer, Sessions};
+use tessera_axum::{RefreshRateLimit, RequestLimits, Session, SessionLayer, Sessions};
 
 /// The seed handler: reads and changes the session data and the JWT
 /// payload, then revokes the session (0, 1, 1, 0, 1, 1 database calls).
@@ -39,11 +42,19 @@ pub async fn login(
 }
 
 /// The seed app: `POST /login/{user}`, `POST /test`, and the refresh and
-/// signout routes, behind a [`SessionLayer`].
-pub fn app(manager: tessera::SessionManager) -> Router {
+/// signout routes, behind a [`SessionLayer`] (refreshes limited to a burst
+/// of 10 per client address, then one a second) and [`RequestLimits`]
+/// (short JSON refusals for oversized or malformed requests). Serve it with
+/// [`tessera_axum::serve`], which also hands the rate limit the peer address.
+/// `cookie_secure`: `false` only for plain-HTTP development.
+pub fn app(manager: tessera::SessionManager, cookie_secure: bool) -> Router {
+    let layer = SessionLayer::new(manager)
+        .cookie_secure(cookie_secure)
+        .refresh_rate_limit(RefreshRateLimit::new(10, Duration::from_secs(1)));
     Router::new()
         .route("/login/{user}", post(login))
         .route("/test", post(test_info))
-        .merge(tessera_axum::routes()) // POST /auth/session/refresh, POST /auth/signout
-        .layer(SessionLayer::new(manager))
+        .merge(layer.routes()) // POST /auth/session/refresh (rate-limited), POST /auth/signout
+        .layer(layer)
+        .layer(RequestLimits::default())
 }

@@ -1,9 +1,24 @@
 //! The seed app over a real socket, on SQLite, with a cookie jar.
+#![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
 
 use reqwest::cookie::Jar;
 use serde_json::{Value, json};
+use tessera_axum::ServerLimits;
+
+/// Serves the seed app as `src/main.rs` does (plain HTTP: cookies not `Secure`).
+async fn serve(listener: tokio::net::TcpListener, manager: tessera::SessionManager) {
+    let app = tessera_seed_example::app(manager, false);
+    tessera_axum::serve(
+        listener,
+        app,
+        ServerLimits::default(),
+        std::future::pending(),
+    )
+    .await
+    .unwrap();
+}
 
 #[tokio::test]
 async fn login_then_seed_handler_then_the_revoked_session_is_401() {
@@ -18,11 +33,7 @@ async fn login_then_seed_handler_then_the_revoked_session_is_401() {
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(async move {
-        axum::serve(listener, tessera_seed_example::app(manager))
-            .await
-            .unwrap();
-    });
+    let server = tokio::spawn(serve(listener, manager));
     let client = reqwest::Client::builder()
         .cookie_provider(Arc::new(Jar::default()))
         .build()
@@ -50,6 +61,52 @@ async fn login_then_seed_handler_then_the_revoked_session_is_401() {
     assert_eq!(
         again.json::<Value>().await.unwrap(),
         json!({ "message": "unauthorised" })
+    );
+    server.abort();
+}
+
+#[tokio::test]
+async fn the_seed_app_refreshes_through_its_rate_limit_and_refuses_huge_headers_with_json() {
+    let manager = tessera::SessionManager::in_memory().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(serve(listener, manager));
+    let client = reqwest::Client::new();
+
+    let login = client
+        .post(format!("{base}/login/alice"))
+        .header("st-auth-mode", "header")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let refresh_token = login.headers()["st-refresh-token"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+
+    // The rate-limited refresh route needs the peer address, which
+    // tessera_axum::serve provides (axum::serve without connect info: 500).
+    let refreshed = client
+        .post(format!("{base}/auth/session/refresh"))
+        .bearer_auth(&refresh_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), 200);
+    assert!(refreshed.headers().contains_key("st-access-token"));
+
+    // RequestLimits: 16 KiB of headers at most, refused as short JSON.
+    let huge = client
+        .post(format!("{base}/test"))
+        .header("x-padding", "a".repeat(20 * 1024))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status(), 431);
+    assert_eq!(
+        huge.json::<Value>().await.unwrap(),
+        json!({ "message": "request header fields too large" })
     );
     server.abort();
 }
