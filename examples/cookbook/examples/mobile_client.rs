@@ -6,6 +6,8 @@
 //! cargo run -p tessera-cookbook --example mobile_client -- http://127.0.0.1:3002 ada@example.com 'correct horse'
 //! ```
 
+use std::io::Write as _;
+
 use tessera_cookbook::Error;
 use tessera_cookbook::mobile::MobileClient;
 
@@ -18,14 +20,13 @@ async fn main() -> Result<(), Error> {
         ));
     };
     let client = MobileClient::new(base)?;
-    println!("login: {}", client.login(&email, &password).await?);
-    println!("GET /api/me: {}", client.get_json("/api/me").await?);
+    let mut out = std::io::stdout();
+    writeln!(out, "login: {}", client.login(&email, &password).await?)?;
+    writeln!(out, "GET /api/me: {}", client.get_json("/api/me").await?)?;
     client.refresh().await?;
-    println!(
-        "after a refresh, GET /api/me: {}",
-        client.get_json("/api/me").await?
-    );
+    let me = client.get_json("/api/me").await?;
+    writeln!(out, "after a refresh, GET /api/me: {me}")?;
     client.sign_out().await?;
-    println!("signed out");
+    writeln!(out, "signed out")?;
     Ok(())
 }
