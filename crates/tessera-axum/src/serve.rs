@@ -376,7 +376,9 @@ impl Protocols {
                 tokio::spawn(conn.run(http, |c| c.graceful_shutdown()));
             }
             Some(auto) => {
-                let http = auto.serve_connection_with_upgrades(io, service).into_owned();
+                let http = auto
+                    .serve_connection_with_upgrades(io, service)
+                    .into_owned();
                 tokio::spawn(conn.run(http, |c| c.graceful_shutdown()));
             }
         }
