@@ -218,10 +218,11 @@ where
     // Every connection holds a receiver; `closed()` completes when all are gone.
     let (stop, _) = watch::channel(false);
     let mut accept = Acceptor::default();
+    let mut capped = false;
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let permit = tokio::select! {
-            permit = slot(&slots) => permit,
+            permit = slot(&slots, &mut capped) => permit,
             () = &mut shutdown => break,
         };
         let (stream, peer) = tokio::select! {
@@ -243,15 +244,23 @@ where
     Ok(())
 }
 
-/// A connection slot; waits (logging once) while every slot is taken.
-async fn slot(slots: &Arc<Semaphore>) -> OwnedSemaphorePermit {
+/// A connection slot; waits while every slot is taken, logging once per
+/// stretch at the cap (`capped` remembers it).
+async fn slot(slots: &Arc<Semaphore>, capped: &mut bool) -> OwnedSemaphorePermit {
     match Arc::clone(slots).try_acquire_owned() {
-        Ok(permit) => return permit,
+        Ok(permit) => {
+            if std::mem::take(capped) {
+                tracing::info!(target: "tessera::serve", "below the connection cap again");
+            }
+            return permit;
+        }
         Err(TryAcquireError::NoPermits) => {
-            tracing::warn!(
-                target: "tessera::serve",
-                "connection cap reached; new connections wait until one closes"
-            );
+            if !std::mem::replace(capped, true) {
+                tracing::warn!(
+                    target: "tessera::serve",
+                    "connection cap reached; new connections wait until one closes"
+                );
+            }
         }
         Err(TryAcquireError::Closed) => {}
     }
