@@ -325,6 +325,59 @@ async fn with_h2c_on_a_peer_that_does_not_answer_keep_alive_pings_is_dropped() {
     assert!(pinged, "closed without a keep-alive ping");
 }
 
+// ---------------------------------------------------------------- shutdown
+
+#[tokio::test]
+async fn shutdown_closes_idle_connections_and_lets_requests_in_flight_finish() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    // `/slow` says when it has started, then takes a while to answer.
+    let started = std::sync::Arc::new(tokio::sync::Notify::new());
+    let slow = {
+        let started = started.clone();
+        move || async move {
+            started.notify_one();
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            "slow"
+        }
+    };
+    let server = tokio::spawn(tessera_axum::serve(
+        listener,
+        app().route("/slow", get(slow)),
+        ServerLimits::default()
+            .first_request_timeout(LONG)
+            .idle_timeout(LONG),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let mut idle = TcpStream::connect(addr).await.unwrap();
+    assert_eq!(get_on(&mut idle, "/hello").await, (200, "hello".into()));
+    let mut silent = TcpStream::connect(addr).await.unwrap();
+    let mut busy = TcpStream::connect(addr).await.unwrap();
+    busy.write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    tokio::time::timeout(GUARD, started.notified())
+        .await
+        .expect("/slow never started");
+    stop.send(()).unwrap();
+    assert_eq!(
+        tokio::time::timeout(GUARD, read_response(&mut busy))
+            .await
+            .expect("the request in flight was not answered"),
+        (200, "slow".into())
+    );
+    assert_eq!(read_until_closed(&mut idle).await, b"");
+    assert_eq!(read_until_closed(&mut silent).await, b"");
+    tokio::time::timeout(GUARD, server)
+        .await
+        .expect("serve did not return")
+        .unwrap()
+        .unwrap();
+}
+
 // ---------------------------------------------------------------- the cap
 
 #[tokio::test]
