@@ -13,10 +13,15 @@
 //!   token's own `exp` is re-checked on every hit, so an entry never outlives
 //!   its token's validity in effect.
 //! - Blacklisting and `check_database` still consult the store on a hit.
+//! - When keys are deleted (emergency rotation, retirement) the cache is
+//!   cleared and the deleted key ids are remembered: an entry for one of
+//!   them, even one inserted by a verification that raced with the purge,
+//!   is never returned.
 
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use quick_cache::Equivalent;
 use quick_cache::sync::Cache;
 
@@ -60,17 +65,40 @@ impl Equivalent<TokenKey> for TokenRef<'_> {
 #[derive(Debug)]
 pub(crate) struct VerifiedCache {
     cache: Cache<TokenKey, Arc<AccessTokenClaims>>,
+    /// Key ids deleted while this process ran (the latest few hundred).
+    removed_kids: ArcSwap<Vec<String>>,
 }
+
+/// How many deleted key ids the cache remembers; older ones belong to keys
+/// whose tokens have long expired.
+const REMOVED_KIDS_KEPT: usize = 256;
 
 impl VerifiedCache {
     pub(crate) fn new(capacity: usize) -> Self {
         Self {
             cache: Cache::new(capacity),
+            removed_kids: ArcSwap::from_pointee(Vec::new()),
         }
     }
 
     pub(crate) fn get(&self, token: &str) -> Option<Arc<AccessTokenClaims>> {
-        self.cache.get(&TokenRef(token))
+        let claims = self.cache.get(&TokenRef(token))?;
+        let removed = self.removed_kids.load();
+        if !removed.is_empty() && removed.iter().any(|k| *k == claims.kid) {
+            return None;
+        }
+        Some(claims)
+    }
+
+    /// Forgets every entry and refuses, from now on, entries signed by the
+    /// keys `removed` names.
+    pub(crate) fn purge_keys(&self, removed: &[String]) {
+        let mut kids = self.removed_kids.load().as_ref().clone();
+        kids.extend(removed.iter().cloned());
+        let excess = kids.len().saturating_sub(REMOVED_KIDS_KEPT);
+        kids.drain(..excess);
+        self.removed_kids.store(Arc::new(kids));
+        self.cache.clear();
     }
 
     pub(crate) fn insert(&self, token: &str, claims: Arc<AccessTokenClaims>) {
