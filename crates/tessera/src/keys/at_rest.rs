@@ -147,10 +147,16 @@ mod tests {
         for row in rows() {
             let mut sealed = row.clone();
             sealed.secret = seal_secret(&kek, &row).unwrap();
-            assert_eq!(form_of(&sealed).unwrap(), SecretForm::Sealed(*kek.id_bytes()));
+            assert_eq!(
+                form_of(&sealed).unwrap(),
+                SecretForm::Sealed(*kek.id_bytes())
+            );
             assert_eq!(open_row(Some(&kek), &sealed).unwrap().secret, row.secret);
             let none = open_row(None, &sealed).unwrap_err().to_string();
-            assert!(none.contains("no key-encryption key is configured"), "{none}");
+            assert!(
+                none.contains("no key-encryption key is configured"),
+                "{none}"
+            );
             let other = KeyEncryptionKey::generate().unwrap();
             let wrong = open_row(Some(&other), &sealed).unwrap_err().to_string();
             assert!(wrong.contains("wrong key-encryption key"), "{wrong}");

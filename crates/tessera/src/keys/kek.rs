@@ -69,16 +69,15 @@ impl KeyEncryptionKey {
     /// ignored. The error never repeats the text.
     pub fn parse(text: &str) -> Result<Self> {
         let text = text.trim();
-        let decoded: Option<Zeroizing<Vec<u8>>> = if text.len() == 64
-            && text.bytes().all(|b| b.is_ascii_hexdigit())
-        {
-            decode_hex(text).map(Zeroizing::new)
-        } else {
-            [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD]
-                .iter()
-                .find_map(|engine| engine.decode(text).ok())
-                .map(Zeroizing::new)
-        };
+        let decoded: Option<Zeroizing<Vec<u8>>> =
+            if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+                decode_hex(text).map(Zeroizing::new)
+            } else {
+                [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD]
+                    .iter()
+                    .find_map(|engine| engine.decode(text).ok())
+                    .map(Zeroizing::new)
+            };
         let bytes: [u8; 32] = decoded
             .as_deref()
             .and_then(|d| <[u8; 32]>::try_from(d.as_slice()).ok())
@@ -164,7 +163,11 @@ impl KeyEncryptionKey {
 }
 
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    let digit = |c: u8| char::from(c).to_digit(16).and_then(|d| u8::try_from(d).ok());
+    let digit = |c: u8| {
+        char::from(c)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    };
     text.as_bytes()
         .chunks_exact(2)
         .map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?))

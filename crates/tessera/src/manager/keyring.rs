@@ -8,8 +8,7 @@ use super::SessionManager;
 use crate::config::ms;
 use crate::error::{Error, Result};
 use crate::keys::{
-    self, EmergencyRotation, EmergencyRotationReport, KeyEncryptionKey, RewrapReport,
-    at_rest,
+    self, EmergencyRotation, EmergencyRotationReport, KeyEncryptionKey, RewrapReport, at_rest,
 };
 use crate::store::{KeyPurpose, KeySecretUpdate, StoredKey};
 
@@ -164,7 +163,10 @@ impl SessionManager {
                     .inner
                     .static_key_in_use
                     .load(std::sync::atomic::Ordering::Relaxed);
-                if static_in_use || stored.iter().any(|k| k.purpose == KeyPurpose::StaticSigning)
+                if static_in_use
+                    || stored
+                        .iter()
+                        .any(|k| k.purpose == KeyPurpose::StaticSigning)
                 {
                     added.push(keys::static_key(
                         next_generation(KeyPurpose::StaticSigning),
@@ -254,4 +256,3 @@ impl SessionManager {
         self.inner.kek.load().as_deref().map(KeyEncryptionKey::id)
     }
 }
-

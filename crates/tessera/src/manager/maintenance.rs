@@ -48,7 +48,12 @@ impl SessionManager {
         let missing = keys::missing_keys(&stored, &self.inner.config, need_static, now)?;
         if !missing.is_empty() {
             for key in &missing {
-                if self.inner.store.insert_key(&self.sealed_for_store(key)?).await? {
+                if self
+                    .inner
+                    .store
+                    .insert_key(&self.sealed_for_store(key)?)
+                    .await?
+                {
                     tracing::info!(target: "tessera::keys", kid = %key.kid, purpose = key.purpose.as_str(), "key created");
                 }
             }
@@ -141,7 +146,12 @@ impl SessionManager {
                 starts,
                 ms(self.inner.config.signing_key_rotation_interval),
             )?;
-            if self.inner.store.insert_key(&self.sealed_for_store(&key)?).await? {
+            if self
+                .inner
+                .store
+                .insert_key(&self.sealed_for_store(&key)?)
+                .await?
+            {
                 tracing::info!(target: "tessera::keys", kid = %key.kid, "signing key rotated");
                 let stored = self.load_key_rows().await?;
                 self.install_keys(&stored, now)?;

@@ -328,26 +328,38 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
     /// In one transaction: deletes the keys `remove` names (those that
     /// exist) and inserts `add`. When any key of `add` clashes with an
     /// existing `kid` or `(purpose, generation)`, changes nothing and
-    /// returns `false`.
+    /// returns `false`. Emergency rotation needs it; the default (for stores
+    /// written before it existed) refuses.
     fn replace_keys(
         &self,
         remove: &[String],
         add: &[StoredKey],
-    ) -> impl Future<Output = Result<bool>> + Send;
+    ) -> impl Future<Output = Result<bool>> + Send {
+        let _ = (remove, add);
+        async { Err(unsupported("emergency key rotation (replace_keys)")) }
+    }
 
     /// In one transaction: sets each row's secret where it still equals the
     /// update's `expected`. When any row is missing or holds another value,
-    /// changes nothing and returns `false`.
+    /// changes nothing and returns `false`. Encrypting keys at rest needs
+    /// it; the default (for stores written before it existed) refuses.
     fn update_key_secrets(
         &self,
         updates: &[KeySecretUpdate],
-    ) -> impl Future<Output = Result<bool>> + Send;
+    ) -> impl Future<Output = Result<bool>> + Send {
+        let _ = updates;
+        async { Err(unsupported("re-encrypting key rows (update_key_secrets)")) }
+    }
 
     /// Closes connections (a SQLite store checkpoints its WAL). The default
     /// does nothing; calls after it may fail.
     fn close(&self) -> impl Future<Output = ()> + Send {
         async {}
     }
+}
+
+fn unsupported(what: &str) -> crate::error::Error {
+    crate::error::Error::InvalidInput(format!("this store does not support {what}"))
 }
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

@@ -434,7 +434,8 @@ const KEY_IDS: &str = "SELECT kid FROM tessera_keys";
 const DELETE_KEY: &str = "DELETE FROM tessera_keys WHERE kid = ?1";
 
 /// The compare-and-swap of a stored secret: the `WHERE` clause.
-const UPDATE_KEY_SECRET: &str = "UPDATE tessera_keys SET secret = ?1 WHERE kid = ?2 AND secret = ?3";
+const UPDATE_KEY_SECRET: &str =
+    "UPDATE tessera_keys SET secret = ?1 WHERE kid = ?2 AND secret = ?3";
 
 const DELETE_RETIRED_KEYS: &str = "DELETE FROM tessera_keys WHERE retire_after_ms <= ?1";
 
@@ -645,7 +646,12 @@ impl SessionStore for SqliteStore {
             sqlx::query(DELETE_KEY).bind(kid).execute(&mut *tx).await?;
         }
         for key in add {
-            if insert_key_query(key).execute(&mut *tx).await?.rows_affected() == 0 {
+            if insert_key_query(key)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 0
+            {
                 tx.rollback().await?;
                 return Ok(false);
             }
@@ -674,7 +680,9 @@ impl SessionStore for SqliteStore {
 }
 
 /// `INSERT_KEY` with `key` bound.
-fn insert_key_query(key: &StoredKey) -> sqlx::query::Query<'_, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'_>> {
+fn insert_key_query(
+    key: &StoredKey,
+) -> sqlx::query::Query<'_, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'_>> {
     sqlx::query(INSERT_KEY)
         .bind(&key.kid)
         .bind(key.purpose.as_str())
