@@ -9,6 +9,8 @@
 //!   for its lock and then re-check the `WHERE` clause against the committed
 //!   row, so of many rotations with the same expected hash exactly one
 //!   matches; no explicit transaction or `SELECT … FOR UPDATE` is needed.
+//!   The exceptions are the rare multi-row key operations (`replace_keys`,
+//!   `update_key_secrets`), each one transaction of a few statements.
 //!   Deletes report what they removed with `DELETE … RETURNING handle`, a list
 //!   of handles travels as one array parameter (`handle = ANY($1)`), and
 //!   `insert_key` is `INSERT … ON CONFLICT DO NOTHING`.

@@ -11,10 +11,13 @@
 //!   inside one process queue fairly, without busy-waiting, in the write
 //!   pool; in WAL mode readers never wait for the writer.
 //! - **Other processes on the same file** are kept apart by SQLite's own file
-//!   locks with a `busy_timeout` of 5 s. Every write is a single autocommit
-//!   statement, which takes its write lock when it starts, so a conflicting
-//!   writer waits in SQLite's busy handler instead of failing halfway through
-//!   a transaction.
+//!   locks with a `busy_timeout` of 5 s. Every session write is a single
+//!   autocommit statement, which takes its write lock when it starts, so a
+//!   conflicting writer waits in SQLite's busy handler instead of failing
+//!   halfway through a transaction. The two multi-row key operations
+//!   (`replace_keys`, `update_key_secrets`: emergency rotation, sealing and
+//!   re-encrypting keys) are transactions opened with `BEGIN IMMEDIATE`,
+//!   which likewise take the write lock up front.
 //! - **Every operation is one statement.** `rotate_refresh` is a single
 //!   `UPDATE … WHERE handle = ? AND current_hash = ? AND expires_at_ms > ?
 //!   RETURNING …`: the compare-and-swap is the `WHERE` clause. Deletes return
