@@ -244,7 +244,7 @@ impl SessionStore for MemoryStore {
             inner
                 .keys
                 .iter()
-                .any(|k| k.kid == u.kid && k.secret == u.expected)
+                .any(|k| k.kid == u.kid && ct_eq(&k.secret, &u.expected))
         });
         if !all_match {
             return Ok(false);
