@@ -1,11 +1,13 @@
-//! Admin commands: list and revoke sessions, rotate the signing key,
-//! delete expired sessions. Each works on the configured database, beside
+//! Admin commands: list and revoke sessions, rotate the signing key (also
+//! in an emergency), re-encrypt keys under a new key-encryption key, delete
+//! expired sessions. Each works on the configured database, beside
 //! or without a running server, and prints a table or, with `--json`, one
 //! JSON document.
 
 use std::fmt::Write as _;
 
 use serde_json::{Value, json};
+use tessera::keys::{EmergencyRotation, KeyEncryptionKey};
 use tessera::{CleanupReport, SessionInformation, SessionManager};
 
 /// What an admin command printed and how it ended.
@@ -131,8 +133,9 @@ pub async fn revoke_user(
 
 /// `tessera keys rotate [--now]`: publishes a new signing key. Without
 /// `--now` it starts signing after the publish lead (so JWKS caches see it
-/// first); with `--now` at once (an emergency rotation). Running servers
-/// load it within their key-check interval (30 s).
+/// first); with `--now` at once. Older keys keep verifying until their
+/// tokens expire (for a compromised key see [`emergency_rotate`]). Running
+/// servers load it within their key-check interval (2 s).
 pub async fn rotate_keys(
     manager: &SessionManager,
     immediately: bool,
@@ -147,6 +150,75 @@ pub async fn rotate_keys(
         format!(
             "new signing key {kid} published; it signs after {} s\n",
             manager.config().signing_key_publish_lead.as_secs()
+        )
+    };
+    Ok(Outcome::done(output))
+}
+
+/// `tessera keys rotate --emergency [--mac]`: replaces every signing key
+/// (dynamic and static) — and with `--mac` the refresh MAC key — deleting
+/// the old ones: tokens they signed stop verifying here at once and in
+/// running servers within their key-set check (2 s).
+pub async fn emergency_rotate(
+    manager: &SessionManager,
+    refresh_mac: bool,
+    as_json: bool,
+) -> tessera::Result<Outcome> {
+    let report = manager
+        .emergency_rotate(EmergencyRotation {
+            signing: true,
+            refresh_mac,
+        })
+        .await?;
+    let output = if as_json {
+        pretty(&json!({
+            "removed": report.removed,
+            "added": report.added,
+            "refreshMacRotated": refresh_mac,
+        }))
+    } else {
+        let mut s = format!(
+            "emergency rotation: deleted {} key(s), created {}\n",
+            report.removed.len(),
+            report.added.len()
+        );
+        for kid in &report.removed {
+            let _ = writeln!(s, "  deleted {kid}");
+        }
+        for kid in &report.added {
+            let _ = writeln!(s, "  created {kid}");
+        }
+        s.push_str(if refresh_mac {
+            "every refresh and anti-CSRF token is now void: users sign in again\n"
+        } else {
+            "access tokens signed by the deleted keys are refused: clients refresh\n"
+        });
+        s
+    };
+    Ok(Outcome::done(output))
+}
+
+/// `tessera keys rewrap --new-kek-file FILE`: re-encrypts every key row
+/// under the KEK in `FILE` in one transaction (the current KEK comes from
+/// the environment, as for every command). Restart servers with the new KEK
+/// afterwards.
+pub async fn rewrap(
+    manager: &SessionManager,
+    new_kek_file: &std::path::Path,
+    as_json: bool,
+) -> tessera::Result<Outcome> {
+    let new_kek = KeyEncryptionKey::from_file(new_kek_file)?;
+    let old = manager.key_encryption_key_id();
+    let report = manager.rewrap_keys(new_kek).await?;
+    let output = if as_json {
+        pretty(&json!({"rows": report.rows, "oldKekId": old, "newKekId": report.kek_id}))
+    } else {
+        format!(
+            "re-encrypted {} key row(s) under key-encryption key {} (was {})\n\
+             restart every server with the new key-encryption key\n",
+            report.rows,
+            report.kek_id,
+            old.as_deref().unwrap_or("none: plain text"),
         )
     };
     Ok(Outcome::done(output))

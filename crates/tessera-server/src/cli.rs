@@ -103,11 +103,32 @@ pub enum SessionsCommand {
 /// `tessera keys …`.
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// Publish a new signing key.
+    /// Publish a new signing key; with --emergency, replace compromised keys.
     Rotate {
-        /// Sign with it at once instead of after the publish lead.
-        #[arg(long)]
+        /// Sign with it at once instead of after the publish lead (older
+        /// keys keep verifying until their tokens expire).
+        #[arg(long, conflicts_with = "emergency")]
         now: bool,
+        /// Replace every signing key (dynamic and static) and delete the old
+        /// ones: their tokens stop verifying at once (running servers: within
+        /// 2 s); clients refresh.
+        #[arg(long)]
+        emergency: bool,
+        /// With --emergency: also replace the refresh MAC key, voiding every
+        /// refresh and anti-CSRF token (every user signs in again).
+        #[arg(long, requires = "emergency")]
+        mac: bool,
+        /// Output format.
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Re-encrypt every key row under a new key-encryption key, in one
+    /// transaction (the current one comes from TESSERA_KEY_ENCRYPTION_KEY or
+    /// TESSERA_KEY_ENCRYPTION_KEY_FILE, if the keys are encrypted).
+    Rewrap {
+        /// File holding the new key-encryption key (base64 or hex of 32 bytes).
+        #[arg(long, value_name = "FILE")]
+        new_kek_file: PathBuf,
         /// Output format.
         #[command(flatten)]
         output: OutputArgs,
@@ -210,9 +231,19 @@ async fn run_admin(settings: &Settings, command: Command) -> Result<ExitCode, St
         Command::Sessions(SessionsCommand::RevokeUser { user, output }) => {
             admin::revoke_user(&manager, &user, output.json).await
         }
-        Command::Keys(KeysCommand::Rotate { now, output }) => {
+        Command::Keys(KeysCommand::Rotate {
+            emergency: true,
+            mac,
+            output,
+            ..
+        }) => admin::emergency_rotate(&manager, mac, output.json).await,
+        Command::Keys(KeysCommand::Rotate { now, output, .. }) => {
             admin::rotate_keys(&manager, now, output.json).await
         }
+        Command::Keys(KeysCommand::Rewrap {
+            new_kek_file,
+            output,
+        }) => admin::rewrap(&manager, &new_kek_file, output.json).await,
         Command::Cleanup(output) => admin::cleanup(&manager, output.json).await,
         Command::Serve(_) => return Err("serve is not an admin command".to_owned()),
     }

@@ -159,6 +159,9 @@ impl Settings {
         if let Some(d) = self.access_token_validity {
             builder = builder.access_token_validity(d);
         }
+        if let Some(kek) = tessera::keys::KeyEncryptionKey::from_env()? {
+            builder = builder.key_encryption_key(kek);
+        }
         builder.build().await
     }
 }

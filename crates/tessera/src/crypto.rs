@@ -72,46 +72,64 @@ pub(crate) fn b64std(data: &[u8]) -> String {
     STANDARD.encode(data)
 }
 
-const SEAL_NONCE_LEN: usize = 12;
+/// Length of an AES-256-GCM nonce.
+pub(crate) const SEAL_NONCE_LEN: usize = 12;
+/// Length of an AES-256-GCM tag.
+pub(crate) const SEAL_TAG_LEN: usize = 16;
 
 /// Encrypts `plaintext` with AES-256-GCM under a key derived from `secret`
 /// (which must carry at least 256 bits of entropy). Output: nonce ‖ ciphertext ‖ tag.
 pub(crate) fn seal(secret: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
-    let key = seal_key(secret)?;
-    let nonce_bytes = random_bytes::<SEAL_NONCE_LEN>()?;
-    let mut in_out = plaintext.to_vec();
-    key.seal_in_place_append_tag(
-        aead::Nonce::assume_unique_for_key(nonce_bytes),
-        aead::Aad::empty(),
-        &mut in_out,
-    )
-    .map_err(|_| Error::Crypto("seal failed"))?;
-    let mut out = Vec::with_capacity(SEAL_NONCE_LEN + in_out.len());
-    out.extend_from_slice(&nonce_bytes);
-    out.extend_from_slice(&in_out);
-    Ok(out)
+    seal_with(&seal_key(secret)?, &[], plaintext)
 }
 
 /// Reverses [`seal`]; `None` when the secret is wrong or the data corrupt.
 pub(crate) fn open(secret: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
-    if sealed.len() < SEAL_NONCE_LEN {
+    open_with(&seal_key(secret).ok()?, &[], sealed)
+}
+
+/// Encrypts `plaintext` with AES-256-GCM under `key`, a fresh random nonce
+/// and `aad` as associated data. Output: nonce ‖ ciphertext ‖ tag.
+pub(crate) fn seal_with(key: &aead::LessSafeKey, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
+    let nonce_bytes = random_bytes::<SEAL_NONCE_LEN>()?;
+    let mut out = Vec::with_capacity(SEAL_NONCE_LEN + plaintext.len() + SEAL_TAG_LEN);
+    out.extend_from_slice(&nonce_bytes);
+    out.extend_from_slice(plaintext);
+    let mut in_out = out.split_off(SEAL_NONCE_LEN);
+    key.seal_in_place_append_tag(
+        aead::Nonce::assume_unique_for_key(nonce_bytes),
+        aead::Aad::from(aad),
+        &mut in_out,
+    )
+    .map_err(|_| Error::Crypto("seal failed"))?;
+    out.extend_from_slice(&in_out);
+    Ok(out)
+}
+
+/// Reverses [`seal_with`] (same key, same `aad`); `None` when the key or
+/// associated data is wrong or the data corrupt.
+pub(crate) fn open_with(key: &aead::LessSafeKey, aad: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
+    if sealed.len() < SEAL_NONCE_LEN + SEAL_TAG_LEN {
         return None;
     }
-    let key = seal_key(secret).ok()?;
     let (nonce, ct) = sealed.split_at(SEAL_NONCE_LEN);
     let nonce = aead::Nonce::try_assume_unique_for_key(nonce).ok()?;
     let mut in_out = ct.to_vec();
     let plain = key
-        .open_in_place(nonce, aead::Aad::empty(), &mut in_out)
+        .open_in_place(nonce, aead::Aad::from(aad), &mut in_out)
         .ok()?;
     Some(plain.to_vec())
 }
 
-fn seal_key(secret: &[u8]) -> Result<aead::LessSafeKey> {
-    let key_bytes = hmac_sha256(b"tessera seal key v1", &[secret]);
-    let unbound = aead::UnboundKey::new(&aead::AES_256_GCM, &key_bytes)
-        .map_err(|_| Error::Crypto("seal key"))?;
+/// An AES-256-GCM key from 32 bytes.
+pub(crate) fn aes_256_gcm_key(bytes: &[u8; 32]) -> Result<aead::LessSafeKey> {
+    let unbound = aead::UnboundKey::new(&aead::AES_256_GCM, bytes)
+        .map_err(|_| Error::Crypto("AES-256-GCM key"))?;
     Ok(aead::LessSafeKey::new(unbound))
+}
+
+fn seal_key(secret: &[u8]) -> Result<aead::LessSafeKey> {
+    aes_256_gcm_key(&hmac_sha256(b"tessera seal key v1", &[secret]))
 }
 
 #[cfg(test)]
@@ -129,6 +147,16 @@ mod tests {
         tampered[last] ^= 1;
         assert!(open(&secret, &tampered).is_none());
         assert!(open(&secret, &sealed[..5]).is_none());
+    }
+
+    #[test]
+    fn sealed_data_opens_only_with_its_associated_data() {
+        let key = aes_256_gcm_key(&[9u8; 32]).unwrap();
+        let sealed = seal_with(&key, b"row a", b"secret").unwrap();
+        assert_eq!(open_with(&key, b"row a", &sealed).unwrap(), b"secret");
+        assert!(open_with(&key, b"row b", &sealed).is_none());
+        let again = seal_with(&key, b"row a", b"secret").unwrap();
+        assert_ne!(sealed, again, "a fresh nonce per seal");
     }
 
     #[test]

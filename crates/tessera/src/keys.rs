@@ -11,6 +11,10 @@
 //! is unique in the store, so two processes that rotate at once end with one
 //! new key. A key is kept for verification until every token it signed has
 //! expired (`retire_after_ms`), then deleted by the cleanup.
+//!
+//! At rest, every secret is sealed under the operator's key-encryption key
+//! when one is configured ([`kek`], `at_rest`). An emergency rotation
+//! ([`EmergencyRotation`]) deletes compromised keys outright instead.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -25,6 +29,43 @@ use crate::config::{Config, ms};
 use crate::crypto::{b64url, random_bytes};
 use crate::error::{Error, Result};
 use crate::store::{KeyPurpose, StoredKey};
+
+pub(crate) mod at_rest;
+pub mod kek;
+
+pub use kek::KeyEncryptionKey;
+
+/// What [`SessionManager::emergency_rotate`](crate::SessionManager::emergency_rotate)
+/// replaces. The replaced keys are deleted at once: nothing they signed or
+/// authenticated is accepted afterwards.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EmergencyRotation {
+    /// Replace every access-token signing key, dynamic (`d-`) and static
+    /// (`s-`): access tokens they signed stop verifying; clients refresh
+    /// (their refresh tokens still work) and get tokens under the new key.
+    pub signing: bool,
+    /// Replace the refresh MAC key: every refresh token and anti-CSRF token
+    /// becomes void, so every user signs in again.
+    pub refresh_mac: bool,
+}
+
+/// What an emergency rotation did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EmergencyRotationReport {
+    /// Key ids deleted (no longer accepted anywhere).
+    pub removed: Vec<String>,
+    /// Key ids created in their place.
+    pub added: Vec<String>,
+}
+
+/// What [`SessionManager::rewrap_keys`](crate::SessionManager::rewrap_keys) did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RewrapReport {
+    /// Key rows re-encrypted.
+    pub rows: usize,
+    /// Id of the key-encryption key they are now sealed under.
+    pub kek_id: String,
+}
 
 /// The only access-token signing algorithm tessera issues.
 pub(crate) const RS256: &str = "RS256";
@@ -127,8 +168,12 @@ pub(crate) struct KeySet {
     /// The same keys by the exact base64url header tessera writes for them,
     /// so that verifying one of our own tokens needs no header decoding.
     by_header: HashMap<String, (String, Arc<VerifyingKey>)>,
-    refresh_mac: Option<Arc<[u8]>>,
+    /// Generation, kid and secret of the refresh MAC key.
+    refresh_mac: Option<(i64, String, Arc<[u8]>)>,
     jwks: Arc<Jwks>,
+    /// Every key id of the set (signing and MAC), sorted: what the periodic
+    /// key-set check compares with the store.
+    kids: Vec<String>,
 }
 
 impl KeySet {
@@ -145,9 +190,18 @@ impl KeySet {
                             key.kid
                         )));
                     }
-                    // Generation 0 is the one MAC key; keep the oldest if ever several.
-                    if set.refresh_mac.is_none() || key.generation == 0 {
-                        set.refresh_mac = Some(Arc::from(key.secret.as_slice()));
+                    // One MAC key at a time (an emergency rotation replaces it
+                    // in one transaction); should there be several, the newest.
+                    if set
+                        .refresh_mac
+                        .as_ref()
+                        .is_none_or(|(g, _, _)| key.generation > *g)
+                    {
+                        set.refresh_mac = Some((
+                            key.generation,
+                            key.kid.clone(),
+                            Arc::from(key.secret.as_slice()),
+                        ));
                     }
                 }
                 KeyPurpose::DynamicSigning | KeyPurpose::StaticSigning => {
@@ -194,6 +248,8 @@ impl KeySet {
         }
         set.dynamic.sort_by_key(|k| k.generation);
         set.jwks = Arc::new(jwks);
+        set.kids = stored.iter().map(|k| k.kid.clone()).collect();
+        set.kids.sort_unstable();
         Ok(set)
     }
 
@@ -234,7 +290,50 @@ impl KeySet {
 
     /// The refresh-token MAC secret.
     pub(crate) fn refresh_mac(&self) -> Option<&Arc<[u8]>> {
-        self.refresh_mac.as_ref()
+        self.refresh_mac.as_ref().map(|(_, _, k)| k)
+    }
+
+    /// This set without the keys `removed` names: what a process keeps when
+    /// it learns that keys were deleted but cannot read the new rows.
+    pub(crate) fn without(&self, removed: &[String]) -> KeySet {
+        let keep = |kid: &str| !removed.iter().any(|r| r == kid);
+        KeySet {
+            dynamic: self
+                .dynamic
+                .iter()
+                .filter(|k| keep(&k.kid))
+                .cloned()
+                .collect(),
+            static_key: self.static_key.clone().filter(|k| keep(&k.kid)),
+            verifying: self
+                .verifying
+                .iter()
+                .filter(|(kid, _)| keep(kid))
+                .map(|(kid, v)| (kid.clone(), v.clone()))
+                .collect(),
+            by_header: self
+                .by_header
+                .iter()
+                .filter(|(_, (kid, _))| keep(kid))
+                .map(|(h, v)| (h.clone(), v.clone()))
+                .collect(),
+            refresh_mac: self.refresh_mac.clone().filter(|(_, kid, _)| keep(kid)),
+            jwks: Arc::new(Jwks {
+                keys: self
+                    .jwks
+                    .keys
+                    .iter()
+                    .filter(|j| keep(&j.kid))
+                    .cloned()
+                    .collect(),
+            }),
+            kids: self.kids.iter().filter(|k| keep(k)).cloned().collect(),
+        }
+    }
+
+    /// Every key id, sorted.
+    pub(crate) fn kids(&self) -> &[String] {
+        &self.kids
     }
 
     /// The public keys.
@@ -288,18 +387,7 @@ pub(crate) fn missing_keys(
 ) -> Result<Vec<StoredKey>> {
     let mut out = Vec::new();
     if !stored.iter().any(|k| k.purpose == KeyPurpose::RefreshMac) {
-        out.push(StoredKey {
-            kid: format!("mac-{}", b64url(&random_bytes::<9>()?)),
-            purpose: KeyPurpose::RefreshMac,
-            generation: 0,
-            algorithm: HS256.to_owned(),
-            secret: random_bytes::<32>()?.to_vec(),
-            public_der: Vec::new(),
-            created_at_ms: now_ms,
-            not_before_ms: now_ms,
-            not_after_ms: None,
-            retire_after_ms: None,
-        });
+        out.push(refresh_mac_key(0, now_ms)?);
     }
     if need_static
         && !stored
@@ -348,6 +436,27 @@ pub(crate) fn missing_keys(
         _ => {}
     }
     Ok(out)
+}
+
+/// A new static (`s-`) signing key of `generation`.
+pub(crate) fn static_key(generation: i64, now_ms: i64) -> Result<StoredKey> {
+    generate_rsa_key(KeyPurpose::StaticSigning, generation, now_ms, None, None)
+}
+
+/// A new refresh MAC key of `generation`.
+pub(crate) fn refresh_mac_key(generation: i64, now_ms: i64) -> Result<StoredKey> {
+    Ok(StoredKey {
+        kid: format!("mac-{}", b64url(&random_bytes::<9>()?)),
+        purpose: KeyPurpose::RefreshMac,
+        generation,
+        algorithm: HS256.to_owned(),
+        secret: random_bytes::<32>()?.to_vec(),
+        public_der: Vec::new(),
+        created_at_ms: now_ms,
+        not_before_ms: now_ms,
+        not_after_ms: None,
+        retire_after_ms: None,
+    })
 }
 
 /// A dynamic key that signs from `not_before_ms` for one rotation interval.
@@ -450,6 +559,23 @@ mod tests {
         assert_eq!(set.jwks().keys.len(), 2);
         assert_eq!(set.signing_key(true, interval - 1).unwrap().generation, 0);
         assert_eq!(set.signing_key(true, interval).unwrap().generation, 1);
+    }
+
+    #[test]
+    fn newest_refresh_mac_key_wins_and_removed_keys_leave_the_set() {
+        let mut keys = missing_keys(&[], &Config::default(), true, 0).unwrap();
+        let newer = refresh_mac_key(1, 5).unwrap();
+        keys.push(newer.clone());
+        let set = KeySet::parse(&keys, &KeySet::default()).unwrap();
+        assert_eq!(set.refresh_mac().unwrap().as_ref(), newer.secret.as_slice());
+        assert_eq!(set.kids().len(), 4);
+        let dynamic = set.signing_key(true, 0).unwrap().kid.clone();
+        let pruned = set.without(&[dynamic.clone(), newer.kid.clone()]);
+        assert!(pruned.verifying_key(&dynamic).is_none());
+        assert!(pruned.signing_key(true, 0).is_none());
+        assert!(pruned.jwks().keys.iter().all(|j| j.kid != dynamic));
+        assert!(pruned.refresh_mac().is_none());
+        assert_eq!(pruned.kids().len(), 2);
     }
 
     #[test]

@@ -1,5 +1,14 @@
 //! Background work: signing-key rotation, key-set reloads, and deletion of
 //! expired sessions and retired keys.
+//!
+//! The background task wakes every [`KEY_SET_CHECK_INTERVAL`] (2 s) and
+//! compares the key ids in the store with its own (one `SELECT kid`, a
+//! handful of rows); when they differ it reloads the set, and when keys were
+//! deleted (an emergency rotation in another process) it also purges the
+//! verified-token cache. A deleted key therefore stops verifying in every
+//! process within about 2 s plus one query, and the verify path itself
+//! never reads the store for this. Every [`KEY_MAINTENANCE_INTERVAL`] (30 s)
+//! it also publishes a successor key when one is due.
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
@@ -10,9 +19,12 @@ use crate::config::ms;
 use crate::error::Result;
 use crate::keys::{self, Jwks, KeySet};
 
-/// How often the background task reloads the key set and publishes a
-/// successor key when one is due.
-const KEY_CHECK_INTERVAL: Duration = Duration::from_secs(30);
+/// How often the background task compares the store's key ids with this
+/// process's set (and reloads it when they differ).
+pub(crate) const KEY_SET_CHECK_INTERVAL: Duration = Duration::from_secs(2);
+
+/// How often the background task publishes a successor key when one is due.
+const KEY_MAINTENANCE_INTERVAL: Duration = Duration::from_secs(30);
 
 /// What one cleanup pass removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -32,23 +44,42 @@ impl SessionManager {
         let _guard = self.inner.key_lock.lock().await;
         let now = self.now_ms();
         let need_static = self.inner.static_key_in_use.load(Ordering::Relaxed);
-        let mut stored = self.inner.store.load_keys().await?;
+        let mut stored = self.load_key_rows().await?;
         let missing = keys::missing_keys(&stored, &self.inner.config, need_static, now)?;
         if !missing.is_empty() {
             for key in &missing {
-                if self.inner.store.insert_key(key).await? {
+                if self
+                    .inner
+                    .store
+                    .insert_key(&self.sealed_for_store(key)?)
+                    .await?
+                {
                     tracing::info!(target: "tessera::keys", kid = %key.kid, purpose = key.purpose.as_str(), "key created");
                 }
             }
-            stored = self.inner.store.load_keys().await?;
+            stored = self.load_key_rows().await?;
         }
         self.install_keys(&stored, now)
     }
 
-    fn install_keys(&self, stored: &[crate::store::StoredKey], now: i64) -> Result<()> {
-        let set = KeySet::parse(stored, &self.inner.keys.load())?;
+    /// Parses and installs `stored` (plaintext rows) as the key set; when
+    /// keys left the set, purges the verified-token cache of their tokens.
+    pub(crate) fn install_keys(&self, stored: &[crate::store::StoredKey], now: i64) -> Result<()> {
+        let previous = self.inner.keys.load_full();
+        let set = KeySet::parse(stored, &previous)?;
+        let removed: Vec<String> = previous
+            .kids()
+            .iter()
+            .filter(|k| set.kids().binary_search(k).is_err())
+            .cloned()
+            .collect();
         self.inner.keys.store(Arc::new(set));
         self.inner.last_key_reload_ms.store(now, Ordering::Relaxed);
+        if !removed.is_empty()
+            && let Some(cache) = &self.inner.cache
+        {
+            cache.purge_keys(&removed);
+        }
         Ok(())
     }
 
@@ -70,7 +101,7 @@ impl SessionManager {
             return Ok(false);
         }
         self.inner.last_key_reload_ms.store(now, Ordering::Relaxed);
-        let stored = self.inner.store.load_keys().await?;
+        let stored = self.load_key_rows().await?;
         self.install_keys(&stored, now)?;
         Ok(true)
     }
@@ -87,10 +118,11 @@ impl SessionManager {
     }
 
     /// Publishes a new rotating signing key. With `immediately` it signs
-    /// from now on (an emergency rotation); otherwise it starts signing after
-    /// the configured publish lead, so caches of JWKS pick it up first.
-    /// Older keys keep verifying until their tokens expire. Returns the new
-    /// key's id.
+    /// from now on; otherwise it starts signing after the configured publish
+    /// lead, so caches of JWKS pick it up first. Older keys keep verifying
+    /// until their tokens expire — for a compromised key use
+    /// [`SessionManager::emergency_rotate`], which deletes it. Returns the
+    /// new key's id.
     pub async fn rotate_signing_key(&self, immediately: bool) -> Result<String> {
         let _guard = self.inner.key_lock.lock().await;
         let now = self.now_ms();
@@ -114,9 +146,14 @@ impl SessionManager {
                 starts,
                 ms(self.inner.config.signing_key_rotation_interval),
             )?;
-            if self.inner.store.insert_key(&key).await? {
+            if self
+                .inner
+                .store
+                .insert_key(&self.sealed_for_store(&key)?)
+                .await?
+            {
                 tracing::info!(target: "tessera::keys", kid = %key.kid, "signing key rotated");
-                let stored = self.inner.store.load_keys().await?;
+                let stored = self.load_key_rows().await?;
                 self.install_keys(&stored, now)?;
                 return Ok(key.kid);
             }
@@ -143,7 +180,7 @@ impl SessionManager {
         }
         report.keys_deleted = self.inner.store.delete_retired_keys(now).await?;
         if report.keys_deleted > 0 {
-            let stored = self.inner.store.load_keys().await?;
+            let stored = self.load_key_rows().await?;
             self.install_keys(&stored, now)?;
         }
         if report.sessions_deleted > 0 || report.keys_deleted > 0 {
@@ -169,11 +206,20 @@ impl SessionManager {
 pub(super) fn spawn_background(inner: Weak<Inner>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut since_cleanup = Duration::ZERO;
+        let mut since_maintenance = Duration::ZERO;
         loop {
-            tokio::time::sleep(KEY_CHECK_INTERVAL).await;
-            since_cleanup += KEY_CHECK_INTERVAL;
+            tokio::time::sleep(KEY_SET_CHECK_INTERVAL).await;
+            since_cleanup += KEY_SET_CHECK_INTERVAL;
+            since_maintenance += KEY_SET_CHECK_INTERVAL;
             let Some(inner) = inner.upgrade() else { return };
             let manager = SessionManager { inner };
+            if let Err(e) = manager.check_key_set().await {
+                tracing::warn!(target: "tessera::keys", error = %e, "key-set check failed");
+            }
+            if since_maintenance < KEY_MAINTENANCE_INTERVAL {
+                continue;
+            }
+            since_maintenance = Duration::ZERO;
             if let Err(e) = manager.maintain_keys().await {
                 tracing::warn!(target: "tessera::keys", error = %e, "key maintenance failed");
             }

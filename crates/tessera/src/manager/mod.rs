@@ -8,14 +8,14 @@ use std::sync::atomic::{AtomicBool, AtomicI64};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use serde_json::Value;
 
 use crate::cache::VerifiedCache;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{AntiCsrfMode, Config};
 use crate::error::{Error, Result};
-use crate::keys::KeySet;
+use crate::keys::{KeyEncryptionKey, KeySet};
 use crate::store::{DynStore, MemoryStore, SessionMetadata, SessionStore};
 use crate::token::AccessTokenClaims;
 
@@ -23,6 +23,7 @@ mod connect;
 mod failures;
 mod handles;
 mod issue;
+mod keyring;
 mod maintenance;
 mod refresh;
 mod verify;
@@ -70,6 +71,8 @@ pub(crate) struct Inner {
     pub(crate) store: Arc<dyn DynStore>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) keys: ArcSwap<KeySet>,
+    /// The key-encryption key the key rows are sealed under (none: plain).
+    pub(crate) kek: ArcSwapOption<KeyEncryptionKey>,
     /// Serialises key maintenance (generation, reload) within the process.
     pub(crate) key_lock: tokio::sync::Mutex<()>,
     pub(crate) last_key_reload_ms: AtomicI64,
@@ -293,6 +296,7 @@ pub struct SessionManagerBuilder {
     url: Option<String>,
     clock: Arc<dyn Clock>,
     background_tasks: bool,
+    kek: Option<KeyEncryptionKey>,
 }
 
 impl fmt::Debug for SessionManagerBuilder {
@@ -300,6 +304,7 @@ impl fmt::Debug for SessionManagerBuilder {
         f.debug_struct("SessionManagerBuilder")
             .field("config", &self.config)
             .field("url", &self.url.as_ref().map(|_| "<set>"))
+            .field("kek", &self.kek)
             .finish_non_exhaustive()
     }
 }
@@ -312,6 +317,7 @@ impl Default for SessionManagerBuilder {
             url: None,
             clock: Arc::new(SystemClock),
             background_tasks: true,
+            kek: None,
         }
     }
 }
@@ -417,10 +423,30 @@ impl SessionManagerBuilder {
         self
     }
 
-    /// Opens the store, loads or creates the signing keys and starts the
-    /// background task.
+    /// Encrypts the signing and MAC keys at rest under this key-encryption
+    /// key (see [`KeyEncryptionKey`]; [`KeyEncryptionKey::from_env`] reads
+    /// `TESSERA_KEY_ENCRYPTION_KEY` / `..._FILE`). New keys are stored
+    /// sealed and plaintext rows are sealed in place when the manager
+    /// starts. Without one, keys are stored in plain text (a warning at
+    /// start-up), and a database whose keys are sealed refuses to open.
+    pub fn key_encryption_key(mut self, kek: KeyEncryptionKey) -> Self {
+        self.kek = Some(kek);
+        self
+    }
+
+    /// Opens the store, loads or creates the signing keys (sealing them
+    /// under the key-encryption key, if any) and starts the background task.
+    ///
+    /// Fails with [`Error::InvalidInput`] when the stored keys are sealed
+    /// and no, or another, key-encryption key is configured.
     pub async fn build(self) -> Result<SessionManager> {
         self.config.validate()?;
+        // Keys in a memory store never leave the process: nothing to warn of.
+        let persistent = self.store.is_some()
+            || self
+                .url
+                .as_deref()
+                .is_some_and(|u| !u.starts_with("memory:"));
         let store: Arc<dyn DynStore> = match (self.store, self.url) {
             (Some(store), _) => store,
             (None, Some(url)) => connect::open_url(&url).await?,
@@ -435,6 +461,7 @@ impl SessionManagerBuilder {
                 store,
                 clock: self.clock,
                 keys: ArcSwap::from_pointee(KeySet::default()),
+                kek: ArcSwapOption::new(self.kek.map(Arc::new)),
                 key_lock: tokio::sync::Mutex::new(()),
                 last_key_reload_ms: AtomicI64::new(i64::MIN),
                 cache,
@@ -443,6 +470,19 @@ impl SessionManagerBuilder {
             }),
         };
         manager.maintain_keys().await?;
+        match manager.inner.kek.load().as_deref() {
+            Some(kek) => tracing::info!(
+                target: "tessera::keys",
+                kek_id = %kek.id(),
+                "signing keys are encrypted at rest"
+            ),
+            None if persistent => tracing::warn!(
+                target: "tessera::keys",
+                "no key-encryption key configured: signing keys are stored in plain text \
+                 (set TESSERA_KEY_ENCRYPTION_KEY or TESSERA_KEY_ENCRYPTION_KEY_FILE)"
+            ),
+            None => {}
+        }
         if self.background_tasks {
             let task = maintenance::spawn_background(Arc::downgrade(&manager.inner));
             if let Ok(mut slot) = manager.inner.background.lock() {

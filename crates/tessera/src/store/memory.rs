@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
 
-use super::{Rotation, SessionRecord, SessionStore, StoredKey, TenantFilter};
+use super::{KeySecretUpdate, Rotation, SessionRecord, SessionStore, StoredKey, TenantFilter};
 use crate::crypto::ct_eq;
 use crate::error::{Error, Result};
 
@@ -215,5 +215,45 @@ impl SessionStore for MemoryStore {
             .keys
             .retain(|k| k.retire_after_ms.is_none_or(|t| t > now_ms));
         Ok((before - inner.keys.len()) as u64)
+    }
+
+    async fn replace_keys(&self, remove: &[String], add: &[StoredKey]) -> Result<bool> {
+        let mut inner = self.lock();
+        let mut keys: Vec<StoredKey> = inner
+            .keys
+            .iter()
+            .filter(|k| !remove.contains(&k.kid))
+            .cloned()
+            .collect();
+        for key in add {
+            let clash = keys.iter().any(|k| {
+                k.kid == key.kid || (k.purpose == key.purpose && k.generation == key.generation)
+            });
+            if clash {
+                return Ok(false);
+            }
+            keys.push(key.clone());
+        }
+        inner.keys = keys;
+        Ok(true)
+    }
+
+    async fn update_key_secrets(&self, updates: &[KeySecretUpdate]) -> Result<bool> {
+        let mut inner = self.lock();
+        let all_match = updates.iter().all(|u| {
+            inner
+                .keys
+                .iter()
+                .any(|k| k.kid == u.kid && ct_eq(&k.secret, &u.expected))
+        });
+        if !all_match {
+            return Ok(false);
+        }
+        for u in updates {
+            if let Some(k) = inner.keys.iter_mut().find(|k| k.kid == u.kid) {
+                k.secret.clone_from(&u.secret);
+            }
+        }
+        Ok(true)
     }
 }

@@ -171,6 +171,27 @@ impl fmt::Debug for StoredKey {
     }
 }
 
+/// A compare-and-swap of one key row's stored secret (its at-rest form
+/// changes: encrypted in place, or re-encrypted under a new KEK; the key
+/// itself does not).
+#[derive(Clone, PartialEq, Eq)]
+pub struct KeySecretUpdate {
+    /// The row.
+    pub kid: String,
+    /// The stored secret the update expects to replace.
+    pub expected: Vec<u8>,
+    /// The new stored secret.
+    pub secret: Vec<u8>,
+}
+
+impl fmt::Debug for KeySecretUpdate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeySecretUpdate")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Which sessions of a user an operation covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TenantFilter<'a> {
@@ -296,11 +317,49 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
     /// returns how many.
     fn delete_retired_keys(&self, now_ms: i64) -> impl Future<Output = Result<u64>> + Send;
 
+    /// The `kid` of every key row, in any order: the cheap read with which
+    /// each process notices, every few seconds, that keys were added or
+    /// deleted elsewhere. The default reads every row; SQL stores select
+    /// only the ids.
+    fn key_ids(&self) -> impl Future<Output = Result<Vec<String>>> + Send {
+        async move { Ok(self.load_keys().await?.into_iter().map(|k| k.kid).collect()) }
+    }
+
+    /// In one transaction: deletes the keys `remove` names (those that
+    /// exist) and inserts `add`. When any key of `add` clashes with an
+    /// existing `kid` or `(purpose, generation)`, changes nothing and
+    /// returns `false`. Emergency rotation needs it; the default (for stores
+    /// written before it existed) refuses.
+    fn replace_keys(
+        &self,
+        remove: &[String],
+        add: &[StoredKey],
+    ) -> impl Future<Output = Result<bool>> + Send {
+        let _ = (remove, add);
+        async { Err(unsupported("emergency key rotation (replace_keys)")) }
+    }
+
+    /// In one transaction: sets each row's secret where it still equals the
+    /// update's `expected`. When any row is missing or holds another value,
+    /// changes nothing and returns `false`. Encrypting keys at rest needs
+    /// it; the default (for stores written before it existed) refuses.
+    fn update_key_secrets(
+        &self,
+        updates: &[KeySecretUpdate],
+    ) -> impl Future<Output = Result<bool>> + Send {
+        let _ = updates;
+        async { Err(unsupported("re-encrypting key rows (update_key_secrets)")) }
+    }
+
     /// Closes connections (a SQLite store checkpoints its WAL). The default
     /// does nothing; calls after it may fail.
     fn close(&self) -> impl Future<Output = ()> + Send {
         async {}
     }
+}
+
+fn unsupported(what: &str) -> crate::error::Error {
+    crate::error::Error::InvalidInput(format!("this store does not support {what}"))
 }
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -358,6 +417,13 @@ pub(crate) trait DynStore: Send + Sync + fmt::Debug + 'static {
     fn load_keys(&self) -> BoxFuture<'_, Result<Vec<StoredKey>>>;
     fn insert_key<'a>(&'a self, k: &'a StoredKey) -> BoxFuture<'a, Result<bool>>;
     fn delete_retired_keys(&self, now: i64) -> BoxFuture<'_, Result<u64>>;
+    fn key_ids(&self) -> BoxFuture<'_, Result<Vec<String>>>;
+    fn replace_keys<'a>(
+        &'a self,
+        remove: &'a [String],
+        add: &'a [StoredKey],
+    ) -> BoxFuture<'a, Result<bool>>;
+    fn update_key_secrets<'a>(&'a self, u: &'a [KeySecretUpdate]) -> BoxFuture<'a, Result<bool>>;
     fn close(&self) -> BoxFuture<'_, ()>;
 }
 
@@ -442,6 +508,19 @@ impl<S: SessionStore> DynStore for S {
     }
     fn delete_retired_keys(&self, now: i64) -> BoxFuture<'_, Result<u64>> {
         Box::pin(SessionStore::delete_retired_keys(self, now))
+    }
+    fn key_ids(&self) -> BoxFuture<'_, Result<Vec<String>>> {
+        Box::pin(SessionStore::key_ids(self))
+    }
+    fn replace_keys<'a>(
+        &'a self,
+        remove: &'a [String],
+        add: &'a [StoredKey],
+    ) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(SessionStore::replace_keys(self, remove, add))
+    }
+    fn update_key_secrets<'a>(&'a self, u: &'a [KeySecretUpdate]) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(SessionStore::update_key_secrets(self, u))
     }
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(SessionStore::close(self))

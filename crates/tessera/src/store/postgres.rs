@@ -9,6 +9,8 @@
 //!   for its lock and then re-check the `WHERE` clause against the committed
 //!   row, so of many rotations with the same expected hash exactly one
 //!   matches; no explicit transaction or `SELECT … FOR UPDATE` is needed.
+//!   The exceptions are the rare multi-row key operations (`replace_keys`,
+//!   `update_key_secrets`), each one transaction of a few statements.
 //!   Deletes report what they removed with `DELETE … RETURNING handle`, a list
 //!   of handles travels as one array parameter (`handle = ANY($1)`), and
 //!   `insert_key` is `INSERT … ON CONFLICT DO NOTHING`.
@@ -40,7 +42,7 @@ use super::sql_common::{
     Migration, check_schema_version, json_text, key_columns, key_from_row, session_columns,
     session_from_row,
 };
-use super::{Rotation, SessionRecord, SessionStore, StoredKey, TenantFilter};
+use super::{KeySecretUpdate, Rotation, SessionRecord, SessionStore, StoredKey, TenantFilter};
 use crate::error::{Error, Result};
 
 /// Pool size unless [`PostgresStoreOptions::max_connections`] says otherwise.
@@ -466,6 +468,14 @@ const INSERT_KEY: &str = concat!(
     ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING"
 );
 
+const KEY_IDS: &str = "SELECT kid FROM tessera_keys";
+
+const DELETE_KEY: &str = "DELETE FROM tessera_keys WHERE kid = $1";
+
+/// The compare-and-swap of a stored secret: the `WHERE` clause.
+const UPDATE_KEY_SECRET: &str =
+    "UPDATE tessera_keys SET secret = $1 WHERE kid = $2 AND secret = $3";
+
 const DELETE_RETIRED_KEYS: &str = "DELETE FROM tessera_keys WHERE retire_after_ms <= $1";
 
 impl SessionStore for PostgresStore {
@@ -648,19 +658,7 @@ impl SessionStore for PostgresStore {
     }
 
     async fn insert_key(&self, key: &StoredKey) -> Result<bool> {
-        let done = sqlx::query(INSERT_KEY)
-            .bind(&key.kid)
-            .bind(key.purpose.as_str())
-            .bind(key.generation)
-            .bind(&key.algorithm)
-            .bind(&key.secret[..])
-            .bind(&key.public_der[..])
-            .bind(key.created_at_ms)
-            .bind(key.not_before_ms)
-            .bind(key.not_after_ms)
-            .bind(key.retire_after_ms)
-            .execute(&self.pool)
-            .await?;
+        let done = insert_key_query(key).execute(&self.pool).await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -671,6 +669,68 @@ impl SessionStore for PostgresStore {
             .await?;
         Ok(done.rows_affected())
     }
+
+    async fn key_ids(&self) -> Result<Vec<String>> {
+        let rows = sqlx::query(KEY_IDS).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| row.try_get("kid").map_err(Error::from))
+            .collect()
+    }
+
+    async fn replace_keys(&self, remove: &[String], add: &[StoredKey]) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        for kid in remove {
+            sqlx::query(DELETE_KEY).bind(kid).execute(&mut *tx).await?;
+        }
+        for key in add {
+            if insert_key_query(key)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 0
+            {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn update_key_secrets(&self, updates: &[KeySecretUpdate]) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        for u in updates {
+            let done = sqlx::query(UPDATE_KEY_SECRET)
+                .bind(&u.secret[..])
+                .bind(&u.kid)
+                .bind(&u.expected[..])
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() != 1 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+/// `INSERT_KEY` with `key` bound.
+fn insert_key_query(
+    key: &StoredKey,
+) -> sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    sqlx::query(INSERT_KEY)
+        .bind(&key.kid)
+        .bind(key.purpose.as_str())
+        .bind(key.generation)
+        .bind(&key.algorithm)
+        .bind(&key.secret[..])
+        .bind(&key.public_der[..])
+        .bind(key.created_at_ms)
+        .bind(key.not_before_ms)
+        .bind(key.not_after_ms)
+        .bind(key.retire_after_ms)
 }
 
 /// The `handle` column of each row.

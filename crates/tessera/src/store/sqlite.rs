@@ -11,10 +11,13 @@
 //!   inside one process queue fairly, without busy-waiting, in the write
 //!   pool; in WAL mode readers never wait for the writer.
 //! - **Other processes on the same file** are kept apart by SQLite's own file
-//!   locks with a `busy_timeout` of 5 s. Every write is a single autocommit
-//!   statement, which takes its write lock when it starts, so a conflicting
-//!   writer waits in SQLite's busy handler instead of failing halfway through
-//!   a transaction.
+//!   locks with a `busy_timeout` of 5 s. Every session write is a single
+//!   autocommit statement, which takes its write lock when it starts, so a
+//!   conflicting writer waits in SQLite's busy handler instead of failing
+//!   halfway through a transaction. The two multi-row key operations
+//!   (`replace_keys`, `update_key_secrets`: emergency rotation, sealing and
+//!   re-encrypting keys) are transactions opened with `BEGIN IMMEDIATE`,
+//!   which likewise take the write lock up front.
 //! - **Every operation is one statement.** `rotate_refresh` is a single
 //!   `UPDATE … WHERE handle = ? AND current_hash = ? AND expires_at_ms > ?
 //!   RETURNING …`: the compare-and-swap is the `WHERE` clause. Deletes return
@@ -52,7 +55,7 @@ use super::sql_common::{
     Migration, check_schema_version, json_text, key_columns, key_from_row, session_columns,
     session_from_row,
 };
-use super::{Rotation, SessionRecord, SessionStore, StoredKey, TenantFilter};
+use super::{KeySecretUpdate, Rotation, SessionRecord, SessionStore, StoredKey, TenantFilter};
 use crate::error::{Error, Result};
 
 /// How long a statement waits for another process's lock before failing.
@@ -429,6 +432,14 @@ const INSERT_KEY: &str = concat!(
     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING"
 );
 
+const KEY_IDS: &str = "SELECT kid FROM tessera_keys";
+
+const DELETE_KEY: &str = "DELETE FROM tessera_keys WHERE kid = ?1";
+
+/// The compare-and-swap of a stored secret: the `WHERE` clause.
+const UPDATE_KEY_SECRET: &str =
+    "UPDATE tessera_keys SET secret = ?1 WHERE kid = ?2 AND secret = ?3";
+
 const DELETE_RETIRED_KEYS: &str = "DELETE FROM tessera_keys WHERE retire_after_ms <= ?1";
 
 impl SessionStore for SqliteStore {
@@ -613,19 +624,7 @@ impl SessionStore for SqliteStore {
     }
 
     async fn insert_key(&self, key: &StoredKey) -> Result<bool> {
-        let done = sqlx::query(INSERT_KEY)
-            .bind(&key.kid)
-            .bind(key.purpose.as_str())
-            .bind(key.generation)
-            .bind(&key.algorithm)
-            .bind(&key.secret[..])
-            .bind(&key.public_der[..])
-            .bind(key.created_at_ms)
-            .bind(key.not_before_ms)
-            .bind(key.not_after_ms)
-            .bind(key.retire_after_ms)
-            .execute(&self.write)
-            .await?;
+        let done = insert_key_query(key).execute(&self.write).await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -636,6 +635,68 @@ impl SessionStore for SqliteStore {
             .await?;
         Ok(done.rows_affected())
     }
+
+    async fn key_ids(&self) -> Result<Vec<String>> {
+        let rows = sqlx::query(KEY_IDS).fetch_all(&self.write).await?;
+        rows.iter()
+            .map(|row| row.try_get("kid").map_err(Error::from))
+            .collect()
+    }
+
+    async fn replace_keys(&self, remove: &[String], add: &[StoredKey]) -> Result<bool> {
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        for kid in remove {
+            sqlx::query(DELETE_KEY).bind(kid).execute(&mut *tx).await?;
+        }
+        for key in add {
+            if insert_key_query(key)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 0
+            {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn update_key_secrets(&self, updates: &[KeySecretUpdate]) -> Result<bool> {
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        for u in updates {
+            let done = sqlx::query(UPDATE_KEY_SECRET)
+                .bind(&u.secret[..])
+                .bind(&u.kid)
+                .bind(&u.expected[..])
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() != 1 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+/// `INSERT_KEY` with `key` bound.
+fn insert_key_query(
+    key: &StoredKey,
+) -> sqlx::query::Query<'_, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'_>> {
+    sqlx::query(INSERT_KEY)
+        .bind(&key.kid)
+        .bind(key.purpose.as_str())
+        .bind(key.generation)
+        .bind(&key.algorithm)
+        .bind(&key.secret[..])
+        .bind(&key.public_der[..])
+        .bind(key.created_at_ms)
+        .bind(key.not_before_ms)
+        .bind(key.not_after_ms)
+        .bind(key.retire_after_ms)
 }
 
 /// The `handle` column of each row.
