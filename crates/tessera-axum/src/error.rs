@@ -251,8 +251,8 @@ impl Error {
                 user_id,
             } => tracing::warn!(
                 target: "tessera::rejection",
-                session_handle = %session_handle,
-                user_id = %user_id,
+                session_handle = ?session_handle,
+                user_id = ?user_id,
                 "401 token theft detected: session revoked, tokens cleared"
             ),
             Self::InvalidClaim(errors) => {
@@ -260,13 +260,13 @@ impl Error {
                 tracing::debug!(target: "tessera::rejection", claims = ?ids, "403 invalid claim");
             }
             Self::InvalidInput(msg) => {
-                tracing::debug!(target: "tessera::rejection", message = %msg, "400 invalid input");
+                tracing::debug!(target: "tessera::rejection", message = ?msg, "400 invalid input");
             }
             Self::DuplicateSessionCookies | Self::MissingLayer => {
                 tracing::error!(target: "tessera::rejection", error = %self, "500 internal error");
             }
             Self::Internal(e) => {
-                tracing::error!(target: "tessera::rejection", error = %e, "500 internal error");
+                tracing::error!(target: "tessera::rejection", error = ?e.to_string(), "500 internal error");
             }
         }
     }
@@ -373,6 +373,36 @@ mod tests {
         assert!(out.contains("401 unauthorised"), "{out}");
         // Details of internal errors go to the log only.
         assert!(out.contains("row 7"), "{out}");
+    }
+
+    #[test]
+    fn untrusted_strings_in_rejection_logs_are_escaped() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let evil = "evil\n2026-01-01T00:00:00Z  WARN tessera::theft: forged\x1b[31m";
+        tracing::subscriber::with_default(subscriber, || {
+            let theft = Error::TokenTheftDetected {
+                session_handle: evil.into(),
+                user_id: evil.into(),
+            };
+            assert_eq!(theft.into_response().status(), StatusCode::UNAUTHORIZED);
+            let bad = Error::InvalidInput(evil.into());
+            assert_eq!(bad.into_response().status(), StatusCode::BAD_REQUEST);
+            let internal = Error::Internal(tessera::Error::CorruptData(evil.into()));
+            assert_eq!(
+                internal.into_response().status(),
+                StatusCode::INTERNAL_SERVER_ERROR
+            );
+        });
+        let out = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(out.contains("token theft detected"), "{out}");
+        assert!(!out.contains('\x1b'), "{out}");
+        assert!(!out.lines().any(|l| l.starts_with("2026-01-01")), "{out}");
     }
 
     #[test]

@@ -189,7 +189,7 @@ async fn refresh(req: Request) -> Result<Response, Error> {
         mutations.push(Mutation::ClearLegacyIdRefreshToken);
     }
     ctx.queue(mutations);
-    tracing::debug!(target: "tessera::refresh", session_handle = %created.handle(), method = method.as_str(), "session refreshed");
+    tracing::debug!(target: "tessera::refresh", session_handle = ?created.handle(), method = method.as_str(), "session refreshed");
     Ok(Json(json!({})).into_response())
 }
 

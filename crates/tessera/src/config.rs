@@ -69,6 +69,15 @@ pub struct Config {
     /// Minimum time between two reloads of the key set caused by an unknown
     /// `kid` (default 500 ms).
     pub key_reload_cooldown: Duration,
+    /// Longest access token the manager issues, in bytes (default 8 KiB,
+    /// allowed [`MIN_ACCESS_TOKEN_BYTES`]..=[`MAX_ACCESS_TOKEN_BYTES`]).
+    /// Creating a session, storing a payload or regenerating a token whose
+    /// access token would be longer fails with [`Error::InvalidInput`] and
+    /// writes nothing: the token has to travel in a request header, and the
+    /// default header limits of tessera-axum and `tessera serve` are 16 KiB
+    /// for all headers together (cookies, user agent …); every process also
+    /// refuses to verify a token over [`MAX_ACCESS_TOKEN_BYTES`].
+    pub max_access_token_bytes: usize,
 }
 
 impl Default for Config {
@@ -91,9 +100,18 @@ impl Default for Config {
             cleanup_interval: Duration::from_secs(600),
             cleanup_batch_size: 1000,
             key_reload_cooldown: Duration::from_millis(500),
+            max_access_token_bytes: 8 * 1024,
         }
     }
 }
+
+/// Smallest allowed `max_access_token_bytes`: room for the protected claims
+/// of any session (ids up to 256 bytes) and a 4096-bit signature.
+pub const MIN_ACCESS_TOKEN_BYTES: usize = 2 * 1024;
+
+/// Largest allowed `max_access_token_bytes`: the longest access token any
+/// manager verifies.
+pub const MAX_ACCESS_TOKEN_BYTES: usize = crate::token::jwt::MAX_TOKEN_LEN;
 
 /// Largest allowed refresh grace period.
 pub const MAX_REFRESH_GRACE_PERIOD: Duration = Duration::from_secs(300);
@@ -122,6 +140,10 @@ impl Config {
         }
         if self.cleanup_batch_size == 0 {
             return bad("cleanup_batch_size must be positive");
+        }
+        if !(MIN_ACCESS_TOKEN_BYTES..=MAX_ACCESS_TOKEN_BYTES).contains(&self.max_access_token_bytes)
+        {
+            return bad("max_access_token_bytes must be between 2048 and 16384");
         }
         if let Some(abs) = self.absolute_session_lifetime
             && abs < self.access_token_validity

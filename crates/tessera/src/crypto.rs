@@ -3,7 +3,9 @@
 
 use aws_lc_rs::{aead, digest, hmac};
 use base64::Engine as _;
+use base64::alphabet;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
 use crate::error::{Error, Result};
 
@@ -62,9 +64,23 @@ pub(crate) fn b64url(data: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(data)
 }
 
-/// Decodes base64url, tolerating trailing `=` padding.
+/// base64url as tessera decodes it: the URL-safe alphabet, no padding
+/// accepted (`DecodePaddingMode::RequireNone`) and no non-zero trailing bits,
+/// so each byte string has exactly one accepted encoding.
+const STRICT_B64URL: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(DecodePaddingMode::RequireNone)
+        .with_decode_allow_trailing_bits(false),
+);
+
+/// Decodes base64url strictly: `None` for padding (`=`), characters outside
+/// the URL-safe alphabet, or non-canonical trailing bits. A token has one
+/// spelling, so `token + "="` is not a second valid token (nor a second
+/// cache entry, nor a "different" refresh token).
 pub(crate) fn b64url_decode(s: &str) -> Option<Vec<u8>> {
-    URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).ok()
+    STRICT_B64URL.decode(s).ok()
 }
 
 /// Standard base64 with padding (the front token).
@@ -172,7 +188,18 @@ mod tests {
         let enc = b64url(b"\xfb\xff");
         assert_eq!(enc, "-_8");
         assert_eq!(b64url_decode(&enc).unwrap(), b"\xfb\xff");
-        assert_eq!(b64url_decode("-_8=").unwrap(), b"\xfb\xff");
         assert!(b64url_decode("*").is_none());
+    }
+
+    #[test]
+    fn base64url_decoding_refuses_padding_and_non_canonical_trailing_bits() {
+        assert_eq!(b64url_decode("-_8").unwrap(), b"\xfb\xff");
+        for bad in [
+            "-_8=", "-_8==", "-_8===", "-_9", "QQ=", "QR", "QUI=", "QUJ", "-_8 ",
+        ] {
+            assert!(b64url_decode(bad).is_none(), "{bad:?}");
+        }
+        assert_eq!(b64url_decode("QQ").unwrap(), b"A");
+        assert_eq!(b64url_decode("").unwrap(), b"");
     }
 }

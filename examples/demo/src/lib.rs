@@ -188,7 +188,7 @@ async fn admin_revoke(
     Path(handle): Path<String>,
 ) -> Result<Json<Value>, Error> {
     let revoked = sessions.revoke_session(&handle).await?;
-    tracing::info!(session_handle = %handle, revoked, "demo: server-side revoke");
+    tracing::info!(session_handle = ?handle, revoked, "demo: server-side revoke");
     Ok(Json(json!({ "revoked": revoked })))
 }
 

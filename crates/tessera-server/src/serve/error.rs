@@ -66,11 +66,11 @@ impl From<tessera::Error> for ApiError {
         match e {
             tessera::Error::InvalidInput(message) => Self::BadRequest(message),
             e if e.is_internal() => {
-                tracing::error!(target: "tessera_server", error = %e, "engine failure");
+                tracing::error!(target: "tessera_server", error = ?e.to_string(), "engine failure");
                 Self::Internal
             }
             e => {
-                tracing::error!(target: "tessera_server", error = %e, "unexpected engine outcome");
+                tracing::error!(target: "tessera_server", error = ?e.to_string(), "unexpected engine outcome");
                 Self::Internal
             }
         }

@@ -86,7 +86,7 @@ impl RefreshFailures {
             Report::Nothing => {}
             Report::Reached(n) | Report::WindowClosed(n) => tracing::warn!(
                 target: "tessera::refresh",
-                session_handle = %session_handle,
+                session_handle = ?session_handle,
                 failures = n,
                 window_secs = WINDOW_MS / 1000,
                 last_reason = %reason,

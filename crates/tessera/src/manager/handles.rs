@@ -1,11 +1,18 @@
 //! Operations by session handle or by user: data, payload, information,
-//! listing and revocation. Each is one database call.
+//! listing and revocation. Each is one database call, except storing an
+//! access-token payload, which reads the session first to measure the token
+//! it will make.
+//!
+//! Every id passed in is checked against the engine's id rule (see `ids`)
+//! before it reaches the store; an empty user, tenant or handle is a valid
+//! lookup key.
 
 use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::issue::Subject;
+use super::ids::check_key;
+use super::issue::{SizeRule, Subject};
 use super::{NewSession, RegeneratedSession, SessionManager, invalid};
 use crate::error::Result;
 use crate::store::{SessionMetadata, SessionRecord, TenantFilter};
@@ -82,6 +89,7 @@ impl SessionManager {
 
     /// Revokes one session; `true` if it existed.
     pub async fn revoke_session(&self, session_handle: &str) -> Result<bool> {
+        check_key("session handle", session_handle)?;
         self.revoke_in(&[session_handle.to_owned()], TenantFilter::All)
             .await
             .map(|v| !v.is_empty())
@@ -92,6 +100,9 @@ impl SessionManager {
         &self,
         session_handles: &[String],
     ) -> Result<Vec<String>> {
+        for h in session_handles {
+            check_key("session handle", h)?;
+        }
         self.revoke_in(session_handles, TenantFilter::All).await
     }
 
@@ -102,6 +113,7 @@ impl SessionManager {
 
     /// Handles of a user's live sessions in every tenant, oldest first.
     pub async fn get_all_session_handles_for_user(&self, user_id: &str) -> Result<Vec<String>> {
+        check_key("user id", user_id)?;
         self.inner
             .store
             .list_handles_for_user(user_id, TenantFilter::All, self.now_ms())
@@ -110,6 +122,7 @@ impl SessionManager {
 
     /// The session data of a live session; `None` if there is none.
     pub async fn get_session_data(&self, session_handle: &str) -> Result<Option<Value>> {
+        check_key("session handle", session_handle)?;
         self.inner
             .store
             .get_session_data(session_handle, self.now_ms())
@@ -118,6 +131,7 @@ impl SessionManager {
 
     /// Overwrites the session data (a JSON object); `false` if the session is gone.
     pub async fn update_session_data(&self, session_handle: &str, data: Value) -> Result<bool> {
+        check_key("session handle", session_handle)?;
         if !data.is_object() {
             return Err(invalid("the session data must be a JSON object"));
         }
@@ -131,8 +145,40 @@ impl SessionManager {
     /// session's next access token (next refresh). `false` if the session is
     /// gone. To change the payload of the token a client holds right now,
     /// use [`SessionManager::regenerate_access_token`].
+    ///
+    /// A payload whose access token would exceed `max_access_token_bytes`
+    /// is refused with [`Error::InvalidInput`](crate::Error::InvalidInput)
+    /// and not stored (the session is read first to measure that token).
     pub async fn update_jwt_payload(&self, session_handle: &str, payload: Value) -> Result<bool> {
+        check_key("session handle", session_handle)?;
         validate_user_payload(&payload, self.inner.config.issuer.is_some())?;
+        let Some(record) = self
+            .inner
+            .store
+            .get_session(session_handle, self.now_ms())
+            .await?
+        else {
+            return Ok(false);
+        };
+        let subject = Subject {
+            handle: &record.handle,
+            user_id: &record.user_id,
+            recipe_user_id: &record.recipe_user_id,
+            tenant_id: &record.tenant_id,
+            user_payload: &payload,
+            absolute_expires_at_ms: record.absolute_expires_at_ms,
+        };
+        // A measuring signature with the longest claims the session can get
+        // (an anti-CSRF token, the full validity): a refresh will fit.
+        self.sign_access_token(
+            &subject,
+            "0".repeat(64),
+            Some("0".repeat(43)),
+            self.inner.config.use_dynamic_signing_key,
+            None,
+            SizeRule::Refuse,
+        )
+        .await?;
         Ok(self
             .inner
             .store
@@ -146,7 +192,9 @@ impl SessionManager {
     ///
     /// `access_token` must have a valid signature; it may have expired, in
     /// which case the payload is stored and no new token is issued. `None`
-    /// when the session no longer exists. One database call.
+    /// when the session no longer exists. One database call. The new token
+    /// is signed before the payload is stored, so a payload too large for
+    /// `max_access_token_bytes` is refused with nothing written.
     pub async fn regenerate_access_token(
         &self,
         access_token: &str,
@@ -154,6 +202,25 @@ impl SessionManager {
     ) -> Result<Option<RegeneratedSession>> {
         validate_user_payload(&new_payload, self.inner.config.issuer.is_some())?;
         let old = self.decode_ignoring_expiry(access_token).await?;
+        let dynamic = old.kid.starts_with("d-");
+        let subject = Subject {
+            handle: &old.session_handle,
+            user_id: &old.user_id,
+            recipe_user_id: &old.recipe_user_id,
+            tenant_id: &old.tenant_id,
+            user_payload: &new_payload,
+            absolute_expires_at_ms: None,
+        };
+        let (signed, signed_claims) = self
+            .sign_access_token(
+                &subject,
+                old.refresh_token_hash1.clone(),
+                old.anti_csrf_token.clone(),
+                dynamic,
+                Some(old.expires_at),
+                SizeRule::Refuse,
+            )
+            .await?;
         let now = self.now_ms();
         let Some(record) = self
             .inner
@@ -173,23 +240,28 @@ impl SessionManager {
                 access_token: None,
             }));
         }
-        let subject = Subject {
-            handle: &record.handle,
-            user_id: &record.user_id,
-            recipe_user_id: &record.recipe_user_id,
-            tenant_id: &record.tenant_id,
-            user_payload: &record.jwt_payload,
-        };
-        let dynamic = old.kid.starts_with("d-");
-        let (token, claims) = self
-            .issue_access_token(
+        let within_absolute_end = record
+            .absolute_expires_at_ms
+            .is_none_or(|abs| signed_claims.expiry_ms() <= u64::try_from(abs).unwrap_or(0));
+        let (token, claims) = if within_absolute_end {
+            self.cache_issued(&signed, &signed_claims);
+            (signed, signed_claims)
+        } else {
+            // A token issued before expiries were capped: cap this one.
+            let subject = Subject {
+                absolute_expires_at_ms: record.absolute_expires_at_ms,
+                ..subject
+            };
+            self.issue_access_token(
                 &subject,
                 old.refresh_token_hash1.clone(),
                 old.anti_csrf_token.clone(),
                 dynamic,
                 Some(old.expires_at),
+                SizeRule::Refuse,
             )
-            .await?;
+            .await?
+        };
         Ok(Some(RegeneratedSession {
             claims,
             access_token: Some(token),
@@ -201,6 +273,7 @@ impl SessionManager {
         &self,
         session_handle: &str,
     ) -> Result<Option<SessionInformation>> {
+        check_key("session handle", session_handle)?;
         Ok(self
             .inner
             .store
@@ -212,18 +285,19 @@ impl SessionManager {
     async fn revoke_in(&self, handles: &[String], tenant: TenantFilter<'_>) -> Result<Vec<String>> {
         let revoked = self.inner.store.delete_sessions(handles, tenant).await?;
         for h in &revoked {
-            tracing::debug!(target: "tessera::revoke", session_handle = %h, "session revoked");
+            tracing::debug!(target: "tessera::revoke", session_handle = ?h, "session revoked");
         }
         Ok(revoked)
     }
 
     async fn revoke_user_in(&self, user_id: &str, tenant: TenantFilter<'_>) -> Result<Vec<String>> {
+        check_key("user id", user_id)?;
         let revoked = self
             .inner
             .store
             .delete_sessions_for_user(user_id, tenant)
             .await?;
-        tracing::debug!(target: "tessera::revoke", user_id = %user_id, count = revoked.len(), "user's sessions revoked");
+        tracing::debug!(target: "tessera::revoke", user_id = ?user_id, count = revoked.len(), "user's sessions revoked");
         Ok(revoked)
     }
 }
@@ -234,8 +308,10 @@ impl TenantScope {
         &self.tenant_id
     }
 
-    fn filter(&self) -> TenantFilter<'_> {
-        TenantFilter::Only(&self.tenant_id)
+    /// The tenant as a store filter, after checking the tenant id.
+    fn filter(&self) -> Result<TenantFilter<'_>> {
+        check_key("tenant id", &self.tenant_id)?;
+        Ok(TenantFilter::Only(&self.tenant_id))
     }
 
     /// Creates a session in this tenant.
@@ -257,23 +333,25 @@ impl TenantScope {
 
     /// Revokes one session if it is in this tenant; `true` if it was.
     pub async fn revoke_session(&self, session_handle: &str) -> Result<bool> {
+        check_key("session handle", session_handle)?;
         self.manager
-            .revoke_in(&[session_handle.to_owned()], self.filter())
+            .revoke_in(&[session_handle.to_owned()], self.filter()?)
             .await
             .map(|v| !v.is_empty())
     }
 
     /// Revokes a user's sessions in this tenant; returns their handles.
     pub async fn revoke_all_sessions_for_user(&self, user_id: &str) -> Result<Vec<String>> {
-        self.manager.revoke_user_in(user_id, self.filter()).await
+        self.manager.revoke_user_in(user_id, self.filter()?).await
     }
 
     /// Handles of a user's live sessions in this tenant, oldest first.
     pub async fn get_all_session_handles_for_user(&self, user_id: &str) -> Result<Vec<String>> {
+        check_key("user id", user_id)?;
         self.manager
             .inner
             .store
-            .list_handles_for_user(user_id, self.filter(), self.manager.now_ms())
+            .list_handles_for_user(user_id, self.filter()?, self.manager.now_ms())
             .await
     }
 

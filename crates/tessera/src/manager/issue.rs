@@ -20,15 +20,26 @@ pub(crate) struct Subject<'a> {
     pub(crate) recipe_user_id: &'a str,
     pub(crate) tenant_id: &'a str,
     pub(crate) user_payload: &'a Value,
+    /// The session's absolute end (ms); no access token outlives it.
+    pub(crate) absolute_expires_at_ms: Option<i64>,
+}
+
+/// How the size limit applies to one issuance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SizeRule {
+    /// Refuse (`InvalidInput`) a token over `max_access_token_bytes`: for
+    /// issuance that has written nothing yet (create, payload update,
+    /// regenerate).
+    Refuse,
+    /// Issue it anyway and log: a refresh has already rotated the refresh
+    /// token, and its payload passed the limit when it was stored (only a
+    /// lowered limit or a larger key gets here).
+    Warn,
 }
 
 impl SessionManager {
-    /// Signs a new access token for `subject`.
-    ///
-    /// The lifetime is the configured validity shortened by a random jitter
-    /// (up to `access_token_validity_jitter` of it), unless `fixed_expiry`
-    /// keeps an existing token's expiry (payload regeneration never extends
-    /// a token's life).
+    /// Signs a new access token for `subject` and puts it in the
+    /// verified-token cache; see [`sign_access_token`](Self::sign_access_token).
     pub(crate) async fn issue_access_token(
         &self,
         subject: &Subject<'_>,
@@ -36,6 +47,46 @@ impl SessionManager {
         anti_csrf_token: Option<String>,
         dynamic_key: bool,
         fixed_expiry: Option<u64>,
+        size_rule: SizeRule,
+    ) -> Result<(IssuedAccessToken, Arc<AccessTokenClaims>)> {
+        let (issued, claims) = self
+            .sign_access_token(
+                subject,
+                refresh_token_hash1,
+                anti_csrf_token,
+                dynamic_key,
+                fixed_expiry,
+                size_rule,
+            )
+            .await?;
+        self.cache_issued(&issued, &claims);
+        Ok((issued, claims))
+    }
+
+    /// Puts a token this manager signed in the verified-token cache; call
+    /// only once the session it belongs to is in the store.
+    pub(crate) fn cache_issued(&self, issued: &IssuedAccessToken, claims: &Arc<AccessTokenClaims>) {
+        if let Some(cache) = &self.inner.cache {
+            cache.insert(&issued.token, claims.clone());
+        }
+    }
+
+    /// Signs a new access token for `subject`, without caching it.
+    ///
+    /// The lifetime is the configured validity shortened by a random jitter
+    /// (up to `access_token_validity_jitter` of it), unless `fixed_expiry`
+    /// keeps an existing token's expiry (payload regeneration never extends
+    /// a token's life); either way `exp` is capped at the session's absolute
+    /// end. A token longer than `max_access_token_bytes` is refused under
+    /// [`SizeRule::Refuse`].
+    pub(crate) async fn sign_access_token(
+        &self,
+        subject: &Subject<'_>,
+        refresh_token_hash1: String,
+        anti_csrf_token: Option<String>,
+        dynamic_key: bool,
+        fixed_expiry: Option<u64>,
+        size_rule: SizeRule,
     ) -> Result<(IssuedAccessToken, Arc<AccessTokenClaims>)> {
         let now_ms = self.now_ms();
         let key = self.current_signing_key(dynamic_key, now_ms).await?;
@@ -44,6 +95,7 @@ impl SessionManager {
             Some(exp) => exp,
             None => self.jittered_expiry_secs(now_ms, issued_at)?,
         };
+        let expires_at = cap_at_absolute_end(expires_at, subject.absolute_expires_at_ms);
         let claims = AccessTokenClaims {
             session_handle: subject.handle.to_owned(),
             user_id: subject.user_id.to_owned(),
@@ -59,6 +111,14 @@ impl SessionManager {
         let payload = claims.full_payload(self.inner.config.issuer.as_deref());
         let payload_json =
             serde_json::to_vec(&payload).map_err(|_| Error::Crypto("payload encoding"))?;
+        let max = self.inner.config.max_access_token_bytes;
+        // Header, dot, payload, dot, signature (342 characters for RS2048):
+        // refuse before paying for a signature when the payload alone is over.
+        if size_rule == SizeRule::Refuse
+            && key.header_b64.len() + 1 + b64url_len(payload_json.len()) > max
+        {
+            return Err(too_large(max));
+        }
         let mut token =
             String::with_capacity(key.header_b64.len() + payload_json.len() * 4 / 3 + 350);
         token.push_str(&key.header_b64);
@@ -67,11 +127,20 @@ impl SessionManager {
         let signature = key.sign(token.as_bytes())?;
         token.push('.');
         token.push_str(&b64url(&signature));
+        if token.len() > max {
+            match size_rule {
+                SizeRule::Refuse => return Err(too_large(max)),
+                SizeRule::Warn => tracing::warn!(
+                    target: "tessera::issue",
+                    session_handle = ?claims.session_handle,
+                    bytes = token.len(),
+                    max,
+                    "issued an access token over max_access_token_bytes (limit lowered since its payload was stored?)"
+                ),
+            }
+        }
 
         let claims = Arc::new(claims);
-        if let Some(cache) = &self.inner.cache {
-            cache.insert(&token, claims.clone());
-        }
         let issued = IssuedAccessToken {
             front_token: front_token(&claims.user_id, claims.expiry_ms(), &payload),
             expiry_ms: claims.expiry_ms(),
@@ -111,5 +180,43 @@ impl SessionManager {
             .signing_key(dynamic, now_ms)
             .cloned()
             .ok_or(Error::Crypto("no signing key available"))
+    }
+}
+
+/// `exp` (seconds) no later than the absolute end `absolute_ms`, if any.
+fn cap_at_absolute_end(exp: u64, absolute_ms: Option<i64>) -> u64 {
+    match absolute_ms {
+        Some(abs) => exp.min(u64::try_from(abs / 1000).unwrap_or(0)),
+        None => exp,
+    }
+}
+
+/// Length of the unpadded base64url encoding of `n` bytes.
+fn b64url_len(n: usize) -> usize {
+    n / 3 * 4 + [0, 2, 3][n % 3]
+}
+
+fn too_large(max: usize) -> Error {
+    Error::InvalidInput(format!(
+        "the access token would be longer than max_access_token_bytes ({max} bytes): make the access-token payload smaller"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_is_capped_at_the_absolute_end() {
+        assert_eq!(cap_at_absolute_end(100, None), 100);
+        assert_eq!(cap_at_absolute_end(100, Some(50_999)), 50);
+        assert_eq!(cap_at_absolute_end(100, Some(200_000)), 100);
+    }
+
+    #[test]
+    fn base64url_length_matches_the_encoder() {
+        for n in 0..20 {
+            assert_eq!(b64url_len(n), b64url(&vec![0u8; n]).len());
+        }
     }
 }

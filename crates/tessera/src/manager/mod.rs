@@ -22,6 +22,7 @@ use crate::token::AccessTokenClaims;
 mod connect;
 mod failures;
 mod handles;
+mod ids;
 mod issue;
 mod keyring;
 mod maintenance;
@@ -392,6 +393,13 @@ impl SessionManagerBuilder {
     /// Verified-token cache capacity (default 10,000; 0 disables it).
     pub fn verified_token_cache_capacity(mut self, entries: usize) -> Self {
         self.config.verified_token_cache_capacity = entries;
+        self
+    }
+
+    /// Longest access token issued, in bytes (default 8 KiB; see
+    /// [`Config::max_access_token_bytes`]).
+    pub fn max_access_token_bytes(mut self, bytes: usize) -> Self {
+        self.config.max_access_token_bytes = bytes;
         self
     }
 

@@ -3,7 +3,8 @@
 
 use serde_json::Value;
 
-use super::issue::Subject;
+use super::ids::{Empty, check_id};
+use super::issue::{SizeRule, Subject};
 use super::{
     CreatedSession, IssuedRefreshToken, NewSession, RefreshRequest, SessionManager, invalid,
 };
@@ -14,9 +15,6 @@ use crate::store::{RefreshState, Rotation, SessionRecord, TenantFilter};
 use crate::token::access::validate_user_payload;
 use crate::token::anti_csrf;
 use crate::token::refresh::{RefreshToken, new_handle};
-
-/// Longest user or tenant id accepted.
-const MAX_ID_LEN: usize = 256;
 
 impl SessionManager {
     /// Creates a session for `user_id` in the default tenant with the given
@@ -38,12 +36,16 @@ impl SessionManager {
     }
 
     /// Creates a session with every option.
-    #[tracing::instrument(level = "debug", skip_all, fields(user_id = %new.user_id), err(level = "debug"))]
+    ///
+    /// Ids must be 1 to 256 bytes without control characters, the payload
+    /// must fit in an access token of at most `max_access_token_bytes`;
+    /// otherwise [`Error::InvalidInput`] and nothing is stored.
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id = ?new.user_id), err(level = "debug"))]
     pub async fn create_session(&self, new: NewSession) -> Result<CreatedSession> {
-        check_id("user id", &new.user_id)?;
-        check_id("tenant id", &new.tenant_id)?;
+        check_id("user id", &new.user_id, Empty::Refused)?;
+        check_id("tenant id", &new.tenant_id, Empty::Refused)?;
         if let Some(r) = &new.recipe_user_id {
-            check_id("recipe user id", r)?;
+            check_id("recipe user id", r, Empty::Refused)?;
         }
         validate_user_payload(&new.jwt_payload, self.inner.config.issuer.is_some())?;
         if !new.session_data.is_object() {
@@ -78,12 +80,17 @@ impl SessionManager {
             },
             metadata: new.metadata,
         };
-        self.inner.store.insert_session(&record).await?;
         let dynamic = new
             .use_dynamic_signing_key
             .unwrap_or(self.inner.config.use_dynamic_signing_key);
-        self.session_tokens(&record, &refresh, &mac_key, dynamic)
-            .await
+        // Signed before the row is written, so a refused token (too large)
+        // leaves nothing behind; cached only once the row exists.
+        let created = self
+            .session_tokens(&record, &refresh, &mac_key, dynamic, SizeRule::Refuse)
+            .await?;
+        self.inner.store.insert_session(&record).await?;
+        self.cache_issued(&created.access_token, &created.claims);
+        Ok(created)
     }
 
     /// Refreshes a session with the short-form options (the configured
@@ -134,7 +141,7 @@ impl SessionManager {
         if presented.anti_csrf && self.anti_csrf_enabled(request.enable_anti_csrf) {
             let expected = anti_csrf::derive(&mac_key, &presented.handle);
             if !anti_csrf::matches(&expected, request.anti_csrf_token) {
-                tracing::info!(target: "tessera::refresh", session_handle = %presented.handle, "refresh refused: anti-csrf mismatch");
+                tracing::info!(target: "tessera::refresh", session_handle = ?presented.handle, "refresh refused: anti-csrf mismatch");
                 let reason = UnauthorisedReason::AntiCsrfMismatch;
                 self.inner
                     .refresh_failures
@@ -174,7 +181,9 @@ impl SessionManager {
             .rotate_refresh(&presented.handle, &presented_hash, &rotation, now)
             .await?
         {
-            return self.session_tokens(&record, &next, &mac_key, dynamic).await;
+            return self
+                .refreshed_tokens(&record, &next, &mac_key, dynamic)
+                .await;
         }
 
         let Some(record) = self.inner.store.get_session(&presented.handle, now).await? else {
@@ -193,12 +202,12 @@ impl SessionManager {
         if is_previous && within_grace {
             let Some(current) = self.unseal_current(&record, &presented, &mac_key) else {
                 // Cannot happen with rows tessera wrote; refuse rather than guess.
-                tracing::warn!(target: "tessera::refresh", session_handle = %record.handle, "grace-window refresh: sealed token unusable");
+                tracing::warn!(target: "tessera::refresh", session_handle = ?record.handle, "grace-window refresh: sealed token unusable");
                 return Err(Error::unauthorised(UnauthorisedReason::UnknownRefreshToken));
             };
-            tracing::debug!(target: "tessera::refresh", session_handle = %record.handle, "refresh with previous token inside grace window");
+            tracing::debug!(target: "tessera::refresh", session_handle = ?record.handle, "refresh with previous token inside grace window");
             return self
-                .session_tokens(&record, &current, &mac_key, dynamic)
+                .refreshed_tokens(&record, &current, &mac_key, dynamic)
                 .await;
         }
         if presented.generation < record.refresh.generation {
@@ -238,12 +247,12 @@ impl SessionManager {
             .delete_sessions(std::slice::from_ref(&record.handle), TenantFilter::All)
             .await;
         if let Err(e) = revoked {
-            tracing::error!(target: "tessera::theft", session_handle = %record.handle, error = %e, "could not revoke session after token theft");
+            tracing::error!(target: "tessera::theft", session_handle = ?record.handle, error = ?e.to_string(), "could not revoke session after token theft");
         }
         tracing::warn!(
             target: "tessera::theft",
-            session_handle = %record.handle,
-            user_id = %record.user_id,
+            session_handle = ?record.handle,
+            user_id = ?record.user_id,
             "refresh token reused after rotation: token theft detected, session revoked"
         );
         Error::TokenTheftDetected {
@@ -254,13 +263,30 @@ impl SessionManager {
         }
     }
 
-    /// Issues the access token for `record` and packages every token.
+    /// The tokens of a refresh (the row is already rotated): signed, cached.
+    async fn refreshed_tokens(
+        &self,
+        record: &SessionRecord,
+        refresh: &RefreshToken,
+        mac_key: &[u8],
+        dynamic: bool,
+    ) -> Result<CreatedSession> {
+        let created = self
+            .session_tokens(record, refresh, mac_key, dynamic, SizeRule::Warn)
+            .await?;
+        self.cache_issued(&created.access_token, &created.claims);
+        Ok(created)
+    }
+
+    /// Signs the access token for `record` and packages every token (not
+    /// cached: the caller caches once the row is in the store).
     async fn session_tokens(
         &self,
         record: &SessionRecord,
         refresh: &RefreshToken,
         mac_key: &[u8],
         dynamic: bool,
+        size_rule: SizeRule,
     ) -> Result<CreatedSession> {
         let anti_csrf = refresh
             .anti_csrf
@@ -271,9 +297,17 @@ impl SessionManager {
             recipe_user_id: &record.recipe_user_id,
             tenant_id: &record.tenant_id,
             user_payload: &record.jwt_payload,
+            absolute_expires_at_ms: record.absolute_expires_at_ms,
         };
         let (access_token, claims) = self
-            .issue_access_token(&subject, refresh.hash1(), anti_csrf.clone(), dynamic, None)
+            .sign_access_token(
+                &subject,
+                refresh.hash1(),
+                anti_csrf.clone(),
+                dynamic,
+                None,
+                size_rule,
+            )
             .await?;
         Ok(CreatedSession {
             claims,
@@ -300,13 +334,4 @@ impl SessionManager {
             .cloned()
             .ok_or(Error::Crypto("refresh MAC key unavailable"))
     }
-}
-
-fn check_id(what: &str, id: &str) -> Result<()> {
-    if id.is_empty() || id.len() > MAX_ID_LEN {
-        return Err(Error::InvalidInput(format!(
-            "{what} must be 1 to {MAX_ID_LEN} bytes long"
-        )));
-    }
-    Ok(())
 }

@@ -31,7 +31,9 @@ impl SessionManager {
     /// `check_database`, the session's existence in the store.
     ///
     /// Errors: [`Error::Unauthorised`] for anything that is not a valid
-    /// access token or whose session is gone; [`Error::TryRefreshToken`] for
+    /// access token (including one that lives longer than
+    /// `access_token_validity` plus `clock_leeway`, or is not in the one
+    /// canonical unpadded base64url spelling) or whose session is gone; [`Error::TryRefreshToken`] for
     /// an expired token, an unknown signing key, or a failed anti-CSRF check.
     #[tracing::instrument(level = "trace", skip_all)]
     pub async fn get_session(
@@ -141,8 +143,34 @@ impl SessionManager {
         let payload = b64url_decode(parts.payload_b64).ok_or(DecodeError::Invalid)?;
         let map: Map<String, Value> =
             serde_json::from_slice(&payload).map_err(|_| DecodeError::Invalid)?;
-        AccessTokenClaims::from_payload(map, kid, self.inner.config.issuer.as_deref())
-            .ok_or(DecodeError::Invalid)
+        let claims = AccessTokenClaims::from_payload(map, kid, self.inner.config.issuer.as_deref())
+            .ok_or(DecodeError::Invalid)?;
+        if !self.lifetime_is_plausible(&claims) {
+            return Err(DecodeError::Invalid);
+        }
+        Ok(claims)
+    }
+
+    /// Whether `exp - iat` is no longer than this manager ever issues: the
+    /// configured validity (jitter, payload regeneration and the absolute
+    /// session end only shorten it) plus the clock leeway, plus the second
+    /// lost when `iat` is rounded down. A longer-lived token was not made by
+    /// a manager with this configuration (an `exp` of 2^63 signed by a
+    /// leaked or foreign-use key, or an operator who shortened the validity:
+    /// the client refreshes and gets a token of today's length).
+    fn lifetime_is_plausible(&self, claims: &AccessTokenClaims) -> bool {
+        let config = &self.inner.config;
+        let lifetime_ms = claims
+            .expires_at
+            .saturating_sub(claims.issued_at)
+            .saturating_mul(1000);
+        let allowed_ms = u64::try_from(
+            ms(config.access_token_validity)
+                .saturating_add(ms(config.clock_leeway))
+                .saturating_add(999),
+        )
+        .unwrap_or(u64::MAX);
+        lifetime_ms <= allowed_ms
     }
 
     /// Verifies signature and claims but not expiry, anti-CSRF or the store:

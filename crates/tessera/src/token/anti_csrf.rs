@@ -4,6 +4,14 @@
 //! needs no storage, is the same on every process sharing the database, and
 //! stays stable across refreshes (several tabs never race on it). A
 //! cross-site attacker cannot read it, which is all anti-CSRF asks.
+//!
+//! Deliberately not bound to the refresh generation (SuperTokens core mints
+//! a new one per refresh): whoever can read it once (script on the origin)
+//! can read the next one too, so rotation buys no protection against the
+//! attacker anti-CSRF is for, while it would let a refresh cookie and a
+//! stored anti-CSRF token of different generations meet in one request
+//! (tabs, lost responses, a rolling deploy) and end the session. See
+//! `SECURITY.md`.
 
 use crate::crypto::{b64url, ct_eq, hmac_sha256};
 
