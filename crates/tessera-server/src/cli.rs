@@ -201,6 +201,7 @@ async fn run_server(settings: &Settings) -> Result<ExitCode, String> {
     if let Some(warning) = settings.keyless_warning(local) {
         tracing::warn!(target: "tessera_server", "{warning}");
     }
+    let shutdown = shutdown_signal();
     // A readiness line on stdout for scripts and tests that bind port 0.
     println!("tessera listening on http://{local}");
     let state = AppState::with_host_policy(
@@ -208,7 +209,7 @@ async fn run_server(settings: &Settings) -> Result<ExitCode, String> {
         settings.api_keys.clone(),
         settings.host_policy(),
     );
-    serve(listener, state, shutdown_signal())
+    serve(listener, state, shutdown)
         .await
         .map_err(|e| format!("server error: {e}"))?;
     // Requests have finished: close the pool (SQLite checkpoints its WAL).

@@ -10,6 +10,8 @@
 
 mod common;
 
+use std::process::Stdio;
+
 use common::{API_KEY, Options, ServeProcess, TestServer, addr_of, raw_http, tessera_command};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -365,9 +367,24 @@ async fn hello_and_jwks_answer_any_origin_and_host() {
 #[test]
 fn a_keyless_non_loopback_bind_is_refused_unless_declared_insecure() {
     for bind in ["0.0.0.0:0", "[::]:0"] {
-        let out = tessera_command(&["serve", "--bind", bind, "--database", "memory:"])
-            .output()
+        let mut child = tessera_command(&["serve", "--bind", bind, "--database", "memory:"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
             .unwrap();
+        // It must exit by itself; one that serves instead is stopped after
+        // a while so the test fails rather than hangs.
+        let mut exited = None;
+        for _ in 0..300 {
+            exited = child.try_wait().unwrap();
+            if exited.is_some() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let _ = child.kill();
+        let out = child.wait_with_output().unwrap();
+        assert!(exited.is_some(), "{bind}: a keyless server started on it");
         assert_eq!(out.status.code(), Some(2), "{bind}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
