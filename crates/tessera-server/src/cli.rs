@@ -61,6 +61,14 @@ pub struct ServeArgs {
     /// Access-token lifetime in seconds [default: 3600].
     #[arg(long, env = "TESSERA_ACCESS_TOKEN_VALIDITY", value_name = "SECONDS")]
     pub access_token_validity: Option<u64>,
+    /// Serve without API keys on a non-loopback --bind (anyone who can
+    /// reach the port can then create and revoke any user's sessions).
+    #[arg(
+        long,
+        env = "TESSERA_INSECURE_NO_API_KEY",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub insecure_no_api_key: bool,
 }
 
 /// Output format of the admin commands.
@@ -152,6 +160,10 @@ impl Cli {
             overrides.api_keys.clone_from(&args.api_keys);
             overrides.refresh_grace_period = args.refresh_grace_period;
             overrides.access_token_validity = args.access_token_validity;
+            overrides.insecure_no_api_key = args.insecure_no_api_key;
+            let settings = Settings::resolve(overrides, file)?;
+            settings.check_exposure()?;
+            return Ok(settings);
         }
         Settings::resolve(overrides, file)
     }
@@ -207,10 +219,18 @@ async fn run_server(settings: &Settings) -> Result<ExitCode, String> {
         api_keys = settings.api_keys.len(),
         "tessera serving the SuperTokens core driver interface"
     );
+    if let Some(warning) = settings.keyless_warning(local) {
+        tracing::warn!(target: "tessera_server", "{warning}");
+    }
+    let shutdown = shutdown_signal();
     // A readiness line on stdout for scripts and tests that bind port 0.
     println!("tessera listening on http://{local}");
-    let state = AppState::new(manager.clone(), settings.api_keys.clone());
-    serve(listener, state, shutdown_signal())
+    let state = AppState::with_host_policy(
+        manager.clone(),
+        settings.api_keys.clone(),
+        settings.host_policy(),
+    );
+    serve(listener, state, shutdown)
         .await
         .map_err(|e| format!("server error: {e}"))?;
     // Requests have finished: close the pool (SQLite checkpoints its WAL).

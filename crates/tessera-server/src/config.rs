@@ -13,6 +13,15 @@
 //! | API keys | `--api-keys` (comma-separated) | `TESSERA_API_KEYS` | `api_keys` (array) | none |
 //! | refresh grace period (s) | `--refresh-grace-period` | `TESSERA_REFRESH_GRACE_PERIOD` | `refresh_grace_period` | 30 |
 //! | access-token validity (s) | `--access-token-validity` | `TESSERA_ACCESS_TOKEN_VALIDITY` | `access_token_validity` | 3600 |
+//! | serve keyless on a non-loopback address | `--insecure-no-api-key` | `TESSERA_INSECURE_NO_API_KEY` (`true`, `1`, `yes`, `on`) | `insecure_no_api_key` | false |
+//!
+//! `tessera serve` without API keys refuses to start on a non-loopback
+//! address (`0.0.0.0`, a LAN address) unless `insecure_no_api_key` is set:
+//! anyone who can reach such a server could create and revoke any user's
+//! sessions. A keyless server logs one warning at start-up, and accepts
+//! only loopback `Host` values (`localhost`, `127.x.y.z`, `[::1]`), or, with
+//! `insecure_no_api_key` on a non-loopback address, also IP literals — see
+//! [`Settings::host_policy`].
 //!
 //! A config file:
 //!
@@ -29,6 +38,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
+
+use crate::serve::HostPolicy;
 
 /// Default listen address: SuperTokens core's port, loopback only.
 pub const DEFAULT_BIND: &str = "127.0.0.1:3567";
@@ -51,6 +62,9 @@ pub struct Settings {
     pub refresh_grace_period: Option<Duration>,
     /// Access-token lifetime (`None`: the engine's default, 3600 s).
     pub access_token_validity: Option<Duration>,
+    /// The operator accepts a server without API keys on a non-loopback
+    /// address.
+    pub insecure_no_api_key: bool,
 }
 
 impl std::fmt::Debug for Settings {
@@ -61,6 +75,7 @@ impl std::fmt::Debug for Settings {
             .field("api_keys", &format_args!("<{} keys>", self.api_keys.len()))
             .field("refresh_grace_period", &self.refresh_grace_period)
             .field("access_token_validity", &self.access_token_validity)
+            .field("insecure_no_api_key", &self.insecure_no_api_key)
             .finish()
     }
 }
@@ -79,6 +94,9 @@ pub struct Overrides {
     pub refresh_grace_period: Option<u64>,
     /// `--access-token-validity` / `TESSERA_ACCESS_TOKEN_VALIDITY`, seconds.
     pub access_token_validity: Option<u64>,
+    /// `--insecure-no-api-key` / `TESSERA_INSECURE_NO_API_KEY` (true when
+    /// given; the file's `true` cannot be turned off here).
+    pub insecure_no_api_key: bool,
 }
 
 /// The TOML config file.
@@ -95,6 +113,8 @@ pub struct FileConfig {
     pub refresh_grace_period: Option<u64>,
     /// Access-token validity, seconds.
     pub access_token_validity: Option<u64>,
+    /// Serve without API keys on a non-loopback address.
+    pub insecure_no_api_key: Option<bool>,
 }
 
 impl FileConfig {
@@ -140,7 +160,59 @@ impl Settings {
                     .access_token_validity
                     .or(file.access_token_validity),
             ),
+            insecure_no_api_key: overrides.insecure_no_api_key
+                || file.insecure_no_api_key.unwrap_or(false),
         })
+    }
+
+    /// Whether `tessera serve` may start with these settings: not without
+    /// API keys on a non-loopback address, unless `insecure_no_api_key`.
+    pub fn check_exposure(&self) -> Result<(), String> {
+        if self.api_keys.is_empty() && !self.bind_is_loopback() && !self.insecure_no_api_key {
+            return Err(format!(
+                "refusing to serve on {} without API keys: anyone who can reach it could \
+                 create and revoke any user's sessions; set --api-keys (TESSERA_API_KEYS, \
+                 api_keys), bind to 127.0.0.1, or accept the risk with --insecure-no-api-key",
+                self.bind
+            ));
+        }
+        Ok(())
+    }
+
+    /// The `Host` rule of a keyless server: loopback names only, or also IP
+    /// literals when the operator exposed it on purpose (a non-loopback
+    /// address with `insecure_no_api_key`). Never any other name: that is
+    /// what DNS rebinding sends.
+    pub fn host_policy(&self) -> HostPolicy {
+        if self.insecure_no_api_key && !self.bind_is_loopback() {
+            HostPolicy::LoopbackOrIp
+        } else {
+            HostPolicy::Loopback
+        }
+    }
+
+    /// The warning `tessera serve` logs once at start-up, listening on
+    /// `address`, when it runs without API keys; `None` with keys.
+    pub fn keyless_warning(&self, address: SocketAddr) -> Option<String> {
+        if !self.api_keys.is_empty() {
+            return None;
+        }
+        Some(if self.bind_is_loopback() {
+            format!(
+                "serving without API keys on {address}: any local process can create and \
+                 revoke sessions (browsers are refused); set --api-keys to require a key"
+            )
+        } else {
+            format!(
+                "serving without API keys on the non-loopback address {address} \
+                 (--insecure-no-api-key): anyone who can reach it can create and revoke \
+                 any user's sessions; set --api-keys"
+            )
+        })
+    }
+
+    fn bind_is_loopback(&self) -> bool {
+        self.bind.ip().to_canonical().is_loopback()
     }
 
     /// Opens the configured database and builds the session manager.
@@ -222,6 +294,7 @@ mod tests {
             api_keys: Some(vec![KEY.into()]),
             refresh_grace_period: Some(5),
             access_token_validity: None,
+            insecure_no_api_key: None,
         };
         let over = Overrides {
             database_url: Some("sqlite://x.db".into()),
@@ -260,6 +333,51 @@ mod tests {
             ..Overrides::default()
         };
         assert!(Settings::resolve(short, FileConfig::default()).is_err());
+    }
+
+    #[test]
+    fn a_keyless_non_loopback_bind_needs_the_insecure_setting() {
+        let settings = |bind: &str, keys: Option<&str>, flag: bool, file: Option<bool>| {
+            let over = Overrides {
+                bind: Some(bind.parse().unwrap()),
+                api_keys: keys.map(str::to_owned),
+                insecure_no_api_key: flag,
+                ..Overrides::default()
+            };
+            let file = FileConfig {
+                insecure_no_api_key: file,
+                ..FileConfig::default()
+            };
+            Settings::resolve(over, file).unwrap()
+        };
+        for loopback in [
+            "127.0.0.1:3567",
+            "127.0.0.2:1",
+            "[::1]:3567",
+            "[::ffff:127.0.0.1]:1",
+        ] {
+            let s = settings(loopback, None, false, None);
+            assert!(s.check_exposure().is_ok(), "{loopback}");
+            assert_eq!(s.host_policy(), HostPolicy::Loopback);
+            assert!(s.keyless_warning(s.bind).is_some());
+        }
+        for exposed in ["0.0.0.0:3567", "[::]:3567", "10.0.0.5:3567"] {
+            let refused = settings(exposed, None, false, Some(false));
+            let message = refused.check_exposure().unwrap_err();
+            assert!(message.contains("--insecure-no-api-key"), "{message}");
+            for s in [
+                settings(exposed, None, true, None),
+                settings(exposed, None, false, Some(true)),
+            ] {
+                assert!(s.check_exposure().is_ok(), "{exposed}");
+                assert_eq!(s.host_policy(), HostPolicy::LoopbackOrIp);
+                assert!(s.keyless_warning(s.bind).unwrap().contains("non-loopback"));
+            }
+            let keyed = settings(exposed, Some(KEY), false, None);
+            assert!(keyed.check_exposure().is_ok());
+            assert!(keyed.keyless_warning(keyed.bind).is_none());
+        }
+        assert!(toml::from_str::<FileConfig>("insecure_no_api_key = true").is_ok());
     }
 
     #[test]

@@ -15,9 +15,19 @@
 //! | `tessera_sessions_refreshed_total` | | successful refreshes |
 //! | `tessera_sessions_revoked_total` | `reason` (`request`, `theft`) | sessions revoked by this server |
 //! | `tessera_token_theft_detected_total` | | refresh-token reuse detected |
+//!
+//! **No label value comes from the client.** A label set is kept for ever
+//! and written out on every scrape, so a label copied from the request
+//! (a 60 KB method name, a random path) would let any client grow the
+//! server's memory and its `/metrics` text without limit. `method` is one
+//! of [`METHOD_LABELS`] (a standard method, else `other`); `endpoint` is
+//! one of the server's route templates, else `unmatched` (see
+//! [`endpoint_label`]); `status` is the status the server chose. The
+//! number of series is therefore fixed by the code, whatever clients send.
 
 use std::time::Duration;
 
+use axum::http::Method;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -27,16 +37,16 @@ use prometheus_client::registry::Registry;
 /// Labels of a request counter.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    method: String,
-    endpoint: String,
+    method: &'static str,
+    endpoint: &'static str,
     status: u16,
 }
 
 /// Labels of a latency histogram.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct LatencyLabels {
-    method: String,
-    endpoint: String,
+    method: &'static str,
+    endpoint: &'static str,
 }
 
 /// Labels of the revocation counter.
@@ -117,20 +127,26 @@ impl Metrics {
         }
     }
 
-    /// Counts one answered request and its latency.
-    pub fn observe_request(&self, method: &str, endpoint: &str, status: u16, elapsed: Duration) {
+    /// Counts one answered request and its latency. `method` and
+    /// `endpoint` are labels from the closed sets ([`method_label`],
+    /// [`endpoint_label`]): `&'static str`, so nothing a client sent can
+    /// become a label.
+    pub fn observe_request(
+        &self,
+        method: &'static str,
+        endpoint: &'static str,
+        status: u16,
+        elapsed: Duration,
+    ) {
         self.requests
             .get_or_create(&RequestLabels {
-                method: method.to_owned(),
-                endpoint: endpoint.to_owned(),
+                method,
+                endpoint,
                 status,
             })
             .inc();
         self.latency
-            .get_or_create(&LatencyLabels {
-                method: method.to_owned(),
-                endpoint: endpoint.to_owned(),
-            })
+            .get_or_create(&LatencyLabels { method, endpoint })
             .observe(elapsed.as_secs_f64());
     }
 
@@ -167,6 +183,30 @@ impl Metrics {
     }
 }
 
+/// Every value the `method` label takes: the methods of RFC 9110 and
+/// `PATCH`, and `other` for any other method a client invents.
+pub const METHOD_LABELS: &[&str] = &[
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "other",
+];
+
+/// The `method` label of a request: its method if standard, else `other`.
+pub fn method_label(method: &Method) -> &'static str {
+    METHOD_LABELS
+        .iter()
+        .find(|label| **label == method.as_str())
+        .copied()
+        .unwrap_or("other")
+}
+
+/// The `endpoint` label of a request: the route template it matched if it
+/// is one of `templates`, else `unmatched` (an unknown path, or a template
+/// missing from the list: still a fixed label, never the path itself).
+pub fn endpoint_label(matched: Option<&str>, templates: &[&'static str]) -> &'static str {
+    matched
+        .and_then(|m| templates.iter().find(|t| **t == m).copied())
+        .unwrap_or("unmatched")
+}
+
 /// Content type of [`Metrics::encode`]'s output.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
@@ -179,8 +219,8 @@ mod tests {
     fn encodes_counters_and_histograms() {
         let m = Metrics::new();
         m.observe_request(
-            "POST",
-            "/recipe/session/verify",
+            method_label(&Method::POST),
+            endpoint_label(Some("/recipe/session/verify"), &["/recipe/session/verify"]),
             200,
             Duration::from_millis(3),
         );
@@ -195,5 +235,22 @@ mod tests {
         assert!(text.contains("tessera_sessions_revoked_total{reason=\"theft\"} 1"));
         assert!(text.contains("tessera_token_theft_detected_total 1"));
         assert!(text.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn labels_come_from_closed_sets() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        let invented = Method::from_bytes(b"XYZZY").unwrap();
+        assert_eq!(method_label(&invented), "other");
+        let lower = Method::from_bytes(b"get").unwrap();
+        assert_eq!(method_label(&lower), "other");
+        let templates = ["/recipe/session", "/{tenant}/hello"];
+        assert_eq!(
+            endpoint_label(Some("/{tenant}/hello"), &templates),
+            "/{tenant}/hello"
+        );
+        assert_eq!(endpoint_label(Some("/elsewhere"), &templates), "unmatched");
+        assert_eq!(endpoint_label(None, &templates), "unmatched");
     }
 }

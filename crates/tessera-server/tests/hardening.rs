@@ -59,7 +59,7 @@ fn assert_no_leak(text: &str) {
 
 fn sdk_head(method: &str, path: &str) -> String {
     format!(
-        "{method} {path} HTTP/1.1\r\nHost: x\r\ncdi-version: 5.4\r\nrid: session\r\napi-key: {API_KEY}\r\nConnection: close\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\ncdi-version: 5.4\r\nrid: session\r\napi-key: {API_KEY}\r\nConnection: close\r\n"
     )
 }
 
@@ -120,7 +120,7 @@ async fn a_client_that_never_finishes_its_headers_is_disconnected() {
         },
     ));
     let mut slow = TcpStream::connect(addr).await.unwrap();
-    slow.write_all(b"POST /recipe/session HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+    slow.write_all(b"POST /recipe/session HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
         .await
         .unwrap();
     // The server closes it by itself: the read returns at EOF.
@@ -162,7 +162,7 @@ async fn malformed_utf8_and_json_get_400_with_the_cores_text() {
         assert_no_leak(&text);
     }
     // A non-UTF-8 api key or cdi-version header: refused, not a panic.
-    let mut req = b"GET /recipe/session/user?userId=u HTTP/1.1\r\nHost: x\r\nConnection: close\r\napi-key: \xff\xfe\r\n\r\n".to_vec();
+    let mut req = b"GET /recipe/session/user?userId=u HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\napi-key: \xff\xfe\r\n\r\n".to_vec();
     let keyed = TestServer::with(common::Options {
         api_keys: vec![API_KEY.to_owned()],
         ..common::Options::default()
@@ -172,7 +172,7 @@ async fn malformed_utf8_and_json_get_400_with_the_cores_text() {
     assert_eq!(status, 401, "{text}");
     assert_eq!(text, "Invalid API key\n");
     req = format!(
-        "GET /recipe/session/user?userId=u HTTP/1.1\r\nHost: x\r\nConnection: close\r\napi-key: {API_KEY}\r\ncdi-version: "
+        "GET /recipe/session/user?userId=u HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\napi-key: {API_KEY}\r\ncdi-version: "
     )
     .into_bytes();
     req.extend_from_slice(b"\xff\r\n\r\n");

@@ -7,7 +7,9 @@
 //! bad input `400`, a missing or wrong API key `401 Invalid API key`, an
 //! unknown path `404 Not found`, a known path with the wrong method
 //! `405 Method not supported`, and a failure of the store `500 Internal
-//! Error` (the details go to the log only).
+//! Error` (the details go to the log only). tessera adds, in the same
+//! style, `403` for a browser's request (`guard.rs`) and `415` for a body
+//! that is not `application/json` (`input.rs`).
 
 use axum::http::StatusCode;
 use axum::http::header::{CONTENT_TYPE, HeaderValue};
@@ -20,10 +22,14 @@ pub(crate) enum ApiError {
     BadRequest(String),
     /// `401 Invalid API key`.
     InvalidApiKey,
+    /// `403` with the reason (a browser's request, a `Host` not allowed).
+    Forbidden(&'static str),
     /// `404 Not found`.
     NotFound,
     /// `405 Method not supported`.
     MethodNotAllowed,
+    /// `415 Content-Type must be application/json`.
+    UnsupportedMediaType,
     /// `500 Internal Error`; the cause has been logged.
     Internal,
 }
@@ -33,10 +39,15 @@ impl IntoResponse for ApiError {
         let (status, text) = match self {
             Self::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
             Self::InvalidApiKey => (StatusCode::UNAUTHORIZED, "Invalid API key".to_owned()),
+            Self::Forbidden(reason) => (StatusCode::FORBIDDEN, reason.to_owned()),
             Self::NotFound => (StatusCode::NOT_FOUND, "Not found".to_owned()),
             Self::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "Method not supported".to_owned(),
+            ),
+            Self::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Content-Type must be application/json".to_owned(),
             ),
             Self::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,

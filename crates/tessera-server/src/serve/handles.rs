@@ -7,7 +7,6 @@
 
 use std::collections::HashMap;
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde_json::json;
@@ -49,9 +48,8 @@ pub(crate) async fn information(
 /// `UNAUTHORISED` when the session is gone.
 pub(crate) async fn update_data(
     State(state): State<AppState>,
-    body: Bytes,
+    mut input: JsonInput,
 ) -> Result<Response, ApiError> {
-    let mut input = JsonInput::parse(&body)?;
     let handle = input.string("sessionHandle")?;
     let data = input.object("userDataInDatabase")?;
     if state.manager().update_session_data(&handle, data).await? {
@@ -67,9 +65,8 @@ pub(crate) async fn update_data(
 /// when the session is gone.
 pub(crate) async fn update_jwt_data(
     State(state): State<AppState>,
-    body: Bytes,
+    mut input: JsonInput,
 ) -> Result<Response, ApiError> {
-    let mut input = JsonInput::parse(&body)?;
     let handle = input.string("sessionHandle")?;
     let payload = input.object("userDataInJWT")?;
     if state.manager().update_jwt_payload(&handle, payload).await? {
@@ -83,9 +80,9 @@ pub(crate) async fn update_jwt_data(
 /// by-user revocation with `revokeAcrossAllTenants: false`).
 pub(crate) async fn remove(
     State(state): State<AppState>,
-    body: Bytes,
+    input: JsonInput,
 ) -> Result<Response, ApiError> {
-    remove_for(&state, DEFAULT_TENANT.to_owned(), &body).await
+    remove_for(&state, DEFAULT_TENANT.to_owned(), input).await
 }
 
 /// `POST /{tenant}/recipe/session/remove`: revokes sessions.
@@ -99,14 +96,17 @@ pub(crate) async fn remove(
 pub(crate) async fn remove_in_tenant(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
-    body: Bytes,
+    input: JsonInput,
 ) -> Result<Response, ApiError> {
-    remove_for(&state, tenant_id(&tenant), &body).await
+    remove_for(&state, tenant_id(&tenant), input).await
 }
 
-async fn remove_for(state: &AppState, tenant: String, body: &[u8]) -> Result<Response, ApiError> {
+async fn remove_for(
+    state: &AppState,
+    tenant: String,
+    mut input: JsonInput,
+) -> Result<Response, ApiError> {
     // The core's checks, in the core's order and with its messages.
-    let mut input = JsonInput::parse(body)?;
     let user_id = input.opt_string("userId")?;
     let handles = input.opt_string_array("sessionHandles")?;
     if user_id.is_some() == handles.is_some() {

@@ -8,9 +8,23 @@
 //! - body not a JSON object: `Invalid Json Input`
 //! - a field missing or of the wrong type: `Field name 'userId' is invalid in JSON input`
 //! - a query parameter missing: `Field name 'userId' is missing in GET request`
+//!
+//! A body is read only when its `Content-Type` is `application/json`, with
+//! or without parameters (`application/json; charset=utf-8`, what both SDKs
+//! send); anything else — `text/plain`, a form, no type at all, and also
+//! `+json` types such as `application/merge-patch+json`, which no client of
+//! the CDI sends — is refused `415 Content-Type must be application/json`
+//! before the body is read. A web page can make a browser send a
+//! `text/plain` or form POST to any address without a CORS preflight; it
+//! cannot send `application/json` that way.
 
 use std::collections::HashMap;
 
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::HeaderMap;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
@@ -21,6 +35,39 @@ pub(crate) struct JsonInput(Map<String, Value>);
 
 fn invalid_field(name: &str) -> ApiError {
     ApiError::BadRequest(format!("Field name '{name}' is invalid in JSON input"))
+}
+
+impl<S: Send + Sync> FromRequest<S> for JsonInput {
+    type Rejection = Response;
+
+    /// Checks the content type (`415`), reads the body within the body
+    /// limit (`413`) and parses it (`400`).
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json_content_type(request.headers()) {
+            return Err(ApiError::UnsupportedMediaType.into_response());
+        }
+        let body = Bytes::from_request(request, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Self::parse(&body).map_err(IntoResponse::into_response)
+    }
+}
+
+/// Whether the request has exactly one `Content-Type` and it is
+/// `application/json` (any case, any parameters).
+pub(crate) fn is_json_content_type(headers: &HeaderMap) -> bool {
+    let mut values = headers.get_all(CONTENT_TYPE).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return false;
+    };
+    let essence = value
+        .as_bytes()
+        .split(|b| *b == b';')
+        .next()
+        .unwrap_or_default();
+    essence
+        .trim_ascii()
+        .eq_ignore_ascii_case(b"application/json")
 }
 
 impl JsonInput {
@@ -121,6 +168,41 @@ mod tests {
             ApiError::BadRequest(m) => m,
             other => format!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn only_application_json_with_any_parameters_is_a_json_content_type() {
+        use axum::http::HeaderValue;
+        let typed = |values: &[&'static str]| {
+            let mut h = HeaderMap::new();
+            for v in values {
+                h.append(CONTENT_TYPE, HeaderValue::from_static(v));
+            }
+            is_json_content_type(&h)
+        };
+        for ok in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "Application/JSON;charset=UTF-8",
+            " application/json ; charset=utf-8",
+        ] {
+            assert!(typed(&[ok]), "{ok}");
+        }
+        for refused in [
+            "text/plain",
+            "text/plain; charset=utf-8",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+            "text/json",
+            "application/jsonx",
+            "application/merge-patch+json",
+            "application/vnd.api+json",
+            "",
+        ] {
+            assert!(!typed(&[refused]), "{refused}");
+        }
+        assert!(!typed(&[]));
+        assert!(!typed(&["application/json", "text/plain"]));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Middleware: API keys, the `cdi-version` header, metrics.
+//! Middleware: API keys, the `cdi-version` header, limits, metrics.
 
 use std::time::Instant;
 
@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use subtle::{Choice, ConstantTimeEq};
 
 use super::error::{ApiError, text_response};
-use super::{AppState, MAX_BODY_BYTES, MAX_HEADER_BYTES, SUPPORTED_CDI_VERSIONS};
+use super::{AppState, MAX_BODY_BYTES, MAX_HEADER_BYTES, ROUTE_TEMPLATES, SUPPORTED_CDI_VERSIONS};
+use crate::metrics::{endpoint_label, method_label};
 
 /// Refuses the request with `401 Invalid API key` unless it carries one of
 /// the configured keys (no keys configured: every request passes). The key
@@ -107,28 +108,33 @@ pub(crate) async fn limits(request: Request, next: Next) -> Response {
     }
 }
 
-/// Counts the request and its latency by route template and status.
+/// Counts the request and its latency by method, route template and
+/// status, each from a closed set (see [`crate::metrics`]): never the
+/// client's method or path.
 pub(crate) async fn record_metrics(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    let method = request.method().clone();
-    let endpoint = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let method = method_label(request.method());
+    let endpoint = endpoint_label(
+        request
+            .extensions()
+            .get::<MatchedPath>()
+            .map(MatchedPath::as_str),
+        ROUTE_TEMPLATES,
+    );
     let response = next.run(request).await;
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
     state
         .metrics()
-        .observe_request(method.as_str(), &endpoint, status, elapsed);
+        .observe_request(method, endpoint, status, elapsed);
     tracing::debug!(
         target: "tessera_server::request",
-        %method,
-        endpoint = %endpoint,
+        method,
+        endpoint,
         status,
         micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
         "request"

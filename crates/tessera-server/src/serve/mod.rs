@@ -24,7 +24,11 @@
 //! | PUT | `/recipe/jwt/data` | yes | `handles::update_jwt_data` |
 //!
 //! Anything else is `404 Not found`; a known path with another method is
-//! `405 Method not supported` (SuperTokens core's texts). Bodies are limited
+//! `405 Method not supported` (SuperTokens core's texts). Every route that
+//! needs the API key (when keys are configured) also refuses browsers
+//! (`403`; on a keyless server, also any `Host` but a loopback one: see
+//! `guard.rs`), and every CDI body must be `application/json` (`415`; see
+//! `input.rs`). Bodies are limited
 //! to [`MAX_BODY_BYTES`] (`413`), headers to [`MAX_HEADER_BYTES`] (`431`)
 //! and requests to [`REQUEST_TIMEOUT`] (`408`), each with a one-line text
 //! answer; connections to [`ServerLimits`] (see [`serve_with`]).
@@ -46,6 +50,7 @@ use crate::metrics::Metrics;
 
 mod core;
 mod error;
+mod guard;
 mod handles;
 mod input;
 mod layers;
@@ -64,10 +69,56 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// answered `431` (the SDKs send well under 2 KiB).
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 
+pub use guard::HostPolicy;
 pub use tessera_axum::ServerLimits;
 
-/// What every handler shares: the session manager, the API keys and the
-/// metrics. Cheap to clone.
+/// The route templates, as matched after path normalisation. They are also
+/// the only values of the `endpoint` metrics label besides `unmatched`.
+mod route {
+    pub(super) const ROOT: &str = "/";
+    pub(super) const HELLO: &str = "/hello";
+    pub(super) const TENANT_HELLO: &str = "/{tenant}/hello";
+    pub(super) const JWKS: &str = "/.well-known/jwks.json";
+    pub(super) const API_VERSION: &str = "/apiversion";
+    pub(super) const METRICS: &str = "/metrics";
+    pub(super) const USER_ID: &str = "/user/id";
+    pub(super) const SESSION: &str = "/recipe/session";
+    pub(super) const TENANT_SESSION: &str = "/{tenant}/recipe/session";
+    pub(super) const VERIFY: &str = "/recipe/session/verify";
+    pub(super) const REFRESH: &str = "/recipe/session/refresh";
+    pub(super) const REGENERATE: &str = "/recipe/session/regenerate";
+    pub(super) const REMOVE: &str = "/recipe/session/remove";
+    pub(super) const TENANT_REMOVE: &str = "/{tenant}/recipe/session/remove";
+    pub(super) const USER: &str = "/recipe/session/user";
+    pub(super) const TENANT_USER: &str = "/{tenant}/recipe/session/user";
+    pub(super) const SESSION_DATA: &str = "/recipe/session/data";
+    pub(super) const JWT_DATA: &str = "/recipe/jwt/data";
+}
+
+/// Every route template the router serves (see [`crate::metrics`]).
+pub const ROUTE_TEMPLATES: &[&str] = &[
+    route::ROOT,
+    route::HELLO,
+    route::TENANT_HELLO,
+    route::JWKS,
+    route::API_VERSION,
+    route::METRICS,
+    route::USER_ID,
+    route::SESSION,
+    route::TENANT_SESSION,
+    route::VERIFY,
+    route::REFRESH,
+    route::REGENERATE,
+    route::REMOVE,
+    route::TENANT_REMOVE,
+    route::USER,
+    route::TENANT_USER,
+    route::SESSION_DATA,
+    route::JWT_DATA,
+];
+
+/// What every handler shares: the session manager, the API keys, the
+/// `Host` rule of a keyless server and the metrics. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     inner: Arc<StateInner>,
@@ -76,6 +127,7 @@ pub struct AppState {
 struct StateInner {
     manager: tessera::SessionManager,
     api_keys: Vec<String>,
+    host_policy: HostPolicy,
     metrics: Metrics,
 }
 
@@ -87,18 +139,30 @@ impl std::fmt::Debug for AppState {
                 "api_keys",
                 &format_args!("<{} keys>", self.inner.api_keys.len()),
             )
+            .field("host_policy", &self.inner.host_policy)
             .finish_non_exhaustive()
     }
 }
 
 impl AppState {
     /// State for a server on `manager`; `api_keys` empty means no key is
-    /// required.
+    /// required, and then only loopback `Host` values are accepted
+    /// ([`HostPolicy::Loopback`]).
     pub fn new(manager: tessera::SessionManager, api_keys: Vec<String>) -> Self {
+        Self::with_host_policy(manager, api_keys, HostPolicy::Loopback)
+    }
+
+    /// [`AppState::new`] with the `Host` rule a keyless server applies.
+    pub fn with_host_policy(
+        manager: tessera::SessionManager,
+        api_keys: Vec<String>,
+        host_policy: HostPolicy,
+    ) -> Self {
         Self {
             inner: Arc::new(StateInner {
                 manager,
                 api_keys,
+                host_policy,
                 metrics: Metrics::new(),
             }),
         }
@@ -117,6 +181,10 @@ impl AppState {
     pub(crate) fn api_keys(&self) -> &[String] {
         &self.inner.api_keys
     }
+
+    pub(crate) fn host_policy(&self) -> HostPolicy {
+        self.inner.host_policy
+    }
 }
 
 /// The routes, with their middleware, before path normalisation.
@@ -124,41 +192,40 @@ pub fn router(state: AppState) -> Router {
     // CDI endpoints: API key and `cdi-version` checked.
     let cdi = Router::new()
         .route(
-            "/recipe/session",
+            route::SESSION,
             post(session::create).get(handles::information),
         )
-        .route("/{tenant}/recipe/session", post(session::create_in_tenant))
-        .route("/recipe/session/verify", post(session::verify))
-        .route("/recipe/session/refresh", post(session::refresh))
-        .route("/recipe/session/regenerate", post(session::regenerate))
-        .route("/recipe/session/remove", post(handles::remove))
-        .route(
-            "/{tenant}/recipe/session/remove",
-            post(handles::remove_in_tenant),
-        )
-        .route("/recipe/session/user", get(handles::list))
-        .route(
-            "/{tenant}/recipe/session/user",
-            get(handles::list_in_tenant),
-        )
-        .route("/recipe/session/data", put(handles::update_data))
-        .route("/recipe/jwt/data", put(handles::update_jwt_data))
-        .route("/user/id", get(core::get_user))
+        .route(route::TENANT_SESSION, post(session::create_in_tenant))
+        .route(route::VERIFY, post(session::verify))
+        .route(route::REFRESH, post(session::refresh))
+        .route(route::REGENERATE, post(session::regenerate))
+        .route(route::REMOVE, post(handles::remove))
+        .route(route::TENANT_REMOVE, post(handles::remove_in_tenant))
+        .route(route::USER, get(handles::list))
+        .route(route::TENANT_USER, get(handles::list_in_tenant))
+        .route(route::SESSION_DATA, put(handles::update_data))
+        .route(route::JWT_DATA, put(handles::update_jwt_data))
+        .route(route::USER_ID, get(core::get_user))
         .route_layer(axum::middleware::from_fn(layers::check_cdi_version));
-    // API key only (no CDI version negotiated yet, or not a CDI call).
+    // API key only (no CDI version negotiated yet, or not a CDI call);
+    // browsers are refused before the key is looked at.
     let keyed = cdi
-        .route("/apiversion", get(core::api_version))
-        .route("/metrics", get(core::metrics))
+        .route(route::API_VERSION, get(core::api_version))
+        .route(route::METRICS, get(core::metrics))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             layers::require_api_key,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::refuse_browsers,
         ));
     // Open to anyone, as in SuperTokens core: health check and public keys.
     let open = Router::new()
-        .route("/", any(core::hello))
-        .route("/hello", any(core::hello))
-        .route("/{tenant}/hello", any(core::hello))
-        .route("/.well-known/jwks.json", get(core::jwks));
+        .route(route::ROOT, any(core::hello))
+        .route(route::HELLO, any(core::hello))
+        .route(route::TENANT_HELLO, any(core::hello))
+        .route(route::JWKS, get(core::jwks));
     keyed
         .merge(open)
         .fallback(core::not_found)
@@ -212,28 +279,39 @@ where
     .await
 }
 
-/// Completes on SIGINT (Ctrl-C) or SIGTERM.
-pub async fn shutdown_signal() {
-    let interrupt = async {
+/// Completes on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed
+/// when this is called, not when the future is first polled, so a signal
+/// that arrives once the server has said it is listening always shuts it
+/// down gracefully (call it before printing the readiness line).
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    #[cfg(unix)]
+    let (interrupt, terminate) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::interrupt()).ok(),
+            signal(SignalKind::terminate()).ok(),
+        )
+    };
+    async move {
+        #[cfg(unix)]
+        {
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = wait(interrupt) => {},
+                () = wait(terminate) => {},
+            }
+        }
+        #[cfg(not(unix))]
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {},
-        () = terminate => {},
+        tracing::info!(target: "tessera_server", "shutdown signal received; finishing requests in flight");
     }
-    tracing::info!(target: "tessera_server", "shutdown signal received; finishing requests in flight");
 }

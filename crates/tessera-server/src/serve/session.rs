@@ -1,6 +1,5 @@
 //! Handlers that take or issue tokens: create, verify, refresh, regenerate.
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use serde_json::json;
@@ -19,9 +18,9 @@ pub(crate) fn tenant_id(segment: &str) -> String {
 /// `POST /recipe/session`: creates a session in the `public` tenant.
 pub(crate) async fn create(
     State(state): State<AppState>,
-    body: Bytes,
+    input: JsonInput,
 ) -> Result<Response, ApiError> {
-    create_for(&state, DEFAULT_TENANT.to_owned(), &body).await
+    create_for(&state, DEFAULT_TENANT.to_owned(), input).await
 }
 
 /// `POST /{tenant}/recipe/session`: creates a session.
@@ -34,13 +33,16 @@ pub(crate) async fn create(
 pub(crate) async fn create_in_tenant(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
-    body: Bytes,
+    input: JsonInput,
 ) -> Result<Response, ApiError> {
-    create_for(&state, tenant_id(&tenant), &body).await
+    create_for(&state, tenant_id(&tenant), input).await
 }
 
-async fn create_for(state: &AppState, tenant: String, body: &[u8]) -> Result<Response, ApiError> {
-    let mut input = JsonInput::parse(body)?;
+async fn create_for(
+    state: &AppState,
+    tenant: String,
+    mut input: JsonInput,
+) -> Result<Response, ApiError> {
     // Same order of checks as the core, so the same field is named first.
     let user_id = input.string("userId")?;
     let enable_anti_csrf = input.bool("enableAntiCsrf")?;
@@ -70,9 +72,8 @@ async fn create_for(state: &AppState, tenant: String, body: &[u8]) -> Result<Res
 /// never wait for promotion, so no new `accessToken` is ever returned.
 pub(crate) async fn verify(
     State(state): State<AppState>,
-    body: Bytes,
+    mut input: JsonInput,
 ) -> Result<Response, ApiError> {
-    let mut input = JsonInput::parse(&body)?;
     let access_token = input.string("accessToken")?;
     let anti_csrf_token = input.opt_string("antiCsrfToken")?;
     let do_anti_csrf_check = input.bool("doAntiCsrfCheck")?;
@@ -113,9 +114,8 @@ pub(crate) async fn verify(
 /// session).
 pub(crate) async fn refresh(
     State(state): State<AppState>,
-    body: Bytes,
+    mut input: JsonInput,
 ) -> Result<Response, ApiError> {
-    let mut input = JsonInput::parse(&body)?;
     let refresh_token = input.string("refreshToken")?;
     let anti_csrf_token = input.opt_string("antiCsrfToken")?;
     let enable_anti_csrf = input.bool("enableAntiCsrf")?;
@@ -165,9 +165,8 @@ pub(crate) async fn refresh(
 /// valid or its session is gone.
 pub(crate) async fn regenerate(
     State(state): State<AppState>,
-    body: Bytes,
+    mut input: JsonInput,
 ) -> Result<Response, ApiError> {
-    let mut input = JsonInput::parse(&body)?;
     let access_token = input.string("accessToken")?;
     let payload = input.object("userDataInJWT")?;
     match state

@@ -9,13 +9,16 @@
     clippy::panic
 )]
 
+use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tessera::ManualClock;
-use tessera_server::serve::{AppState, serve};
+use tessera_server::serve::{AppState, HostPolicy, serve};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -34,6 +37,8 @@ pub struct Options {
     pub refresh_grace_period: Duration,
     /// Access-token lifetime.
     pub access_token_validity: Duration,
+    /// The `Host` rule when there are no API keys.
+    pub host_policy: HostPolicy,
 }
 
 impl Default for Options {
@@ -43,6 +48,7 @@ impl Default for Options {
             api_keys: Vec::new(),
             refresh_grace_period: Duration::from_secs(30),
             access_token_validity: Duration::from_secs(3600),
+            host_policy: HostPolicy::Loopback,
         }
     }
 }
@@ -129,7 +135,7 @@ impl TestServer {
             .build()
             .await
             .expect("session manager");
-        let state = AppState::new(manager, options.api_keys);
+        let state = AppState::with_host_policy(manager, options.api_keys, options.host_policy);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel::<()>();
@@ -314,4 +320,199 @@ pub fn counter(metrics: &str, line_prefix: &str) -> u64 {
         .find_map(|l| l.strip_prefix(line_prefix))
         .and_then(|rest| rest.trim().parse().ok())
         .unwrap_or(0)
+}
+
+/// `host:port` of a server's base URL.
+pub fn addr_of(base: &str) -> String {
+    base.trim_start_matches("http://")
+        .replace("0.0.0.0:", "127.0.0.1:")
+}
+
+/// One raw HTTP exchange (the request should say `Connection: close`):
+/// the status (0 if the server closed without answering) and the body,
+/// reading at most `cap` bytes of the answer (`true` when cut there).
+pub async fn raw_http_capped(addr: &str, request: &[u8], cap: usize) -> (u16, String, bool) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let _ = stream.write_all(request).await;
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut cut = false;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(30), stream.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => {
+                out.extend_from_slice(&buf[..n]);
+                if out.len() > cap {
+                    cut = true;
+                    break;
+                }
+            }
+            _ => break,
+        }
+    }
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body, cut)
+}
+
+/// [`raw_http_capped`] with a 16 MiB cap.
+pub async fn raw_http(addr: &str, request: &[u8]) -> (u16, String) {
+    let (status, body, _) = raw_http_capped(addr, request, 16 << 20).await;
+    (status, body)
+}
+
+/// A small deterministic generator for test inputs (xorshift64*), seeded
+/// from the clock; the seed is printed so a failure can be replayed.
+#[derive(Debug)]
+pub struct TestRng(u64);
+
+impl TestRng {
+    /// Seeded from the clock (printed).
+    pub fn from_clock() -> Self {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1)
+            | 1;
+        println!("TestRng seed {seed}");
+        Self(seed)
+    }
+
+    /// The next number.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A number below `n`.
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+
+    /// `len` characters drawn from `alphabet`.
+    pub fn string(&mut self, alphabet: &[u8], len: usize) -> String {
+        (0..len)
+            .map(|_| alphabet[self.below(alphabet.len())] as char)
+            .collect()
+    }
+}
+
+/// Characters allowed in an HTTP method (RFC 9110 `tchar`).
+pub const TCHARS: &[u8] =
+    b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// The built `tessera` binary.
+pub const BIN: &str = env!("CARGO_BIN_EXE_tessera");
+
+/// A `tessera` command with none of its settings in the environment.
+pub fn tessera_command(args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args);
+    for var in [
+        "TESSERA_CONFIG",
+        "TESSERA_BIND",
+        "TESSERA_DATABASE_URL",
+        "TESSERA_API_KEYS",
+        "TESSERA_REFRESH_GRACE_PERIOD",
+        "TESSERA_ACCESS_TOKEN_VALIDITY",
+        "TESSERA_INSECURE_NO_API_KEY",
+        "TESSERA_LOG_FORMAT",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("RUST_LOG", "warn");
+    cmd
+}
+
+/// A `tessera serve` child process, its address and its standard error.
+#[derive(Debug)]
+pub struct ServeProcess {
+    child: Child,
+    /// `http://<bound address>` as printed by the server.
+    pub base: String,
+    /// `host:port` to connect to (`0.0.0.0` replaced by `127.0.0.1`).
+    pub addr: String,
+    stderr: Option<std::thread::JoinHandle<String>>,
+}
+
+impl ServeProcess {
+    /// Spawns the command and waits for its readiness line.
+    pub fn start(cmd: &mut Command) -> Self {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn tessera serve");
+        let mut err = child.stderr.take().unwrap();
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = err.read_to_string(&mut text);
+            text
+        });
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let Some(base) = line.trim().strip_prefix("tessera listening on ") else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "tessera did not start: {line:?}; stderr: {}",
+                stderr.join().unwrap_or_default()
+            );
+        };
+        let base = base.to_owned();
+        Self {
+            child,
+            addr: addr_of(&base),
+            base,
+            stderr: Some(stderr),
+        }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The resident set size of the process, in bytes (`VmRSS`).
+    pub fn rss_bytes(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        let kib: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS in /proc/PID/status");
+        kib * 1024
+    }
+
+    /// SIGTERM, then the exit status and everything written to stderr.
+    pub fn stop(mut self) -> (ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(killed.success());
+        let status = self.child.wait().unwrap();
+        let stderr = self
+            .stderr
+            .take()
+            .map(|h| h.join().unwrap_or_default())
+            .unwrap_or_default();
+        (status, stderr)
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
