@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The load benchmark of issue 8, in one command:
+# The load benchmark, in one command:
 #
 #   bench/load/run.sh            # full run (3 rounds × 10 s), writes BENCHMARKS.md
 #   bench/load/run.sh --quick    # smoke run (1 round × 3 s), writes target/bench-load/BENCHMARKS.quick.md
@@ -22,7 +22,9 @@ target="${CARGO_TARGET_DIR:-$root/target}"
 venv="${TESSERA_BENCH_VENV:-$target/bench-load/venv}"
 
 echo "== building (release): tessera-bench-load, tessera serve" >&2
-(cd "$root" && cargo build --release --locked --quiet -p tessera-bench-load -p tessera-server)
+# bench/load is its own workspace (own Cargo.lock); both builds share $target.
+(cd "$root" && cargo build --release --locked --quiet -p tessera-server)
+CARGO_TARGET_DIR="$target" cargo build --release --locked --quiet --manifest-path "$here/Cargo.toml"
 
 requirements="$here/python/requirements.txt"
 has_requirements() {

@@ -2,7 +2,7 @@
 // (axum + tessera-axum on SQLite) in headless Chromium, through the demo page.
 // Run with tests/browser/run.sh, which builds what this needs.
 //
-// Every suite runs the steps of issue 7 in one transfer mode and anti-CSRF
+// Every suite runs the same steps in one transfer mode and anti-CSRF
 // mode, against its own demo process (access tokens of 3 s) and, for the
 // revoke-with-blacklisting step, a second one started with --blacklisting.
 import assert from "node:assert/strict";

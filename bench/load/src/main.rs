@@ -78,7 +78,7 @@ struct AllArgs {
     /// [default: <workspace>/target/bench-load/venv/bin/python].
     #[arg(long)]
     python: Option<PathBuf>,
-    /// Markdown file whose "Load benchmarks (issue 8)" section is written
+    /// Markdown file whose "Load benchmarks" section is written
     /// [default: <workspace>/BENCHMARKS.md; quick: target/bench-load/BENCHMARKS.quick.md].
     #[arg(long)]
     output: Option<PathBuf>,

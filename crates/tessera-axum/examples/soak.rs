@@ -1,4 +1,4 @@
-//! The soak run of issue 9 (`tests/hardening/soak.sh` drives it): an axum
+//! The soak run of the hardening tests (`tests/hardening/soak.sh` drives it): an axum
 //! app on tessera-axum, and a steady open-loop load against it that reports
 //! every minute the latency percentiles and the app's resident memory.
 //!

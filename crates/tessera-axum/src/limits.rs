@@ -29,7 +29,8 @@ use http::{Request, StatusCode};
 use serde_json::json;
 use tower::{Layer, Service};
 
-/// Request limits; see the [module documentation](self) for the defaults.
+/// Request limits: 16 KiB of headers, 1 MiB of body and 30 s to answer by
+/// default, each refused with a short JSON body.
 ///
 /// ```
 /// use std::time::Duration;

@@ -1,4 +1,4 @@
-//! Issue 9 on the axum side: bad input over real loopback sockets (raw TCP
+//! Hardening on the axum side: bad input over real loopback sockets (raw TCP
 //! for what a well-behaved client cannot send), the refresh rate limit, and
 //! the transport rules of the security checklist (no-store, refresh-cookie
 //! path, no session fixation). The app runs on `tessera_axum::serve` with

@@ -1,4 +1,4 @@
-//! Issue 9 on `tessera serve`: bad input over real loopback sockets (raw TCP
+//! Hardening of `tessera serve`: bad input over real loopback sockets (raw TCP
 //! for what an SDK would never send), answered with a clear status and the
 //! core's one-line text, never a panic, a secret or a stack trace.
 

@@ -2,7 +2,7 @@
 //!
 //! Keys live in the store so that every process on one database signs and
 //! verifies with the same set. Each process holds the set *parsed*
-//! ([`KeySet`]): an RSA private key is parsed once when it is loaded, never
+//! (`KeySet`): an RSA private key is parsed once when it is loaded, never
 //! per signature.
 //!
 //! Rotation (for the dynamic, `d-` keys) is by generation: generation `n+1`

@@ -1,4 +1,4 @@
-//! Issue 9's security checklist, the points the other suites do not already
+//! SECURITY.md's checklist, the points the other suites do not already
 //! cover: each test is named after the rule it checks, and `SECURITY.md`
 //! lists them. Memory store and a clock the tests move (no sleeping), except
 //! where a real SQLite file is the point.

@@ -1,4 +1,4 @@
-//! The seed of tessera: the handler from the README (issue 4) that takes a
+//! The seed of tessera: the handler from the README that takes a
 //! [`Session`] and calls its six methods, and the login that creates one.
 //! `src/main.rs` serves [`app`] with [`tessera_axum::serve`]; `tests/seed.rs`
 //! drives it over a socket. This is the README's complete snippet.

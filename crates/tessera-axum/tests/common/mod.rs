@@ -27,7 +27,7 @@ use tessera_axum::{Session, SessionLayer, SessionOptions, Sessions};
 
 // ---------------------------------------------------------------- the seed
 
-/// The seed handler of issue 4, exactly as written there.
+/// The seed handler of the README, exactly as written there.
 pub async fn test_info(session: Session) -> Result<Json<Value>, tessera_axum::Error> {
     let user_id = session.get_user_id();
 
@@ -43,7 +43,7 @@ pub async fn test_info(session: Session) -> Result<Json<Value>, tessera_axum::Er
     Ok(Json(json!({ "status": "ok", "user": user_id })))
 }
 
-/// The seed login handler of issue 4.
+/// The seed login handler of the README.
 pub async fn login(
     sessions: Sessions,
     Path(user): Path<String>,

@@ -19,12 +19,17 @@ use serde_json::Value;
 use crate::error::Result;
 
 pub mod memory;
+#[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(any(feature = "sqlite", feature = "sqlite-unbundled", feature = "postgres"))]
 mod sql_common;
+#[cfg(any(feature = "sqlite", feature = "sqlite-unbundled"))]
 pub mod sqlite;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
+#[cfg(any(feature = "sqlite", feature = "sqlite-unbundled"))]
 pub use sqlite::SqliteStore;
 
 /// Optional facts about the client that created a session, shown back by

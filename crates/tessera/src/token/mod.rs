@@ -5,7 +5,7 @@
 //! - [`refresh`]: the opaque, rotating refresh token.
 //! - [`anti_csrf`]: the anti-CSRF token (`ViaToken` mode).
 //! - [`front`]: the `front-token` value the browser SDK reads.
-//! - [`jwt`]: the compact-JWS encoding underneath the access token.
+//! - `jwt`: the compact-JWS encoding underneath the access token.
 
 pub mod access;
 pub mod anti_csrf;
