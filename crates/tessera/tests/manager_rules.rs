@@ -905,9 +905,18 @@ async fn user_payload_colliding_with_a_protected_claim_is_rejected() {
             .unwrap_err(),
         Error::InvalidInput(_)
     ));
-    assert!(matches!(
+    // An empty user id is accepted, as SuperTokens core accepts it; an
+    // empty tenant id is not.
+    assert!(
         f.manager
             .create_new_session("", json!({}), json!({}))
+            .await
+            .is_ok()
+    );
+    assert!(matches!(
+        f.manager
+            .for_tenant("")
+            .create_new_session("u", json!({}), json!({}))
             .await
             .unwrap_err(),
         Error::InvalidInput(_)

@@ -48,6 +48,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::metrics::Metrics;
 
+mod claims;
 mod core;
 mod error;
 mod guard;

@@ -6,6 +6,7 @@ use serde_json::json;
 use tessera::{DEFAULT_TENANT, Error, NewSession, RefreshRequest, SessionMetadata, VerifyOptions};
 
 use super::AppState;
+use super::claims::user_payload_from_sdk;
 use super::error::ApiError;
 use super::input::JsonInput;
 use super::reply;
@@ -49,6 +50,8 @@ async fn create_for(
     let jwt_payload = input.object("userDataInJWT")?;
     let session_data = input.object("userDataInDatabase")?;
     let use_dynamic_signing_key = input.opt_bool("useDynamicSigningKey")?;
+    // Checked after the fields are read, where the core checks it.
+    let jwt_payload = user_payload_from_sdk(jwt_payload)?;
     let new = NewSession {
         recipe_user_id: Some(user_id.clone()),
         user_id,
@@ -168,7 +171,7 @@ pub(crate) async fn regenerate(
     mut input: JsonInput,
 ) -> Result<Response, ApiError> {
     let access_token = input.string("accessToken")?;
-    let payload = input.object("userDataInJWT")?;
+    let payload = user_payload_from_sdk(input.object("userDataInJWT")?)?;
     match state
         .manager()
         .regenerate_access_token(&access_token, payload)

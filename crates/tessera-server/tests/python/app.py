@@ -20,6 +20,7 @@ from supertokens_python.recipe.session.asyncio import (
     get_session_information,
     revoke_all_sessions_for_user,
 )
+from supertokens_python.recipe.session.claims import PrimitiveClaim
 from supertokens_python.recipe.session.framework.fastapi import verify_session
 from supertokens_python.types import RecipeUserId
 
@@ -45,6 +46,26 @@ init(
     ],
     mode="asgi",
 )
+
+# A custom claim, as apps write them: fetched from "the database" (here a
+# constant), set directly, checked by a validator. Every write goes through
+# merge_into_access_token_payload, i.e. tessera's regenerate.
+PlanClaim = PrimitiveClaim(
+    key="st-plan",
+    fetch_value=lambda _user_id, _recipe_user_id, _tenant_id, _payload, _ctx: "pro",
+)
+
+
+def needs_plan(plan: str):
+    """verify_session() that also requires the plan claim to equal `plan`
+    (the SDK fetches the claim inside verify_session when it is missing)."""
+    return verify_session(
+        override_global_claim_validators=lambda validators, _s, _ctx: [
+            *validators,
+            PlanClaim.validators.has_value(plan),
+        ]
+    )
+
 
 app = FastAPI()
 app.add_middleware(get_middleware())
@@ -106,6 +127,32 @@ async def seed(s: SessionContainer = Depends(verify_session())):
 async def merge(request: Request, s: SessionContainer = Depends(verify_session())):
     """Merges the request body into the access-token payload."""
     await s.merge_into_access_token_payload(await request.json())
+    return {"payload": s.get_access_token_payload()}
+
+
+@app.post("/claims/fetch")
+async def claims_fetch(s: SessionContainer = Depends(verify_session())):
+    """fetch_and_set_claim: the claim's fetch_value, merged into the payload."""
+    await s.fetch_and_set_claim(PlanClaim)
+    return {"plan": await s.get_claim_value(PlanClaim), "payload": s.get_access_token_payload()}
+
+
+@app.post("/claims/set")
+async def claims_set(request: Request, s: SessionContainer = Depends(verify_session())):
+    """set_claim_value with the value in the request body."""
+    await s.set_claim_value(PlanClaim, (await request.json())["value"])
+    return {"plan": await s.get_claim_value(PlanClaim), "payload": s.get_access_token_payload()}
+
+
+@app.get("/claims/needs-pro")
+async def claims_needs_pro(s: SessionContainer = Depends(needs_plan("pro"))):
+    """Only for sessions whose plan claim is "pro"."""
+    return {"payload": s.get_access_token_payload()}
+
+
+@app.get("/claims/needs-enterprise")
+async def claims_needs_enterprise(s: SessionContainer = Depends(needs_plan("enterprise"))):
+    """Only for sessions whose plan claim is "enterprise"."""
     return {"payload": s.get_access_token_payload()}
 
 

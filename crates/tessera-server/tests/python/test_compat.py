@@ -129,6 +129,53 @@ def test_merged_payload_is_stored_and_survives_refresh():
     assert "plan" not in client.get("/me").json()["payload"]
 
 
+def test_custom_claim_is_fetched_set_and_validated_through_regenerate():
+    """A PrimitiveClaim written by fetch_and_set_claim, set_claim_value and the
+    refetch inside verify_session: each merges into the whole payload and
+    regenerates the token through tessera (supertokens-python up to 0.31.3
+    sends tessera's `stt` back in that payload)."""
+    client = new_client()
+    handle = login(client, user_id())["handle"]
+    regenerate_calls = 'tessera_http_requests_total{method="POST",endpoint="/recipe/session/regenerate",status="200"}'
+    before = metric(regenerate_calls)
+
+    # No claim yet: the validator makes verify_session fetch and set it.
+    r = client.get("/claims/needs-pro")
+    assert r.status_code == 200, r.text
+    assert r.json()["payload"]["st-plan"]["v"] == "pro"
+    assert metric(regenerate_calls) == before + 1
+    me = client.get("/me").json()["payload"]
+    assert me["st-plan"]["v"] == "pro"
+    assert me["stt"] == 0
+    assert me["role"] == "reader"
+
+    # set_claim_value: the new value is in the next token; the validator for
+    # the old value now fails with the SDK's 403.
+    r = client.post("/claims/set", json={"value": "enterprise"})
+    assert r.status_code == 200, r.text
+    assert r.json()["plan"] == "enterprise"
+    r = client.get("/claims/needs-pro")
+    assert r.status_code == 403, r.text
+    assert r.json()["message"] == "invalid claim"
+    assert client.get("/claims/needs-enterprise").status_code == 200
+
+    # fetch_and_set_claim: fetch_value's answer replaces it again.
+    r = client.post("/claims/fetch")
+    assert r.status_code == 200, r.text
+    assert r.json()["plan"] == "pro"
+    assert client.get("/claims/needs-pro").status_code == 200
+    assert client.get("/claims/needs-enterprise").status_code == 403
+    assert metric(regenerate_calls) == before + 3
+
+    # tessera stored the claim (without `stt`), and a refresh keeps it.
+    info = httpx.get(f"{APP_URL}/sessions/{handle}", timeout=10.0).json()
+    assert info["customClaimsInAccessTokenPayload"]["st-plan"]["v"] == "pro"
+    assert "stt" not in info["customClaimsInAccessTokenPayload"]
+    assert refresh(client).status_code == 200
+    assert client.get("/claims/needs-pro").status_code == 200
+    assert client.get("/me").json()["payload"]["stt"] == 0
+
+
 def test_refresh_rotates_tokens():
     client = new_client()
     uid = user_id()

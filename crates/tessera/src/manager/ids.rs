@@ -5,9 +5,10 @@
 //! an escape byte in an id is a log-injection vector.
 //!
 //! An id is at most [`MAX_ID_BYTES`] bytes of UTF-8 without control
-//! characters (Unicode category Cc: C0, DEL, C1). A new session needs
-//! non-empty ids; a lookup by user or tenant may pass an empty one (it
-//! simply matches nothing unless such a session exists).
+//! characters (Unicode category Cc: C0, DEL, C1). A new session needs a
+//! non-empty tenant id; its user id may be empty, as SuperTokens core
+//! accepts `userId: ""` on create. A lookup by user or tenant may pass an
+//! empty id (it matches nothing unless such a session exists).
 
 use crate::error::{Error, Result};
 
@@ -17,9 +18,9 @@ pub(crate) const MAX_ID_BYTES: usize = 256;
 /// Whether an empty id is acceptable where it is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Empty {
-    /// The id names something new (a session's user or tenant): required.
+    /// The id names something new that must not be empty (a session's tenant).
     Refused,
-    /// The id is a lookup key: an empty one matches what it matches.
+    /// Empty is a valid id: a lookup key, or a new session's user id.
     Allowed,
 }
 

@@ -37,15 +37,17 @@ impl SessionManager {
 
     /// Creates a session with every option.
     ///
-    /// Ids must be 1 to 256 bytes without control characters, the payload
+    /// Ids must be at most 256 bytes without control characters (the user
+    /// and recipe user ids may be empty, as SuperTokens core allows; the
+    /// tenant id may not), the payload
     /// must fit in an access token of at most `max_access_token_bytes`;
     /// otherwise [`Error::InvalidInput`] and nothing is stored.
     #[tracing::instrument(level = "debug", skip_all, fields(user_id = ?new.user_id), err(level = "debug"))]
     pub async fn create_session(&self, new: NewSession) -> Result<CreatedSession> {
-        check_id("user id", &new.user_id, Empty::Refused)?;
+        check_id("user id", &new.user_id, Empty::Allowed)?;
         check_id("tenant id", &new.tenant_id, Empty::Refused)?;
         if let Some(r) = &new.recipe_user_id {
-            check_id("recipe user id", r, Empty::Refused)?;
+            check_id("recipe user id", r, Empty::Allowed)?;
         }
         validate_user_payload(&new.jwt_payload, self.inner.config.issuer.is_some())?;
         if !new.session_data.is_object() {

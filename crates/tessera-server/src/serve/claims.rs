@@ -1,0 +1,88 @@
+//! The access-token payload a backend SDK sends (`userDataInJWT` on create,
+//! regenerate and `PUT /recipe/jwt/data`), read as SuperTokens core reads it.
+//!
+//! The core (12.x, `AccessToken.AccessTokenInfo.requiredAndProtectedPropsV5`,
+//! checked in `Session.updateSession` and `AccessTokenInfo.toJSON`) refuses a
+//! payload that holds any of its v5 protected claims ([`CORE_PROTECTED`]) with
+//! `400 The user payload contains protected field`, and takes every other key
+//! as a user claim. The SDKs remove those claims before they send a payload.
+//!
+//! tessera's tokens also carry `stt`, which the core never emits and does not
+//! protect; supertokens-python up to 0.31.3 does not know it either, so when
+//! it merges a claim into the current payload it sends `stt` back. The core
+//! would take such a key; tessera drops the claims it protects beyond the
+//! core's list and sets its own value, so an SDK's payload round-trips. The
+//! engine's own rule (a colliding user key is an error) stays for Rust
+//! callers: this layer decides what reaches it.
+
+use serde_json::Value;
+use tessera::token::PROTECTED_CLAIMS;
+
+use super::error::ApiError;
+
+/// The core's protected claims for v5 access tokens.
+pub(crate) const CORE_PROTECTED: [&str; 9] = [
+    "sub",
+    "exp",
+    "iat",
+    "sessionHandle",
+    "refreshTokenHash1",
+    "parentRefreshTokenHash1",
+    "antiCsrfToken",
+    "tId",
+    "rsub",
+];
+
+/// The core's answer to a payload holding one of [`CORE_PROTECTED`].
+pub(crate) const PROTECTED_FIELD: &str = "The user payload contains protected field";
+
+/// Turns an SDK's `userDataInJWT` into the user payload for the engine:
+/// `400` as the core when it holds a claim the core protects; the claims
+/// only tessera protects (`stt`) are dropped. A non-object is passed on for
+/// the engine to refuse.
+pub(crate) fn user_payload_from_sdk(mut payload: Value) -> Result<Value, ApiError> {
+    if let Value::Object(map) = &mut payload {
+        if CORE_PROTECTED.iter().any(|k| map.contains_key(*k)) {
+            return Err(ApiError::BadRequest(PROTECTED_FIELD.to_owned()));
+        }
+        for claim in PROTECTED_CLAIMS {
+            map.remove(claim);
+        }
+    }
+    Ok(payload)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn claims_only_tessera_protects_are_dropped_and_user_claims_kept() {
+        let out = user_payload_from_sdk(json!({"stt": 0, "role": "admin", "iss": "x"})).unwrap();
+        assert_eq!(out, json!({"role": "admin", "iss": "x"}));
+    }
+
+    #[test]
+    fn every_claim_the_core_protects_is_refused_as_the_core_refuses_it() {
+        for claim in CORE_PROTECTED {
+            match user_payload_from_sdk(json!({ claim: "v", "role": 1 })) {
+                Err(ApiError::BadRequest(m)) => assert_eq!(m, PROTECTED_FIELD, "{claim}"),
+                other => panic!("{claim}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn every_engine_protected_claim_is_either_refused_or_dropped() {
+        for claim in PROTECTED_CLAIMS {
+            let out = user_payload_from_sdk(json!({ claim: 0 }));
+            if CORE_PROTECTED.contains(&claim) {
+                assert!(out.is_err(), "{claim}");
+            } else {
+                assert_eq!(out.unwrap(), json!({}), "{claim}");
+            }
+        }
+    }
+}
