@@ -117,7 +117,7 @@ pub enum Error {
     #[error("invalid claim ({} failed)", .0.len())]
     InvalidClaim(Vec<ClaimValidationError>),
     /// The caller passed something the engine refuses (a payload that is not
-    /// an object, a protected claim, an empty user id …):
+    /// an object, a protected claim, an id with control characters …):
     /// `400 {"message":"<text>"}`.
     #[error("invalid input: {0}")]
     InvalidInput(String),
