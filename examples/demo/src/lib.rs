@@ -129,7 +129,13 @@ async fn config(sessions: Sessions) -> Json<Value> {
 }
 
 async fn login(sessions: Sessions, Json(req): Json<LoginRequest>) -> Result<Json<Value>, Error> {
-    let new = NewSession::new(req.user_id.trim())
+    // The engine takes any user id SuperTokens' core takes, "" included; a
+    // login form does not.
+    let user_id = req.user_id.trim();
+    if user_id.is_empty() {
+        return Err(Error::InvalidInput("userId must not be empty".into()));
+    }
+    let new = NewSession::new(user_id)
         .jwt_payload(json!({ "role": "demo" }))
         .session_data(json!({ "visits": 0, "notes": "hello from the session data" }))
         .metadata(sessions.request_metadata());
