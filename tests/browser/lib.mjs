@@ -95,7 +95,7 @@ export async function startDemo(args = [], { accessTokenValidity = 3 } = {}) {
     const started = await Promise.race([
       (async () => {
         for (let i = 0; i < 200; i++) {
-          if (output.includes("tessera demo on http://")) return true;
+          if (output.includes("tessera demo ready: open http://")) return true;
           await new Promise((ok) => setTimeout(ok, 50));
         }
         return false;
