@@ -1,12 +1,10 @@
-//! Transport settings of a [`SessionLayer`](crate::SessionLayer): cookie
+//! Transport settings of the FDI ([`Fdi`](crate::Fdi)): cookie
 //! attributes, the API base path, status codes, the transfer-method policy.
 //! Token rules (lifetimes, anti-CSRF tokens, blacklisting …) are the
 //! engine's, in [`tessera::Config`].
 
 use std::fmt;
 use std::sync::Arc;
-
-use http::StatusCode;
 
 use crate::claims::ClaimValidator;
 
@@ -24,6 +22,7 @@ pub enum SameSite {
 }
 
 impl SameSite {
+    /// The `cookie` crate's value.
     pub(crate) fn to_cookie(self) -> cookie::SameSite {
         match self {
             Self::Strict => cookie::SameSite::Strict,
@@ -77,7 +76,8 @@ pub enum TokenTransferPolicy {
 }
 
 impl TokenTransferPolicy {
-    pub(crate) fn allows(self, method: TokenTransferMethod) -> bool {
+    /// Whether tokens may travel in `method`.
+    pub fn allows(self, method: TokenTransferMethod) -> bool {
         match self {
             Self::Any => true,
             Self::Cookie => method == TokenTransferMethod::Cookie,
@@ -86,8 +86,7 @@ impl TokenTransferPolicy {
     }
 }
 
-/// The layer's settings; see the builder methods on
-/// [`SessionLayer`](crate::SessionLayer).
+/// The transport settings; see the builder methods on [`Fdi`](crate::Fdi).
 #[derive(Clone)]
 pub(crate) struct TransportConfig {
     pub(crate) api_base_path: String,
@@ -96,13 +95,12 @@ pub(crate) struct TransportConfig {
     pub(crate) older_cookie_domain: Option<String>,
     pub(crate) cookie_secure: bool,
     pub(crate) cookie_same_site: SameSite,
-    pub(crate) session_expired_status: StatusCode,
-    pub(crate) invalid_claim_status: StatusCode,
+    pub(crate) session_expired_status: u16,
+    pub(crate) invalid_claim_status: u16,
     pub(crate) anti_csrf: Option<tessera::AntiCsrfMode>,
     pub(crate) transfer_policy: TokenTransferPolicy,
     pub(crate) expose_access_token_in_cookie_mode: bool,
     pub(crate) claim_validators: Vec<Arc<dyn ClaimValidator>>,
-    pub(crate) refresh_rate_limit: Option<crate::RefreshRateLimit>,
 }
 
 impl fmt::Debug for TransportConfig {
@@ -122,7 +120,6 @@ impl fmt::Debug for TransportConfig {
                 &self.expose_access_token_in_cookie_mode,
             )
             .field("claim_validators", &self.claim_validators.len())
-            .field("refresh_rate_limit", &self.refresh_rate_limit)
             .finish()
     }
 }
@@ -142,30 +139,29 @@ impl Default for TransportConfig {
             // HTTP unless the application says so (a localhost demo).
             cookie_secure: true,
             cookie_same_site: SameSite::Lax,
-            session_expired_status: StatusCode::UNAUTHORIZED,
-            invalid_claim_status: StatusCode::FORBIDDEN,
+            session_expired_status: 401,
+            invalid_claim_status: 403,
             anti_csrf: None,
             transfer_policy: TokenTransferPolicy::Any,
             expose_access_token_in_cookie_mode: false,
             claim_validators: Vec::new(),
-            refresh_rate_limit: None,
         }
     }
 }
 
 /// `{base}/session/refresh`.
-pub(crate) fn refresh_path(base: &str) -> String {
+pub fn refresh_path(base: &str) -> String {
     format!("{base}/session/refresh")
 }
 
 /// `{base}/signout`.
-pub(crate) fn signout_path(base: &str) -> String {
+pub fn signout_path(base: &str) -> String {
     format!("{base}/signout")
 }
 
 /// Normalises an API base path: a leading `/`, no trailing `/`; `""` and
 /// `"/"` both mean the root (`""`).
-pub(crate) fn normalise_base_path(path: &str) -> String {
+pub fn normalise_base_path(path: &str) -> String {
     let trimmed = path.trim().trim_end_matches('/');
     if trimmed.is_empty() {
         return String::new();

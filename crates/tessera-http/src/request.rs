@@ -1,10 +1,55 @@
-//! Reading tokens and protocol headers from a request (FDI §4).
+//! What the core reads of a request ([`RequestView`]), and the token and
+//! protocol-header readers built on it (FDI §4).
 
-use http::HeaderMap;
-use http::header::{AUTHORIZATION, COOKIE};
-
-use super::names::{AUTH_MODE_HEADER, RID_HEADER};
 use crate::config::TokenTransferMethod;
+use crate::names::{AUTH_MODE_HEADER, AUTHORIZATION, COOKIE, RID_HEADER};
+
+/// A request as the FDI core sees it. An adapter implements it on its
+/// framework's request type (a few lines: see `tessera-axum` and
+/// `tessera-actix`).
+///
+/// Header names are asked for in lower case.
+///
+/// ```
+/// use tessera_http::RequestView;
+///
+/// struct Plain {
+///     method: &'static str,
+///     path: &'static str,
+///     headers: Vec<(&'static str, &'static str)>,
+/// }
+///
+/// impl RequestView for Plain {
+///     fn method(&self) -> &str {
+///         self.method
+///     }
+///     fn path(&self) -> &str {
+///         self.path
+///     }
+///     fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+///         self.headers
+///             .iter()
+///             .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+///             .map(|(_, v)| *v)
+///     }
+/// }
+/// ```
+pub trait RequestView {
+    /// The method as sent (`GET`, `POST` …).
+    fn method(&self) -> &str;
+
+    /// The path (no query).
+    fn path(&self) -> &str;
+
+    /// Every value of the header `name`, in request order; values that are
+    /// not text are left out.
+    fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a;
+
+    /// The first value of the header `name`.
+    fn header<'a>(&'a self, name: &'a str) -> Option<&'a str> {
+        self.header_values(name).next()
+    }
+}
 
 /// Every value of the cookie `name`, percent-decoded, in request order.
 ///
@@ -15,10 +60,9 @@ use crate::config::TokenTransferMethod;
 /// decoding every cookie of the header (the `cookie` crate's parser) cost
 /// ~1.5 µs per request for an 800-byte token (bench/load's profile). Pairs
 /// without `=` are skipped, as SuperTokens' duplicate check skips them.
-pub(crate) fn cookie_values(headers: &HeaderMap, name: &str) -> Vec<String> {
+pub fn cookie_values(req: &impl RequestView, name: &str) -> Vec<String> {
     let mut out = Vec::new();
-    for header in headers.get_all(COOKIE) {
-        let Ok(raw) = header.to_str() else { continue };
+    for raw in req.header_values(COOKIE) {
         for pair in raw.split(';') {
             let Some((n, v)) = pair.split_once('=') else {
                 continue;
@@ -42,28 +86,31 @@ pub(crate) fn cookie_values(headers: &HeaderMap, name: &str) -> Vec<String> {
 
 /// The cookie `name` (the last one, as Starlette's parser keeps), if
 /// present and not empty.
-pub(crate) fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    cookie_values(headers, name).pop().filter(|v| !v.is_empty())
+pub fn cookie_value(req: &impl RequestView, name: &str) -> Option<String> {
+    cookie_values(req, name).pop().filter(|v| !v.is_empty())
 }
 
 /// Whether the cookie `name` is present at all (even empty).
-pub(crate) fn has_cookie(headers: &HeaderMap, name: &str) -> bool {
-    !cookie_values(headers, name).is_empty()
+pub(crate) fn has_cookie(req: &impl RequestView, name: &str) -> bool {
+    !cookie_values(req, name).is_empty()
 }
 
 /// The token of `Authorization: Bearer <token>`: the exact, case-sensitive
 /// prefix `Bearer ` (one space), the rest trimmed; `None` for any other
 /// value or an empty token.
-pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
-    let token = value.strip_prefix("Bearer ")?.trim();
+pub(crate) fn bearer_token(req: &impl RequestView) -> Option<&str> {
+    let token = req.header(AUTHORIZATION)?.strip_prefix("Bearer ")?.trim();
     (!token.is_empty()).then_some(token)
 }
 
 /// The `st-auth-mode` request header, lower-cased, if it names a method.
-pub(crate) fn auth_mode(headers: &HeaderMap) -> Option<TokenTransferMethod> {
-    let value = headers.get(AUTH_MODE_HEADER)?.to_str().ok()?;
-    match value.trim().to_ascii_lowercase().as_str() {
+pub(crate) fn auth_mode(req: &impl RequestView) -> Option<TokenTransferMethod> {
+    match req
+        .header(AUTH_MODE_HEADER)?
+        .trim()
+        .to_ascii_lowercase()
+        .as_str()
+    {
         "cookie" => Some(TokenTransferMethod::Cookie),
         "header" => Some(TokenTransferMethod::Header),
         _ => None,
@@ -71,29 +118,55 @@ pub(crate) fn auth_mode(headers: &HeaderMap) -> Option<TokenTransferMethod> {
 }
 
 /// Whether the `rid` header is present (any value, `anti-csrf` included).
-pub(crate) fn has_rid(headers: &HeaderMap) -> bool {
-    headers.contains_key(RID_HEADER)
-}
-
-/// A header's value as text.
-pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name)?.to_str().ok()
+pub(crate) fn has_rid(req: &impl RequestView) -> bool {
+    req.header(RID_HEADER).is_some()
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use http::HeaderValue;
 
-    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.append(
-                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
-                HeaderValue::from_str(v).unwrap(),
-            );
+    /// A request on plain vectors: the core's tests need no framework.
+    #[derive(Debug, Default, Clone)]
+    pub(crate) struct Req {
+        pub(crate) method: String,
+        pub(crate) path: String,
+        pub(crate) headers: Vec<(String, String)>,
+    }
+
+    impl Req {
+        pub(crate) fn new(method: &str, path: &str) -> Self {
+            Self {
+                method: method.into(),
+                path: path.into(),
+                headers: Vec::new(),
+            }
         }
-        h
+        pub(crate) fn header(mut self, name: &str, value: &str) -> Self {
+            self.headers.push((name.to_ascii_lowercase(), value.into()));
+            self
+        }
+    }
+
+    impl RequestView for Req {
+        fn method(&self) -> &str {
+            &self.method
+        }
+        fn path(&self) -> &str {
+            &self.path
+        }
+        fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+            self.headers
+                .iter()
+                .filter(move |(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+        }
+    }
+
+    fn headers(pairs: &[(&str, &str)]) -> Req {
+        pairs
+            .iter()
+            .fold(Req::new("GET", "/"), |r, (k, v)| r.header(k, v))
     }
 
     #[test]
