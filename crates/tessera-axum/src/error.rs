@@ -30,7 +30,7 @@ impl Error {
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        let answer = self.into_fdi_response();
+        let answer = self.respond();
         let status =
             StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut res = (status, answer.body).into_response();

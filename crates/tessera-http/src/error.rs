@@ -164,6 +164,84 @@ macro_rules! fdi_error {
         }
 
         impl $name {
+            /// The JSON body.
+            pub fn body(&self) -> $crate::__private::serde_json::Value {
+                use $crate::__private::serde_json::json;
+                match self {
+                    Self::Unauthorised { .. } => json!({ "message": "unauthorised" }),
+                    Self::TryRefreshToken { .. } => json!({ "message": "try refresh token" }),
+                    Self::TokenTheftDetected { .. } => json!({ "message": "token theft detected" }),
+                    Self::InvalidClaim(errors) => json!({
+                        "message": "invalid claim",
+                        "claimValidationErrors": errors,
+                    }),
+                    Self::InvalidInput(msg) => json!({ "message": msg }),
+                    Self::DuplicateSessionCookies | Self::MissingLayer | Self::Internal(_) => {
+                        json!({ "message": "internal error" })
+                    }
+                }
+            }
+
+            /// The marker for the request's end: configured status and clearing.
+            pub fn rejection(&self) -> ::core::option::Option<$crate::Rejection> {
+                let (kind, clear_tokens) = match self {
+                    Self::Unauthorised { clear_tokens, .. } => {
+                        ($crate::RejectionKind::SessionExpired, *clear_tokens)
+                    }
+                    Self::TryRefreshToken { .. } => ($crate::RejectionKind::SessionExpired, false),
+                    Self::TokenTheftDetected { .. } => ($crate::RejectionKind::SessionExpired, true),
+                    Self::InvalidClaim(_) => ($crate::RejectionKind::InvalidClaim, false),
+                    _ => return ::core::option::Option::None,
+                };
+                ::core::option::Option::Some($crate::Rejection { kind, clear_tokens })
+            }
+
+            /// The HTTP form of this error (emits the `tessera::rejection` event).
+            pub fn respond(&self) -> $crate::ErrorResponse {
+                self.trace();
+                $crate::ErrorResponse {
+                    status: self.status_code(),
+                    body: self.body().to_string(),
+                    rejection: self.rejection(),
+                }
+            }
+
+            fn trace(&self) {
+                match self {
+                    Self::Unauthorised {
+                        cause,
+                        clear_tokens,
+                    } => {
+                        $crate::__private::tracing::debug!(target: "tessera::rejection", %cause, clear_tokens, "401 unauthorised")
+                    }
+                    Self::TryRefreshToken { cause } => {
+                        $crate::__private::tracing::debug!(target: "tessera::rejection", %cause, "401 try refresh token");
+                    }
+                    Self::TokenTheftDetected {
+                        session_handle,
+                        user_id,
+                    } => $crate::__private::tracing::warn!(
+                        target: "tessera::rejection",
+                        session_handle = ?session_handle,
+                        user_id = ?user_id,
+                        "401 token theft detected: session revoked, tokens cleared"
+                    ),
+                    Self::InvalidClaim(errors) => {
+                        let ids: ::std::vec::Vec<&str> = errors.iter().map(|e| e.id.as_str()).collect();
+                        $crate::__private::tracing::debug!(target: "tessera::rejection", claims = ?ids, "403 invalid claim");
+                    }
+                    Self::InvalidInput(msg) => {
+                        $crate::__private::tracing::debug!(target: "tessera::rejection", message = ?msg, "400 invalid input");
+                    }
+                    Self::DuplicateSessionCookies | Self::MissingLayer => {
+                        $crate::__private::tracing::error!(target: "tessera::rejection", error = %self, "500 internal error");
+                    }
+                    Self::Internal(e) => {
+                        $crate::__private::tracing::error!(target: "tessera::rejection", error = ?e.to_string(), "500 internal error");
+                    }
+                }
+            }
+
             /// The status this error answers with when no configuration
             /// replaces it.
             pub fn status_code(&self) -> u16 {
@@ -267,13 +345,6 @@ macro_rules! fdi_error {
             }
         }
 
-        impl $name {
-            /// The status, JSON body and end-of-request marker of this
-            /// error; emits the `tessera::rejection` trace event.
-            pub fn into_fdi_response(self) -> $crate::ErrorResponse {
-                $crate::Error::from(self).respond()
-            }
-        }
     };
 
 }
@@ -302,84 +373,6 @@ impl Error {
         Self::Unauthorised {
             cause: UnauthorisedCause::Engine(tessera::UnauthorisedReason::NoToken),
             clear_tokens: false,
-        }
-    }
-
-    /// The JSON body.
-    pub fn body(&self) -> serde_json::Value {
-        use serde_json::json;
-        match self {
-            Self::Unauthorised { .. } => json!({ "message": "unauthorised" }),
-            Self::TryRefreshToken { .. } => json!({ "message": "try refresh token" }),
-            Self::TokenTheftDetected { .. } => json!({ "message": "token theft detected" }),
-            Self::InvalidClaim(errors) => json!({
-                "message": "invalid claim",
-                "claimValidationErrors": errors,
-            }),
-            Self::InvalidInput(msg) => json!({ "message": msg }),
-            Self::DuplicateSessionCookies | Self::MissingLayer | Self::Internal(_) => {
-                json!({ "message": "internal error" })
-            }
-        }
-    }
-
-    /// The marker for the request's end: configured status and clearing.
-    pub fn rejection(&self) -> Option<Rejection> {
-        let (kind, clear_tokens) = match self {
-            Self::Unauthorised { clear_tokens, .. } => {
-                (RejectionKind::SessionExpired, *clear_tokens)
-            }
-            Self::TryRefreshToken { .. } => (RejectionKind::SessionExpired, false),
-            Self::TokenTheftDetected { .. } => (RejectionKind::SessionExpired, true),
-            Self::InvalidClaim(_) => (RejectionKind::InvalidClaim, false),
-            _ => return None,
-        };
-        Some(Rejection { kind, clear_tokens })
-    }
-
-    /// The HTTP form of this error (emits the `tessera::rejection` event).
-    pub fn respond(self) -> ErrorResponse {
-        self.trace();
-        ErrorResponse {
-            status: self.status_code(),
-            body: self.body().to_string(),
-            rejection: self.rejection(),
-        }
-    }
-
-    fn trace(&self) {
-        match self {
-            Self::Unauthorised {
-                cause,
-                clear_tokens,
-            } => {
-                tracing::debug!(target: "tessera::rejection", %cause, clear_tokens, "401 unauthorised")
-            }
-            Self::TryRefreshToken { cause } => {
-                tracing::debug!(target: "tessera::rejection", %cause, "401 try refresh token");
-            }
-            Self::TokenTheftDetected {
-                session_handle,
-                user_id,
-            } => tracing::warn!(
-                target: "tessera::rejection",
-                session_handle = ?session_handle,
-                user_id = ?user_id,
-                "401 token theft detected: session revoked, tokens cleared"
-            ),
-            Self::InvalidClaim(errors) => {
-                let ids: Vec<&str> = errors.iter().map(|e| e.id.as_str()).collect();
-                tracing::debug!(target: "tessera::rejection", claims = ?ids, "403 invalid claim");
-            }
-            Self::InvalidInput(msg) => {
-                tracing::debug!(target: "tessera::rejection", message = ?msg, "400 invalid input");
-            }
-            Self::DuplicateSessionCookies | Self::MissingLayer => {
-                tracing::error!(target: "tessera::rejection", error = %self, "500 internal error");
-            }
-            Self::Internal(e) => {
-                tracing::error!(target: "tessera::rejection", error = ?e.to_string(), "500 internal error");
-            }
         }
     }
 }

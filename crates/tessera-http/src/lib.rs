@@ -33,3 +33,10 @@ pub use write::{ResponseHeaders, Writes};
 /// The engine, re-exported so that adapters and their users name the
 /// version this crate was built against.
 pub use tessera;
+
+/// What [`fdi_error!`] expands to needs; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use serde_json;
+    pub use tracing;
+}
