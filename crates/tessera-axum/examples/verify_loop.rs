@@ -29,12 +29,22 @@ async fn me(session: Session) -> String {
     session.get_user_id().to_owned()
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n: usize = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(2000);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (app, cookie) = rt.block_on(setup())?;
+    let ok = measured_loop(&rt, &app, &cookie, n)?;
+    println!("{ok} of {n} verified");
+    Ok(())
+}
+
+/// The app and a cookie-mode session's `sAccessToken` cookie.
+async fn setup() -> Result<(Router, String), Box<dyn std::error::Error>> {
     let manager = tessera::SessionManager::in_memory().await?;
     let app: Router = Router::new()
         .route("/login", post(login))
@@ -57,14 +67,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .and_then(|c| c.split(';').next())
         .ok_or("no access-token cookie")?
         .to_owned();
-    let ok = measured_loop(&app, &cookie, n).await?;
-    println!("{ok} of {n} verified");
-    Ok(())
+    Ok((app, cookie))
 }
 
 /// The measured part: `valgrind --tool=callgrind
 /// --toggle-collect='*measured_loop*'` counts only this.
-async fn measured_loop(
+#[inline(never)]
+fn measured_loop(
+    rt: &tokio::runtime::Runtime,
+    app: &Router,
+    cookie: &str,
+    n: usize,
+) -> Result<usize, Box<dyn std::error::Error>> {
+    rt.block_on(requests(app, cookie, n))
+}
+
+async fn requests(
     app: &Router,
     cookie: &str,
     n: usize,
