@@ -555,3 +555,120 @@ async fn the_access_token_can_also_be_exposed_as_a_header_in_cookie_mode(adapter
     assert_eq!(h["st-access-token"].to_str().unwrap(), cookie);
     assert!(h.get("st-refresh-token").is_none());
 }
+
+#[tokio::test]
+async fn cors_preflight_allows_the_sdk_headers_with_credentials_for_the_given_origin() {
+    // The two adapters' CORS helpers, each over its ecosystem's middleware,
+    // answer the SDK's preflight alike.
+    use tower::ServiceExt as _;
+    let app: axum::Router = axum::Router::new()
+        .route("/me", get(|| async { "ok" }))
+        .layer(tessera_axum::cors(&["http://localhost:3000"]));
+    let req = http::Request::builder()
+        .method("OPTIONS")
+        .uri("/me")
+        .header("origin", "http://localhost:3000")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "rid,fdi-version,anti-csrf,st-auth-mode,authorization,content-type",
+        )
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let res = app.clone().oneshot(req).await.unwrap();
+    let h = res.headers();
+    assert_eq!(h["access-control-allow-origin"], "http://localhost:3000");
+    assert_eq!(h["access-control-allow-credentials"], "true");
+    let allowed = h["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for name in [
+        "rid",
+        "fdi-version",
+        "anti-csrf",
+        "st-auth-mode",
+        "authorization",
+        "content-type",
+    ] {
+        assert!(allowed.contains(name), "{allowed}");
+    }
+    let other = http::Request::builder()
+        .method("OPTIONS")
+        .uri("/me")
+        .header("origin", "http://evil.example")
+        .header("access-control-request-method", "POST")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let res = app.oneshot(other).await.unwrap();
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+
+    let srv = actix_web::test::init_service(
+        actix_web::App::new()
+            .route("/me", actix_web::web::get().to(|| async { "ok" }))
+            .wrap(tessera_actix::cors(&["http://localhost:3000"])),
+    )
+    .await;
+    let req = actix_web::test::TestRequest::default()
+        .method(actix_web::http::Method::OPTIONS)
+        .uri("/me")
+        .insert_header(("origin", "http://localhost:3000"))
+        .insert_header(("access-control-request-method", "POST"))
+        .insert_header(("access-control-request-headers", "rid,st-auth-mode"))
+        .to_request();
+    let res = actix_web::test::call_service(&srv, req).await;
+    let h = res.headers();
+    assert_eq!(
+        h.get("access-control-allow-origin").unwrap(),
+        "http://localhost:3000"
+    );
+    assert_eq!(h.get("access-control-allow-credentials").unwrap(), "true");
+}
+
+both!(cookie_for_browsers_gives_a_form_login_cookies_and_other_clients_headers);
+async fn cookie_for_browsers_gives_a_form_login_cookies_and_other_clients_headers(
+    adapter: Adapter,
+) {
+    let app = start_with(
+        adapter,
+        Setup {
+            layer: Box::new(|l: Fdi| {
+                l.token_transfer_policy(TokenTransferPolicy::CookieForBrowsers)
+            }),
+            ..Setup::default()
+        },
+    )
+    .await;
+    // A browser's form post: fetch metadata, no st-auth-mode.
+    let browser = app
+        .bare_client()
+        .post(app.url("/login/ursula"))
+        .header("sec-fetch-mode", "navigate")
+        .header("sec-fetch-dest", "document")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(browser.status(), 200);
+    assert!(set_cookie(browser.headers(), "sAccessToken").is_some());
+    assert!(browser.headers().get("st-access-token").is_none());
+    // curl or a mobile app: headers.
+    let plain = app
+        .bare_client()
+        .post(app.url("/login/ursula"))
+        .send()
+        .await
+        .unwrap();
+    assert!(set_cookie(plain.headers(), "sAccessToken").is_none());
+    assert!(plain.headers().get("st-access-token").is_some());
+    // The SDK says what it wants, and that wins even in a browser.
+    let sdk = app
+        .bare_client()
+        .post(app.url("/login/ursula"))
+        .header("sec-fetch-mode", "cors")
+        .header("st-auth-mode", "header")
+        .send()
+        .await
+        .unwrap();
+    assert!(set_cookie(sdk.headers(), "sAccessToken").is_none());
+    assert!(sdk.headers().get("st-access-token").is_some());
+}

@@ -1,5 +1,6 @@
 #![doc = include_str!("../docs/crate.md")]
 
+mod cors;
 mod error;
 mod extract;
 mod headers;
@@ -9,6 +10,7 @@ mod rate_limit;
 mod routes;
 mod serve;
 
+pub use cors::cors;
 pub use error::Error;
 pub use extract::options::{SessionOptions, SessionOptionsService};
 pub use extract::session::Session;

@@ -73,13 +73,24 @@ pub enum TokenTransferPolicy {
     Cookie,
     /// Only headers, whatever the request asks.
     Header,
+    /// Cookies for browsers, headers for the rest: read either method;
+    /// create as `st-auth-mode` says when the request says it (the SDKs
+    /// always do), else cookies when the request comes from a browser and
+    /// headers otherwise. A browser is recognised by the `Sec-Fetch-Mode`
+    /// or `Sec-Fetch-Dest` request header, which current browsers (Chrome
+    /// 76+, Firefox 90+, Safari 16.4+) send on every request to a secure
+    /// origin (HTTPS, or `localhost`) and no common HTTP library sends.
+    /// This is what a plain server-rendered or HTMX app wants: under
+    /// [`Any`](Self::Any) (SuperTokens' rule) a form login without the SDK
+    /// gets header-mode tokens, which the browser drops.
+    CookieForBrowsers,
 }
 
 impl TokenTransferPolicy {
     /// Whether tokens may travel in `method`.
     pub fn allows(self, method: TokenTransferMethod) -> bool {
         match self {
-            Self::Any => true,
+            Self::Any | Self::CookieForBrowsers => true,
             Self::Cookie => method == TokenTransferMethod::Cookie,
             Self::Header => method == TokenTransferMethod::Header,
         }
@@ -149,6 +160,92 @@ impl Default for TransportConfig {
     }
 }
 
+/// What the API and website domains imply for the session cookies, as
+/// SuperTokens derives it (`recipe/session/utils.js` of supertokens-node):
+/// `Secure` iff the API is served over HTTPS; `SameSite=None` iff the two
+/// differ in scheme or in their site (the registrable domain: the last two
+/// labels here, see below; `localhost` and IP addresses are their own
+/// site), `Lax` otherwise; and with `None`, anti-CSRF by custom header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DomainCookieSettings {
+    /// The `Secure` attribute.
+    pub secure: bool,
+    /// The `SameSite` attribute.
+    pub same_site: SameSite,
+}
+
+/// Derives [`DomainCookieSettings`] from the API and website origins
+/// (`https://api.example.com`, `http://localhost:3000` …; a missing scheme
+/// means `https`).
+///
+/// Refuses the one combination browsers reject: a cross-site setup
+/// (`SameSite=None`) without `Secure` where neither domain is `localhost`
+/// or an IP address. Unlike SuperTokens, the site is the last two labels of
+/// the host, not the public-suffix list: `a.github.io` and `b.github.io`
+/// count as one site here (`Lax`); set `SameSite` explicitly for such hosts.
+///
+/// ```
+/// use tessera_http::{SameSite, domain_cookie_settings};
+///
+/// let s = domain_cookie_settings("https://api.example.com", "https://example.com").unwrap();
+/// assert_eq!((s.secure, s.same_site), (true, SameSite::Lax));
+/// let s = domain_cookie_settings("https://api.example.com", "https://app.other.com").unwrap();
+/// assert_eq!(s.same_site, SameSite::None);
+/// assert!(domain_cookie_settings("http://api.example.com", "http://app.other.com").is_err());
+/// ```
+pub fn domain_cookie_settings(
+    api_domain: &str,
+    website_domain: &str,
+) -> Result<DomainCookieSettings, String> {
+    let (api_scheme, api_host) = split_origin(api_domain)?;
+    let (web_scheme, web_host) = split_origin(website_domain)?;
+    let api_site = site_of(&api_host);
+    let web_site = site_of(&web_host);
+    let same_site = if api_site != web_site || api_scheme != web_scheme {
+        SameSite::None
+    } else {
+        SameSite::Lax
+    };
+    let secure = api_scheme == "https";
+    let local = |site: &str| site == "localhost" || site.parse::<std::net::IpAddr>().is_ok();
+    if same_site == SameSite::None && !secure && !local(&api_site) && !local(&web_site) {
+        return Err(format!(
+            "the API ({api_host}) and the website ({web_host}) are cross-site, so the session cookies need SameSite=None, which browsers accept only with Secure: serve the API over https"
+        ));
+    }
+    Ok(DomainCookieSettings { secure, same_site })
+}
+
+/// The scheme and host of an origin, lower-cased, without port or path.
+fn split_origin(origin: &str) -> Result<(String, String), String> {
+    let o = origin.trim().to_ascii_lowercase();
+    let (scheme, rest) = match o.split_once("://") {
+        Some((s, r)) => (s.to_owned(), r.to_owned()),
+        None => ("https".to_owned(), o.clone()),
+    };
+    if scheme != "http" && scheme != "https" {
+        return Err(format!("not an http(s) origin: {origin:?}"));
+    }
+    let host = normalise_cookie_domain(&rest);
+    let host = host.trim_start_matches('.').to_owned();
+    if host.is_empty() {
+        return Err(format!("no host in {origin:?}"));
+    }
+    Ok((scheme, host))
+}
+
+/// The site of a host: itself for `localhost` and IP addresses, else its
+/// last two labels.
+fn site_of(host: &str) -> String {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if bare == "localhost" || bare.parse::<std::net::IpAddr>().is_ok() {
+        return bare.to_owned();
+    }
+    let labels: Vec<&str> = host.split('.').filter(|l| !l.is_empty()).collect();
+    let n = labels.len();
+    labels[n.saturating_sub(2)..].join(".")
+}
+
 /// `{base}/session/refresh`.
 pub fn refresh_path(base: &str) -> String {
     format!("{base}/session/refresh")
@@ -197,6 +294,54 @@ pub(crate) fn normalise_cookie_domain(domain: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn same_site_api_and_website_get_lax_and_secure_follows_the_api_scheme() {
+        let s =
+            domain_cookie_settings("https://api.example.com", "https://www.example.com").unwrap();
+        assert_eq!(
+            s,
+            DomainCookieSettings {
+                secure: true,
+                same_site: SameSite::Lax
+            }
+        );
+        let s = domain_cookie_settings("http://localhost:3001", "http://localhost:3000").unwrap();
+        assert_eq!(
+            s,
+            DomainCookieSettings {
+                secure: false,
+                same_site: SameSite::Lax
+            }
+        );
+    }
+
+    #[test]
+    fn cross_site_or_cross_scheme_gets_none() {
+        let s = domain_cookie_settings("https://api.example.com", "https://example.org").unwrap();
+        assert_eq!(s.same_site, SameSite::None);
+        assert!(s.secure);
+        let s = domain_cookie_settings("https://example.com", "http://example.com").unwrap();
+        assert_eq!(s.same_site, SameSite::None);
+        // Local development across hosts: allowed without Secure.
+        let s = domain_cookie_settings("http://127.0.0.1:3001", "http://localhost:3000").unwrap();
+        assert_eq!(
+            s,
+            DomainCookieSettings {
+                secure: false,
+                same_site: SameSite::None
+            }
+        );
+    }
+
+    #[test]
+    fn cross_site_without_secure_on_public_domains_is_refused() {
+        let err =
+            domain_cookie_settings("http://api.example.com", "http://app.other.com").unwrap_err();
+        assert!(err.contains("https"), "{err}");
+        assert!(domain_cookie_settings("ftp://x.com", "https://x.com").is_err());
+        assert!(domain_cookie_settings("https://", "https://x.com").is_err());
+    }
 
     #[test]
     fn base_path_gets_a_leading_slash_and_loses_the_trailing_one() {

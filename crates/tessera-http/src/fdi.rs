@@ -111,9 +111,37 @@ impl Fdi {
         self
     }
 
+    /// `Secure` and `SameSite` derived from the API and website origins as
+    /// SuperTokens does ([`domain_cookie_settings`](crate::domain_cookie_settings));
+    /// with `SameSite=None` the default anti-CSRF mode becomes
+    /// `ViaCustomHeader`. Call it before any explicit
+    /// [`cookie_secure`](Self::cookie_secure) or
+    /// [`cookie_same_site`](Self::cookie_same_site), which override it.
+    /// Refuses a cross-site pair without HTTPS on a public domain.
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let manager = tessera::SessionManager::in_memory().await?;
+    /// let fdi = tessera_http::Fdi::new(manager)
+    ///     .domains("https://api.example.com", "https://app.example.org")?;
+    /// assert_eq!(fdi.anti_csrf_mode(), tessera::AntiCsrfMode::ViaCustomHeader);
+    /// # Ok(()) }
+    /// ```
+    pub fn domains(mut self, api_domain: &str, website_domain: &str) -> Result<Self, Error> {
+        let derived = crate::config::domain_cookie_settings(api_domain, website_domain)
+            .map_err(Error::InvalidInput)?;
+        let cfg = self.config_mut();
+        cfg.cookie_secure = derived.secure;
+        cfg.cookie_same_site = derived.same_site;
+        Ok(self)
+    }
+
     /// The `Secure` attribute (default `true`). Set `false` only for a
     /// plain-HTTP `localhost` setup.
     pub fn cookie_secure(mut self, secure: bool) -> Self {
+        if !secure && self.shared.config.cookie_same_site == SameSite::None {
+            tracing::warn!(target: "tessera::config", "SameSite=None without Secure: browsers will drop the session cookies");
+        }
         self.config_mut().cookie_secure = secure;
         self
     }

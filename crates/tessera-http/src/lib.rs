@@ -16,8 +16,8 @@ mod write;
 
 pub use claims::{ClaimValidationError, ClaimValidator};
 pub use config::{
-    DEFAULT_API_BASE_PATH, SameSite, TokenTransferMethod, TokenTransferPolicy, normalise_base_path,
-    refresh_path, signout_path,
+    DEFAULT_API_BASE_PATH, DomainCookieSettings, SameSite, TokenTransferMethod,
+    TokenTransferPolicy, domain_cookie_settings, normalise_base_path, refresh_path, signout_path,
 };
 pub use context::{Finish, RequestContext};
 pub use error::{

@@ -117,6 +117,13 @@ pub(crate) fn auth_mode(req: &impl RequestView) -> Option<TokenTransferMethod> {
     }
 }
 
+/// Whether the request comes from a browser: it carries `Sec-Fetch-Mode`
+/// or `Sec-Fetch-Dest` (fetch metadata, sent by current browsers to secure
+/// origins, `localhost` included).
+pub(crate) fn is_browser(req: &impl RequestView) -> bool {
+    req.header("sec-fetch-mode").is_some() || req.header("sec-fetch-dest").is_some()
+}
+
 /// Whether the `rid` header is present (any value, `anti-csrf` included).
 pub(crate) fn has_rid(req: &impl RequestView) -> bool {
     req.header(RID_HEADER).is_some()

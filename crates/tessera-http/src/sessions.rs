@@ -12,7 +12,7 @@ use crate::config::{TokenTransferMethod, TokenTransferPolicy};
 use crate::context::RequestContext;
 use crate::error::{Error, engine_error};
 use crate::names::{ACCESS_TOKEN_COOKIE, USER_AGENT};
-use crate::request::{RequestView, auth_mode, bearer_token, cookie_value};
+use crate::request::{RequestView, auth_mode, bearer_token, cookie_value, is_browser};
 use crate::session::Session;
 use crate::write::{Mutation, attach};
 
@@ -53,6 +53,11 @@ impl RequestContext {
             TokenTransferPolicy::Any => match auth_mode(req) {
                 Some(TokenTransferMethod::Cookie) => TokenTransferMethod::Cookie,
                 _ => TokenTransferMethod::Header,
+            },
+            TokenTransferPolicy::CookieForBrowsers => match auth_mode(req) {
+                Some(method) => method,
+                None if is_browser(req) => TokenTransferMethod::Cookie,
+                None => TokenTransferMethod::Header,
             },
         };
         let metadata = SessionMetadata {
