@@ -64,10 +64,12 @@ impl SessionMiddleware {
     }
 
     /// `POST {base}/session/refresh` and `POST {base}/signout` at this
-    /// middleware's base path, for `App::configure`.
+    /// middleware's base path (and `POST {base}/{tenantId}/session/refresh`
+    /// with [`Fdi::tenant_refresh_routes`]), for `App::configure`.
     pub fn routes(&self) -> impl Fn(&mut web::ServiceConfig) + Clone + 'static {
         let base = self.fdi.base_path().to_owned();
-        move |cfg| crate::routes::configure(cfg, &base)
+        let tenant_route = self.fdi.tenant_refresh_route();
+        move |cfg| crate::routes::configure(cfg, &base, tenant_route.as_deref())
     }
 }
 

@@ -8,10 +8,14 @@ use crate::error::Error;
 use crate::extract::context;
 use crate::view::View;
 
-/// Mounts both routes under `base` (normalised).
-pub(crate) fn configure(cfg: &mut web::ServiceConfig, base: &str) {
+/// Mounts both routes under `base` (normalised), and the tenant-prefixed
+/// refresh route pattern when it is on.
+pub(crate) fn configure(cfg: &mut web::ServiceConfig, base: &str, tenant_route: Option<&str>) {
     cfg.route(&refresh_path(base), web::post().to(refresh))
         .route(&signout_path(base), web::post().to(signout));
+    if let Some(pattern) = tenant_route {
+        cfg.route(pattern, web::post().to(refresh));
+    }
 }
 
 /// [`RequestContext::refresh`](tessera_http::RequestContext::refresh).

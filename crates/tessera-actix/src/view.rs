@@ -6,6 +6,16 @@ use actix_web::HttpRequest;
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use tessera_http::{RequestView, ResponseHeaders};
 
+/// The standard headers the core reads on every request, without parsing
+/// the name (a `&str` lookup parses and validates it each time).
+fn standard(name: &str) -> Option<HeaderName> {
+    match name {
+        "cookie" => Some(actix_web::http::header::COOKIE),
+        "authorization" => Some(actix_web::http::header::AUTHORIZATION),
+        _ => None,
+    }
+}
+
 /// A request, seen by the core.
 pub(crate) struct View<'a>(pub(crate) &'a HttpRequest);
 
@@ -19,14 +29,20 @@ impl RequestView for View<'_> {
     }
 
     fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.0
-            .headers()
-            .get_all(name)
-            .filter_map(|v| v.to_str().ok())
+        let all = match standard(name) {
+            Some(known) => self.0.headers().get_all(known),
+            None => self.0.headers().get_all(name),
+        };
+        all.filter_map(|v| v.to_str().ok())
     }
 
     fn header<'a>(&'a self, name: &'a str) -> Option<&'a str> {
-        self.0.headers().get(name)?.to_str().ok()
+        match standard(name) {
+            Some(known) => self.0.headers().get(known),
+            None => self.0.headers().get(name),
+        }?
+        .to_str()
+        .ok()
     }
 }
 

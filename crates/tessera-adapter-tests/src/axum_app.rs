@@ -132,6 +132,6 @@ pub fn app(layer: SessionLayer) -> Router {
         .route("/admin/revoke/{handle}", post(admin_revoke))
         .route("/one/{op}", post(one_method))
         .merge(checked)
-        .merge(tessera_axum::routes())
+        .merge(layer.routes())
         .layer(layer)
 }

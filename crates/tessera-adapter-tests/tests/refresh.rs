@@ -379,3 +379,60 @@ async fn a_forged_refresh_token_is_401_unauthorised_and_clears(adapter: Adapter)
     assert_eq!(res.headers()["front-token"], "remove");
     assert_eq!(body(res).await, json!({ "message": "unauthorised" }));
 }
+
+both!(a_tenant_prefixed_refresh_route_refreshes_with_the_cookie_it_is_sent);
+async fn a_tenant_prefixed_refresh_route_refreshes_with_the_cookie_it_is_sent(adapter: Adapter) {
+    let app = start_with(
+        adapter,
+        Setup {
+            layer: Box::new(|l: Fdi| l.tenant_refresh_routes(true)),
+            ..Setup::default()
+        },
+    )
+    .await;
+    let login = app.login_cookie("tenant-user").await;
+    let refresh_cookie = set_cookie(login.headers(), "sRefreshToken").unwrap();
+    assert!(refresh_cookie.contains("Path=/auth;"), "{refresh_cookie}");
+    // The browser sends the refresh cookie to the tenant route …
+    assert!(
+        app.jar_cookies("/auth/acme/session/refresh")
+            .contains("sRefreshToken")
+    );
+    let res = app
+        .client
+        .post(app.url("/auth/acme/session/refresh"))
+        .header("rid", "session")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(set_cookie(res.headers(), "sRefreshToken").is_some());
+    // … and the plain route still works.
+    let res = app
+        .client
+        .post(app.url("/auth/session/refresh"))
+        .header("rid", "session")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+both!(without_tenant_refresh_routes_the_refresh_cookie_stays_on_the_refresh_path);
+async fn without_tenant_refresh_routes_the_refresh_cookie_stays_on_the_refresh_path(
+    adapter: Adapter,
+) {
+    let app = start(adapter).await;
+    app.login_cookie("plain").await;
+    assert!(
+        !app.jar_cookies("/auth/acme/session/refresh")
+            .contains("sRefreshToken")
+    );
+    let res = app
+        .client
+        .post(app.url("/auth/acme/session/refresh"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+}

@@ -7,6 +7,16 @@ use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use tessera_http::{RequestView, ResponseHeaders};
 
+/// The standard headers the core reads on every request, without parsing
+/// the name (a `&str` lookup parses and validates it each time).
+fn standard(name: &str) -> Option<HeaderName> {
+    match name {
+        "cookie" => Some(http::header::COOKIE),
+        "authorization" => Some(http::header::AUTHORIZATION),
+        _ => None,
+    }
+}
+
 /// A request's head, seen by the core.
 pub(crate) struct PartsView<'a>(pub(crate) &'a Parts);
 
@@ -24,15 +34,20 @@ impl RequestView for PartsView<'_> {
     }
 
     fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.0
-            .headers
-            .get_all(name)
-            .into_iter()
-            .filter_map(|v| v.to_str().ok())
+        let all = match standard(name) {
+            Some(known) => self.0.headers.get_all(known),
+            None => self.0.headers.get_all(name),
+        };
+        all.into_iter().filter_map(|v| v.to_str().ok())
     }
 
     fn header<'a>(&'a self, name: &'a str) -> Option<&'a str> {
-        self.0.headers.get(name)?.to_str().ok()
+        match standard(name) {
+            Some(known) => self.0.headers.get(known),
+            None => self.0.headers.get(name),
+        }?
+        .to_str()
+        .ok()
     }
 }
 

@@ -178,12 +178,17 @@ impl SessionLayer {
     }
 
     /// `POST {base}/session/refresh` and `POST {base}/signout` at this
-    /// layer's base path.
+    /// layer's base path (and `POST {base}/{tenantId}/session/refresh` with
+    /// [`Fdi::tenant_refresh_routes`](tessera_http::Fdi::tenant_refresh_routes)).
     pub fn routes<S>(&self) -> Router<S>
     where
         S: Clone + Send + Sync + 'static,
     {
-        crate::routes::routes_limited(self.fdi.base_path(), self.refresh_rate_limit.as_ref())
+        crate::routes::routes_limited(
+            self.fdi.base_path(),
+            self.refresh_rate_limit.as_ref(),
+            self.fdi.tenant_refresh_route().as_deref(),
+        )
     }
 }
 

@@ -30,11 +30,16 @@ pub fn routes_with<S>(base_path: &str) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
-    routes_limited(base_path, None)
+    routes_limited(base_path, None, None)
 }
 
-/// The routes, with an optional rate limit on the refresh route.
-pub(crate) fn routes_limited<S>(base_path: &str, limit: Option<&RefreshRateLimit>) -> Router<S>
+/// The routes, with an optional rate limit on the refresh route and the
+/// tenant-prefixed refresh route pattern when it is on.
+pub(crate) fn routes_limited<S>(
+    base_path: &str,
+    limit: Option<&RefreshRateLimit>,
+    tenant_refresh_route: Option<&str>,
+) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
@@ -43,9 +48,13 @@ where
         Some(limit) => limit.apply(post(refresh)),
         None => post(refresh),
     };
-    Router::new()
-        .route(&refresh_path(&base), refresh_route)
-        .route(&signout_path(&base), post(signout))
+    let mut router = Router::new()
+        .route(&refresh_path(&base), refresh_route.clone())
+        .route(&signout_path(&base), post(signout));
+    if let Some(pattern) = tenant_refresh_route {
+        router = router.route(pattern, refresh_route);
+    }
+    router
 }
 
 /// Refreshes the session: the FDI core's

@@ -102,6 +102,10 @@ impl TokenTransferPolicy {
 pub(crate) struct TransportConfig {
     pub(crate) api_base_path: String,
     pub(crate) refresh_path: String,
+    /// The refresh cookie's `Path`: the refresh path, or the base path when
+    /// tenant-prefixed refresh routes are on (so that it covers them).
+    pub(crate) refresh_cookie_path: String,
+    pub(crate) tenant_refresh_routes: bool,
     pub(crate) cookie_domain: Option<String>,
     pub(crate) older_cookie_domain: Option<String>,
     pub(crate) cookie_secure: bool,
@@ -143,6 +147,8 @@ impl Default for TransportConfig {
         let api_base_path = DEFAULT_API_BASE_PATH.to_owned();
         Self {
             refresh_path: refresh_path(&api_base_path),
+            refresh_cookie_path: refresh_path(&api_base_path),
+            tenant_refresh_routes: false,
             api_base_path,
             cookie_domain: None,
             older_cookie_domain: None,
@@ -251,6 +257,39 @@ pub fn refresh_path(base: &str) -> String {
     format!("{base}/session/refresh")
 }
 
+/// `{base}/{tenantId}/session/refresh`, as a route pattern (the
+/// `{tenantId}` segment in the syntax axum and actix-web share).
+pub fn tenant_refresh_route(base: &str) -> String {
+    format!("{base}/{{tenantId}}/session/refresh")
+}
+
+/// The refresh cookie's `Path` when tenant-prefixed refresh routes are on:
+/// the base path (`/` for the root), which covers `{base}/session/refresh`
+/// and every `{base}/{tenantId}/session/refresh`.
+pub(crate) fn tenant_refresh_cookie_path(base: &str) -> String {
+    if base.is_empty() {
+        "/".to_owned()
+    } else {
+        base.to_owned()
+    }
+}
+
+/// Whether `path` is a refresh route under `base`: `{base}/session/refresh`,
+/// or `{base}/{tenantId}/session/refresh` with one non-empty segment.
+pub(crate) fn is_refresh_route(base: &str, path: &str, tenants: bool) -> bool {
+    let Some(rest) = path.strip_prefix(base) else {
+        return false;
+    };
+    if rest == "/session/refresh" {
+        return true;
+    }
+    tenants
+        && rest
+            .strip_prefix('/')
+            .and_then(|r| r.strip_suffix("/session/refresh"))
+            .is_some_and(|t| !t.is_empty() && !t.contains('/'))
+}
+
 /// `{base}/signout`.
 pub fn signout_path(base: &str) -> String {
     format!("{base}/signout")
@@ -341,6 +380,29 @@ mod tests {
         assert!(err.contains("https"), "{err}");
         assert!(domain_cookie_settings("ftp://x.com", "https://x.com").is_err());
         assert!(domain_cookie_settings("https://", "https://x.com").is_err());
+    }
+
+    #[test]
+    fn tenant_refresh_routes_are_recognised_and_covered_by_the_cookie_path() {
+        assert!(is_refresh_route("/auth", "/auth/session/refresh", false));
+        assert!(!is_refresh_route(
+            "/auth",
+            "/auth/t1/session/refresh",
+            false
+        ));
+        assert!(is_refresh_route("/auth", "/auth/t1/session/refresh", true));
+        assert!(!is_refresh_route("/auth", "/auth//session/refresh", true));
+        assert!(!is_refresh_route(
+            "/auth",
+            "/auth/a/b/session/refresh",
+            true
+        ));
+        assert_eq!(
+            tenant_refresh_route("/auth"),
+            "/auth/{tenantId}/session/refresh"
+        );
+        assert_eq!(tenant_refresh_cookie_path("/auth"), "/auth");
+        assert_eq!(tenant_refresh_cookie_path(""), "/");
     }
 
     #[test]

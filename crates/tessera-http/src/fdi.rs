@@ -9,7 +9,7 @@ use tessera::{AntiCsrfMode, SessionManager};
 use crate::claims::ClaimValidator;
 use crate::config::{
     SameSite, TokenTransferMethod, TokenTransferPolicy, TransportConfig, normalise_base_path,
-    normalise_cookie_domain, refresh_path,
+    normalise_cookie_domain, refresh_path, tenant_refresh_cookie_path,
 };
 use crate::error::Error;
 
@@ -80,8 +80,45 @@ impl Fdi {
         let base = normalise_base_path(path);
         let cfg = self.config_mut();
         cfg.refresh_path = refresh_path(&base);
+        cfg.refresh_cookie_path = if cfg.tenant_refresh_routes {
+            tenant_refresh_cookie_path(&base)
+        } else {
+            refresh_path(&base)
+        };
         cfg.api_base_path = base;
         self
+    }
+
+    /// Also answer refreshes at `{base}/{tenantId}/session/refresh`
+    /// (multi-tenant frontends), and widen the refresh cookie's `Path` to
+    /// the base path so that the browser sends it there. The wider path
+    /// also sends the refresh token to the base path's other routes
+    /// (sign-out …), which is why this is off by default. The tenant in the
+    /// path does not choose the session: the refresh token does, and the
+    /// session keeps its own tenant.
+    pub fn tenant_refresh_routes(mut self, on: bool) -> Self {
+        let cfg = self.config_mut();
+        cfg.tenant_refresh_routes = on;
+        cfg.refresh_cookie_path = if on {
+            tenant_refresh_cookie_path(&cfg.api_base_path)
+        } else {
+            refresh_path(&cfg.api_base_path)
+        };
+        self
+    }
+
+    /// The route pattern `{base}/{tenantId}/session/refresh` if
+    /// tenant-prefixed refresh routes are on (the adapters mount it).
+    pub fn tenant_refresh_route(&self) -> Option<String> {
+        self.shared
+            .config
+            .tenant_refresh_routes
+            .then(|| crate::config::tenant_refresh_route(&self.shared.config.api_base_path))
+    }
+
+    /// The refresh cookie's `Path`.
+    pub fn refresh_cookie_path(&self) -> &str {
+        &self.shared.config.refresh_cookie_path
     }
 
     /// The normalised API base path (`""` for the root).
@@ -239,7 +276,13 @@ impl Fdi {
     pub fn warn_if_refresh_path_differs(&self, path: &str) {
         use std::sync::atomic::{AtomicBool, Ordering};
         static WARNED: AtomicBool = AtomicBool::new(false);
-        if path != self.refresh_path() && !WARNED.swap(true, Ordering::Relaxed) {
+        let config = &self.shared.config;
+        let known = crate::config::is_refresh_route(
+            &config.api_base_path,
+            path,
+            config.tenant_refresh_routes,
+        );
+        if !known && !WARNED.swap(true, Ordering::Relaxed) {
             tracing::warn!(
                 target: "tessera::config",
                 route = path,

@@ -18,6 +18,7 @@ pub use claims::{ClaimValidationError, ClaimValidator};
 pub use config::{
     DEFAULT_API_BASE_PATH, DomainCookieSettings, SameSite, TokenTransferMethod,
     TokenTransferPolicy, domain_cookie_settings, normalise_base_path, refresh_path, signout_path,
+    tenant_refresh_route,
 };
 pub use context::{Finish, RequestContext};
 pub use error::{

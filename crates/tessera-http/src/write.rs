@@ -175,7 +175,7 @@ impl Writes {
                             config,
                             REFRESH_TOKEN_COOKIE,
                             String::new(),
-                            config.refresh_path.clone(),
+                            config.refresh_cookie_path.clone(),
                             0,
                             config.cookie_domain.as_deref(),
                         ));
@@ -228,7 +228,7 @@ impl Writes {
                     config,
                     REFRESH_TOKEN_COOKIE,
                     token,
-                    config.refresh_path.clone(),
+                    config.refresh_cookie_path.clone(),
                     expiry_ms,
                     config.cookie_domain.as_deref(),
                 )),
@@ -251,7 +251,7 @@ impl Writes {
             )),
             Mutation::ClearOnOlderDomain { name, domain } => {
                 let path = if name == REFRESH_TOKEN_COOKIE {
-                    config.refresh_path.clone()
+                    config.refresh_cookie_path.clone()
                 } else {
                     "/".to_owned()
                 };
