@@ -239,11 +239,10 @@ where
         Box::pin(async move {
             let mut res = fut.await?;
             let rejection = res.extensions_mut().remove::<Rejection>();
-            let finish = ctx.finish(rejection);
-            if let Some(status) = finish.status.and_then(|s| StatusCode::from_u16(s).ok()) {
+            let status = ctx.finish(rejection, &mut Headers(res.headers_mut()));
+            if let Some(status) = status.and_then(|s| StatusCode::from_u16(s).ok()) {
                 *res.status_mut() = status;
             }
-            finish.writes.apply(&mut Headers(res.headers_mut()));
             Ok(res)
         })
     }

@@ -10,7 +10,7 @@ use tessera::SessionManager;
 use crate::config::{TokenTransferMethod, TransportConfig};
 use crate::error::Rejection;
 use crate::fdi::Fdi;
-use crate::write::{Mutation, Writes};
+use crate::write::{Mutation, ResponseHeaders, Writes};
 
 /// One request's view of the [`Fdi`]: the shared settings and the queue of
 /// token changes for its response.
@@ -27,16 +27,6 @@ impl fmt::Debug for RequestContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RequestContext").finish_non_exhaustive()
     }
-}
-
-/// What the end of a request does to its response.
-#[derive(Debug, Default)]
-#[must_use]
-pub struct Finish {
-    /// The status to put on (an error response with a configured code).
-    pub status: Option<u16>,
-    /// The cookies and headers to write.
-    pub writes: Writes,
 }
 
 impl RequestContext {
@@ -73,10 +63,16 @@ impl RequestContext {
         q.extend(mutations);
     }
 
-    /// Ends the request: the configured status and clearing of an error
-    /// response (its [`Rejection`], if any), then every queued change,
-    /// folded into the writes for the response.
-    pub fn finish(&self, rejection: Option<Rejection>) -> Finish {
+    /// Ends the request: applies the clearing of an error response (its
+    /// [`Rejection`], if any) and every queued change to the response's
+    /// `headers` (folded into one [`Writes`]); returns the configured
+    /// status the response must take, if it is such an error.
+    #[must_use = "an error response must take the returned status"]
+    pub fn finish(
+        &self,
+        rejection: Option<Rejection>,
+        headers: &mut impl ResponseHeaders,
+    ) -> Option<u16> {
         self.finished.store(true, Ordering::Release);
         let mut mutations = {
             let mut q = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
@@ -90,9 +86,11 @@ impl RequestContext {
                 mutations.push(Mutation::Clear(TokenTransferMethod::Header));
             }
         }
-        Finish {
-            status,
-            writes: Writes::fold(self.config(), mutations),
+        // The common case (a verified request that changed nothing) writes
+        // nothing and folds nothing.
+        if !mutations.is_empty() {
+            Writes::fold(self.config(), mutations).apply(headers);
         }
+        status
     }
 }

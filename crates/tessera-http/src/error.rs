@@ -421,7 +421,7 @@ mod tests {
         let e = Error::Internal(tessera::Error::CorruptData("secret detail".into()));
         assert_eq!(e.status_code(), 500);
         assert_eq!(e.body(), json!({"message": "internal error"}));
-        assert!(!e.respond().body.contains("secret"));
+        assert!(!e.body().to_string().contains("secret"));
     }
 
     #[test]
@@ -467,7 +467,12 @@ mod tests {
             .with_ansi(false)
             .with_writer(move || writer.clone())
             .finish();
-        tracing::subscriber::with_default(subscriber, f);
+        tracing::subscriber::with_default(subscriber, || {
+            // Another test thread may have met these callsites first, with
+            // no subscriber: forget what it cached.
+            tracing::callsite::rebuild_interest_cache();
+            f()
+        });
         let out = captured.0.lock().unwrap().clone();
         String::from_utf8(out).unwrap()
     }

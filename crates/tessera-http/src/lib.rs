@@ -20,7 +20,7 @@ pub use config::{
     TokenTransferPolicy, domain_cookie_settings, normalise_base_path, refresh_path, signout_path,
     tenant_refresh_route,
 };
-pub use context::{Finish, RequestContext};
+pub use context::RequestContext;
 pub use error::{
     Error, ErrorResponse, Rejection, RejectionKind, TryRefreshCause, UnauthorisedCause,
 };
