@@ -11,6 +11,10 @@ use tessera_http::names::{CORS_ALLOWED_HEADERS, CORS_EXPOSED_HEADERS};
 /// `anti-csrf`, `st-access-token`, `st-refresh-token`) exposed. Wrap it
 /// outside [`SessionMiddleware`](crate::SessionMiddleware) (`wrap` it
 /// last) so preflights are answered before sessions are looked at.
+///
+/// actix-cors refuses a request whose `Origin` is not in the list — the
+/// page's own origin too, which browsers send on same-origin `POST`s: list
+/// it as well when the API also serves a page.
 pub fn cors(origins: &[&str]) -> Cors {
     let mut cors = Cors::default()
         .allowed_methods(["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"])

@@ -66,7 +66,7 @@ impl SessionMiddleware {
     /// `POST {base}/session/refresh` and `POST {base}/signout` at this
     /// middleware's base path (and `POST {base}/{tenantId}/session/refresh`
     /// with [`Fdi::tenant_refresh_routes`]), for `App::configure`.
-    pub fn routes(&self) -> impl Fn(&mut web::ServiceConfig) + Clone + 'static {
+    pub fn routes(&self) -> impl Fn(&mut web::ServiceConfig) + Clone + use<> {
         let base = self.fdi.base_path().to_owned();
         let tenant_route = self.fdi.tenant_refresh_route();
         move |cfg| crate::routes::configure(cfg, &base, tenant_route.as_deref())

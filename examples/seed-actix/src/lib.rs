@@ -44,7 +44,7 @@ pub fn middleware(manager: tessera::SessionManager, cookie_secure: bool) -> Sess
 
 /// The seed routes: `POST /login/{user}`, `POST /test`, and the refresh
 /// and signout routes. Wrap the app in the same [`SessionMiddleware`].
-pub fn configure(sessions: &SessionMiddleware) -> impl Fn(&mut web::ServiceConfig) + Clone {
+pub fn configure(sessions: &SessionMiddleware) -> impl Fn(&mut web::ServiceConfig) + Clone + use<> {
     let routes = sessions.routes();
     move |cfg| {
         cfg.route("/login/{user}", web::post().to(login))
