@@ -1,18 +1,22 @@
 // supertokens-website on a page of one origin talking to an API on another
 // (http://localhost:A → http://localhost:B: one site, two origins), through
-// tessera-actix's cors() (actix-cors), in cookie and header mode: the
+// each adapter's cors() (tower-http's CorsLayer for the axum demo,
+// actix-cors for the actix one), in cookie and header mode: the
 // preflights pass with the SDK's headers, the SDK reads the exposed
 // front-token (and st-access-token), the credentials travel, a refresh
 // happens across origins, and a page from an origin not on the list gets
-// nothing. TESSERA_DEMO_ACTIX_BIN: the tessera-demo-actix binary.
+// nothing. TESSERA_DEMO_BIN / TESSERA_DEMO_ACTIX_BIN: the two demo binaries.
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { freePort, launchBrowser, startDemo, target } from "./lib.mjs";
+import { demoBin, freePort, launchBrowser, startDemo, target } from "./lib.mjs";
 
-const actixBin = process.env.TESSERA_DEMO_ACTIX_BIN || join(target, "debug", "tessera-demo-actix");
+const bins = {
+  axum: demoBin,
+  actix: process.env.TESSERA_DEMO_ACTIX_BIN || join(target, "debug", "tessera-demo-actix"),
+};
 
 /** A page server on localhost:port: one page that loads the SDK from `api`. */
 async function startPage(api) {
@@ -47,8 +51,9 @@ after(async () => {
   await browser?.close();
 });
 
+for (const [framework, bin] of Object.entries(bins))
 for (const mode of ["cookie", "header"]) {
-  describe(`actix: page and API on different origins, ${mode} mode`, () => {
+  describe(`${framework}: page and API on different origins, ${mode} mode`, () => {
     let api;
     let page;
     let stranger;
@@ -59,7 +64,7 @@ for (const mode of ["cookie", "header"]) {
       // The demo picks its own port; the page needs it first, so start the
       // API where the page expects it through --addr.
       api = await startDemo(["--addr", `127.0.0.1:${apiPort}`, "--cors-origin", page.origin], {
-        bin: actixBin,
+        bin,
         host: "localhost",
         fixedAddr: true,
       });

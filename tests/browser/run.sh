@@ -4,7 +4,7 @@
 # header and via token) and header mode, against tessera-demo (axum, every
 # suite) and tessera-demo-actix (actix-web: the rid-cookie and header suites,
 # to keep CI short); cross_origin.test.mjs (page and API on two origins
-# through tessera-actix's cors(), cookie and header mode); form_login.test.mjs
+# through each adapter's cors(), cookie and header mode); form_login.test.mjs
 # (examples/form-login, no SDK, in Chromium).
 #
 # Needs node/npm and Chromium (/usr/bin/chromium, or CHROMIUM=...). Installs

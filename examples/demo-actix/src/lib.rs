@@ -15,52 +15,18 @@
 //! | `POST /api/admin/revoke/{handle}` | revokes any session (a demo: no auth) |
 //! | `POST /auth/session/refresh`, `POST /auth/signout` | tessera-actix's routes |
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use tessera::{AntiCsrfMode, NewSession};
 use tessera_actix::{Error, Session, SessionMiddleware, Sessions};
 
-/// The demo page: `examples/demo`'s own.
-pub const PAGE: &str = include_str!("../../demo/src/page.html");
-
-/// The SDK bundle's file name.
-pub const SDK_BUNDLE: &str = "supertokens.js";
-
-/// `examples/demo/static`, where `examples/demo/web/build.sh` puts the bundle.
-pub fn default_static_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../demo/static"))
-}
-
-/// Whether the bundle is in `dir`.
-pub fn sdk_bundle_present(dir: &Path) -> bool {
-    dir.join(SDK_BUNDLE).is_file()
-}
-
-/// `POST /api/login`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LoginRequest {
-    /// The user to sign in as.
-    pub user_id: String,
-}
-
-/// `PUT /api/session/data`.
-#[derive(Debug, Deserialize)]
-pub struct DataRequest {
-    /// The new session data.
-    pub data: Value,
-}
-
-/// `PUT /api/session/payload`.
-#[derive(Debug, Deserialize)]
-pub struct PayloadRequest {
-    /// The new access-token payload.
-    pub payload: Value,
-}
+pub use tessera_demo::{
+    DataRequest, LoginRequest, PAGE, PayloadRequest, SDK_BUNDLE, default_static_dir,
+    sdk_bundle_present,
+};
 
 async fn page() -> HttpResponse {
     HttpResponse::Ok()

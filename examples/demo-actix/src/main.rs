@@ -1,6 +1,5 @@
 //! `tessera-demo-actix`: the demo on actix-web, with `tessera-demo`'s
-//! command line (plus `--cors-origin` and `--same-site-none` for a page
-//! served from another origin).
+//! command line (`--cors-origin` for a page served from another origin).
 //!
 //! ```text
 //! examples/demo/web/build.sh          # the SDK bundle, once
@@ -66,9 +65,6 @@ struct Args {
     /// credentials and the SDK's headers; repeatable.
     #[arg(long, value_name = "ORIGIN")]
     cors_origin: Vec<String>,
-    /// `SameSite=None` on the session cookies (a page on another site).
-    #[arg(long)]
-    same_site_none: bool,
 }
 
 #[actix_web::main]
@@ -92,11 +88,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .blacklisting(args.blacklisting)
         .build()
         .await?;
-    let mut fdi = Fdi::new(manager).cookie_secure(args.cookie_secure);
-    if args.same_site_none {
-        fdi = fdi.cookie_same_site(tessera_actix::SameSite::None);
-    }
-    let sessions = SessionMiddleware::from_fdi(fdi);
+    let sessions = SessionMiddleware::from_fdi(Fdi::new(manager).cookie_secure(args.cookie_secure));
     let static_dir = args
         .static_dir
         .unwrap_or_else(tessera_demo_actix::default_static_dir);
