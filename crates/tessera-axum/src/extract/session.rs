@@ -23,12 +23,12 @@ use crate::layer::context;
 ///
 /// | method | database calls |
 /// |---|---|
-/// | [`get_user_id`](Self::get_user_id) | 0 |
-/// | [`get_jwt_payload`](Self::get_jwt_payload) | 0 |
-/// | [`update_jwt_payload`](Self::update_jwt_payload) | 1 (a new access token goes out on this response) |
-/// | [`get_session_data`](Self::get_session_data) | 1 |
-/// | [`update_session_data`](Self::update_session_data) | 1 |
-/// | [`revoke_session`](Self::revoke_session) | 1 (the tokens are cleared on this response) |
+/// | [`get_user_id`](tessera_http::Session::get_user_id) | 0 |
+/// | [`get_jwt_payload`](tessera_http::Session::get_jwt_payload) | 0 |
+/// | [`update_jwt_payload`](tessera_http::Session::update_jwt_payload) | 1 (a new access token goes out on this response) |
+/// | [`get_session_data`](tessera_http::Session::get_session_data) | 1 |
+/// | [`update_session_data`](tessera_http::Session::update_session_data) | 1 |
+/// | [`revoke_session`](tessera_http::Session::revoke_session) | 1 (the tokens are cleared on this response) |
 ///
 /// The methods are the FDI core's [`tessera_http::Session`] (through
 /// `Deref`), returning this crate's [`Error`]. Every method takes `&self`;
