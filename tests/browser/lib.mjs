@@ -55,7 +55,8 @@ export async function launchBrowser() {
   });
 }
 
-async function freePort() {
+/** A free loopback port (for a server the test starts). */
+export async function freePort() {
   return new Promise((ok, fail) => {
     const srv = createServer();
     srv.unref();
@@ -69,18 +70,25 @@ async function freePort() {
 
 /**
  * Starts the demo binary on a free loopback port with a fresh SQLite file.
- * `args`: extra flags (e.g. ["--anti-csrf", "via-token", "--blacklisting"]).
+ * `args`: extra flags (e.g. ["--anti-csrf", "via-token", "--blacklisting"]);
+ * `bin`: the demo binary (default TESSERA_DEMO_BIN: tessera-demo, or
+ * tessera-demo-actix); `host`: the host name in the returned base URL;
+ * `fixedAddr`: `args` holds `--addr` already.
  * Returns { base, stop(), log() }.
  */
-export async function startDemo(args = [], { accessTokenValidity = 3 } = {}) {
+export async function startDemo(
+  args = [],
+  { accessTokenValidity = 3, bin = demoBin, host = "127.0.0.1", fixedAddr = false } = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), "tessera-demo-"));
   let output = "";
   for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
+    // With fixedAddr, `args` carries --addr (the caller needs the port first).
+    const port = fixedAddr ? Number(args[args.indexOf("--addr") + 1].split(":")[1]) : await freePort();
     const child = spawn(
-      demoBin,
+      bin,
       [
-        "--addr", `127.0.0.1:${port}`,
+        ...(fixedAddr ? [] : ["--addr", `127.0.0.1:${port}`]),
         "--database-url", `sqlite://${join(dir, "demo.db")}`,
         "--access-token-validity", String(accessTokenValidity),
         ...args,
@@ -91,7 +99,7 @@ export async function startDemo(args = [], { accessTokenValidity = 3 } = {}) {
     child.stdout.on("data", (d) => (output += d));
     child.stderr.on("data", (d) => (output += d));
     const exited = new Promise((ok) => child.once("exit", (code) => ok(code)));
-    const base = `http://127.0.0.1:${port}`;
+    const base = `http://${host}:${port}`;
     const started = await Promise.race([
       (async () => {
         for (let i = 0; i < 200; i++) {
@@ -121,7 +129,7 @@ export async function startDemo(args = [], { accessTokenValidity = 3 } = {}) {
     await exited;
   }
   rmSync(dir, { recursive: true, force: true });
-  throw new Error(`the demo did not start (${demoBin} ${args.join(" ")}):\n${output}`);
+  throw new Error(`the demo did not start (${bin} ${args.join(" ")}):\n${output}`);
 }
 
 /** Saves a screenshot and the page's console log; returns the paths. */

@@ -1,6 +1,8 @@
 // supertokens-website (the real SDK, bundled from npm) against the demo app
-// (axum + tessera-axum on SQLite) in headless Chromium, through the demo page.
-// Run with tests/browser/run.sh, which builds what this needs.
+// (axum + tessera-axum, or actix-web + tessera-actix: TESSERA_DEMO_BIN, named
+// by TESSERA_DEMO_FRAMEWORK) on SQLite in headless Chromium, through the demo
+// page. TESSERA_BROWSER_SUITES (e.g. "0,2") runs only those suites. Run with
+// tests/browser/run.sh, which builds what this needs and runs both.
 //
 // Every suite runs the same steps in one transfer mode and anti-CSRF
 // mode, against its own demo process (access tokens of 3 s) and, for the
@@ -12,12 +14,17 @@ import { checkPrerequisites, launchBrowser, saveArtifacts, startDemo } from "./l
 
 const REFRESH = "/auth/session/refresh";
 
-const suites = [
+const framework = process.env.TESSERA_DEMO_FRAMEWORK || "axum";
+const only = process.env.TESSERA_BROWSER_SUITES?.split(",").map(Number);
+const allSuites = [
   { name: "cookie mode, anti-CSRF via-custom-header (rid)", mode: "cookie", antiCsrf: "via-custom-header" },
   { name: "cookie mode, anti-CSRF via-token", mode: "cookie", antiCsrf: "via-token" },
   { name: "header mode", mode: "header", antiCsrf: "none" },
   { name: "header mode, server set to anti-CSRF via-token", mode: "header", antiCsrf: "via-token" },
 ];
+const suites = allSuites
+  .map((s, i) => ({ ...s, name: `${framework}: ${s.name}` }))
+  .filter((_, i) => !only || only.includes(i));
 
 try {
   checkPrerequisites();
@@ -385,7 +392,7 @@ for (const [index, s] of suites.entries()) {
   });
 }
 
-describe("the page without the SDK bundle", () => {
+describe(`${framework}: the page without the SDK bundle`, () => {
   let demo;
   before(async () => {
     demo = await startDemo(["--static-dir", "/nonexistent/tessera-demo-static"]);

@@ -6,8 +6,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -24,7 +22,9 @@ use tessera_axum::{
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use common::{body, cookie_value, header_tokens, is_clearing, set_cookie, set_cookies};
+use tessera_adapter_tests::{
+    body, cookie_value, header_tokens, is_clearing, set_cookie, set_cookies,
+};
 
 // ---------------------------------------------------------------- log capture
 

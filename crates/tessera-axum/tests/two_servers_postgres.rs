@@ -7,8 +7,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::collections::HashSet;
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -20,7 +18,7 @@ use tessera::SessionManager;
 use tessera::store::PostgresStore;
 use tessera_axum::SessionLayer;
 
-use common::{app, body, cookie_value, set_cookie};
+use tessera_adapter_tests::{axum_app as app, body, cookie_value, set_cookie};
 
 struct Server {
     addr: SocketAddr,

@@ -61,6 +61,10 @@ struct Args {
     /// examples/demo/web/build.sh; default: examples/demo/static).
     #[arg(long, env = "TESSERA_DEMO_STATIC_DIR", value_name = "DIR")]
     static_dir: Option<PathBuf>,
+    /// Allow this origin (a page served elsewhere) through CORS, with
+    /// credentials and the SDK's headers (`tessera_axum::cors`); repeatable.
+    #[arg(long, value_name = "ORIGIN")]
+    cors_origin: Vec<String>,
 }
 
 #[tokio::main]
@@ -95,7 +99,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             static_dir.join(tessera_demo::SDK_BUNDLE).display()
         );
     }
-    let app = tessera_demo::app_with_static_dir(layer, static_dir);
+    let mut app = tessera_demo::app_with_static_dir(layer, static_dir);
+    if !args.cors_origin.is_empty() {
+        let origins: Vec<&str> = args.cors_origin.iter().map(String::as_str).collect();
+        app = app.layer(tessera_axum::cors(&origins));
+    }
 
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
     println!(

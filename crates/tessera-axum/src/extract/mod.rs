@@ -5,4 +5,3 @@
 pub(crate) mod options;
 pub(crate) mod session;
 pub(crate) mod sessions;
-pub(crate) mod verify;

@@ -28,22 +28,8 @@ use tower::{Layer, Service};
 ///     .route("/account/password", post(change_password))
 ///     .route_layer(SessionOptions::new().check_database(true));
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SessionOptions {
-    pub(crate) check_database: bool,
-    pub(crate) anti_csrf_check: Option<bool>,
-    pub(crate) validate_claims: bool,
-}
-
-impl Default for SessionOptions {
-    fn default() -> Self {
-        Self {
-            check_database: false,
-            anti_csrf_check: None,
-            validate_claims: true,
-        }
-    }
-}
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SessionOptions(pub(crate) tessera_http::SessionOptions);
 
 impl SessionOptions {
     /// The defaults.
@@ -55,22 +41,19 @@ impl SessionOptions {
     /// call per extraction; a revoked session is `401 unauthorised` with
     /// the tokens cleared). Blacklisting in the engine's config does this
     /// on every route.
-    pub fn check_database(mut self, on: bool) -> Self {
-        self.check_database = on;
-        self
+    pub fn check_database(self, on: bool) -> Self {
+        Self(self.0.check_database(on))
     }
 
     /// Force the anti-CSRF check on or off (default: on for every method
     /// but GET, and never for header-mode tokens).
-    pub fn anti_csrf_check(mut self, check: bool) -> Self {
-        self.anti_csrf_check = Some(check);
-        self
+    pub fn anti_csrf_check(self, check: bool) -> Self {
+        Self(self.0.anti_csrf_check(check))
     }
 
     /// Run the layer's claim validators (default on).
-    pub fn validate_claims(mut self, on: bool) -> Self {
-        self.validate_claims = on;
-        self
+    pub fn validate_claims(self, on: bool) -> Self {
+        Self(self.0.validate_claims(on))
     }
 }
 

@@ -1,20 +1,14 @@
-//! [`Session`]: the verified session of a request, and its six methods.
+//! [`Session`]: the verified session of a request, as an axum extractor.
 
-use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::ops::Deref;
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use http::request::Parts;
-use serde_json::Value;
-use tessera::AccessTokenClaims;
 
 use super::options::SessionOptions;
-use super::verify::verify_request;
-use crate::claims::{ClaimValidator, validate_all};
-use crate::config::TokenTransferMethod;
 use crate::error::Error;
-use crate::layer::{RequestContext, context};
-use crate::transport::write::Mutation;
+use crate::headers::PartsView;
+use crate::layer::context;
 
 /// A verified session, as an axum extractor.
 ///
@@ -29,271 +23,53 @@ use crate::transport::write::Mutation;
 ///
 /// | method | database calls |
 /// |---|---|
-/// | [`get_user_id`](Self::get_user_id) | 0 |
-/// | [`get_jwt_payload`](Self::get_jwt_payload) | 0 |
-/// | [`update_jwt_payload`](Self::update_jwt_payload) | 1 (a new access token goes out on this response) |
-/// | [`get_session_data`](Self::get_session_data) | 1 |
-/// | [`update_session_data`](Self::update_session_data) | 1 |
-/// | [`revoke_session`](Self::revoke_session) | 1 (the tokens are cleared on this response) |
+/// | [`get_user_id`](tessera_http::Session::get_user_id) | 0 |
+/// | [`get_jwt_payload`](tessera_http::Session::get_jwt_payload) | 0 |
+/// | [`update_jwt_payload`](tessera_http::Session::update_jwt_payload) | 1 (a new access token goes out on this response) |
+/// | [`get_session_data`](tessera_http::Session::get_session_data) | 1 |
+/// | [`update_session_data`](tessera_http::Session::update_session_data) | 1 |
+/// | [`revoke_session`](tessera_http::Session::revoke_session) | 1 (the tokens are cleared on this response) |
 ///
-/// Every method takes `&self`; token changes are queued and
-/// [`SessionLayer`](crate::SessionLayer) writes them on this request's
-/// response, in the transfer method (cookies or headers) the session came
-/// in. Clones share the same state.
-#[derive(Clone)]
-pub struct Session {
-    inner: Arc<Inner>,
-}
+/// The methods are the FDI core's [`tessera_http::Session`] (through
+/// `Deref`), returning this crate's [`Error`]. Every method takes `&self`;
+/// token changes are queued and [`SessionLayer`](crate::SessionLayer)
+/// writes them on this request's response, in the transfer method (cookies
+/// or headers) the session came in. Clones share the same state.
+#[derive(Clone, Debug)]
+pub struct Session(tessera_http::Session<Error>);
 
-struct Inner {
-    ctx: Arc<RequestContext>,
-    method: TokenTransferMethod,
-    first: Version,
-}
+impl Deref for Session {
+    type Target = tessera_http::Session<Error>;
 
-/// One access token of the session. A payload update appends the next
-/// version; earlier versions stay alive as long as the `Session`, which is
-/// what lets [`Session::get_jwt_payload`] hand out a plain `&Value` while
-/// updates take `&self`.
-struct Version {
-    claims: Arc<AccessTokenClaims>,
-    access_token: String,
-    next: OnceLock<Box<Version>>,
-}
-
-impl fmt::Debug for Session {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let c = self.claims();
-        f.debug_struct("Session")
-            .field("handle", &c.session_handle)
-            .field("user_id", &c.user_id)
-            .field("tenant_id", &c.tenant_id)
-            .field("transfer_method", &self.inner.method)
-            .finish_non_exhaustive()
+    fn deref(&self) -> &Self::Target {
+        &self.0
     }
 }
 
-impl Session {
-    pub(crate) fn new(
-        ctx: Arc<RequestContext>,
-        method: TokenTransferMethod,
-        claims: Arc<AccessTokenClaims>,
-        access_token: String,
-    ) -> Self {
-        Self {
-            inner: Arc::new(Inner {
-                ctx,
-                method,
-                first: Version {
-                    claims,
-                    access_token,
-                    next: OnceLock::new(),
-                },
-            }),
-        }
+impl From<Session> for tessera_http::Session<Error> {
+    fn from(s: Session) -> Self {
+        s.0
     }
+}
 
-    fn current(&self) -> &Version {
-        let mut v = &self.inner.first;
-        while let Some(next) = v.next.get() {
-            v = next;
-        }
-        v
-    }
-
-    fn push(&self, claims: Arc<AccessTokenClaims>, access_token: String) {
-        let mut new = Box::new(Version {
-            claims,
-            access_token,
-            next: OnceLock::new(),
-        });
-        let mut v = &self.inner.first;
-        loop {
-            match v.next.get() {
-                Some(next) => v = next,
-                None => match v.next.set(new) {
-                    Ok(()) => return,
-                    // Another update got there first; append after it.
-                    Err(back) => new = back,
-                },
-            }
-        }
-    }
-
-    /// The verified claims of the current access token.
-    pub fn claims(&self) -> &AccessTokenClaims {
-        &self.current().claims
-    }
-
-    /// The user id. 0 database calls.
-    pub fn get_user_id(&self) -> &str {
-        &self.inner.first.claims.user_id
-    }
-
-    /// The recipe user id (equals the user id unless accounts are linked).
-    pub fn get_recipe_user_id(&self) -> &str {
-        &self.inner.first.claims.recipe_user_id
-    }
-
-    /// The user's own access-token payload (a JSON object, protected claims
-    /// left out), as updated by [`update_jwt_payload`](Self::update_jwt_payload)
-    /// during this request. 0 database calls.
-    pub fn get_jwt_payload(&self) -> &Value {
-        &self.current().claims.user_payload
-    }
-
-    /// Replaces the user's access-token payload: stores it and issues a new
-    /// access token with the same expiry, sent on this response with a new
-    /// `front-token`. 1 database call.
-    ///
-    /// Errors: `400` if the payload is not an object or names a protected
-    /// claim; `401 unauthorised` (tokens cleared) if the session is gone.
-    /// If the access token had already expired, the payload is stored and
-    /// goes out with the next refresh.
-    pub async fn update_jwt_payload(&self, new_payload: Value) -> Result<(), Error> {
-        let current = self.current();
-        let regenerated = self
-            .inner
-            .ctx
-            .manager()
-            .regenerate_access_token(&current.access_token, new_payload)
-            .await?
-            .ok_or_else(Error::session_gone)?;
-        let token = match regenerated.access_token {
-            Some(issued) => {
-                let token = issued.token.clone();
-                self.inner.ctx.queue([Mutation::AccessToken {
-                    method: self.inner.method,
-                    token: issued.token,
-                    front_token: issued.front_token,
-                }]);
-                token
-            }
-            None => current.access_token.clone(),
-        };
-        self.push(regenerated.claims, token);
-        Ok(())
-    }
-
-    /// The session data kept in the database (a JSON object). 1 database
-    /// call; `401 unauthorised` (tokens cleared) if the session is gone.
-    pub async fn get_session_data(&self) -> Result<Value, Error> {
-        self.inner
-            .ctx
-            .manager()
-            .get_session_data(self.get_handle())
-            .await?
-            .ok_or_else(Error::session_gone)
-    }
-
-    /// Overwrites the session data (a JSON object). 1 database call;
-    /// `401 unauthorised` (tokens cleared) if the session is gone.
-    pub async fn update_session_data(&self, new_data: Value) -> Result<(), Error> {
-        let updated = self
-            .inner
-            .ctx
-            .manager()
-            .update_session_data(self.get_handle(), new_data)
-            .await?;
-        if updated {
-            Ok(())
-        } else {
-            Err(Error::session_gone())
-        }
-    }
-
-    /// Revokes the session in the database and clears its tokens (in the
-    /// transfer method it came in) on this response. With blacklisting on,
-    /// the access token stops working at once; otherwise it works until it
-    /// expires. 1 database call.
-    pub async fn revoke_session(&self) -> Result<(), Error> {
-        self.inner
-            .ctx
-            .manager()
-            .revoke_session(self.get_handle())
-            .await?;
-        self.inner.ctx.queue([Mutation::Clear(self.inner.method)]);
-        Ok(())
-    }
-
-    /// The session handle. 0 database calls.
-    pub fn get_handle(&self) -> &str {
-        &self.inner.first.claims.session_handle
-    }
-
-    /// The current access token (the new one after a payload update).
-    pub fn get_access_token(&self) -> &str {
-        &self.current().access_token
-    }
-
-    /// The tenant. 0 database calls.
-    pub fn get_tenant_id(&self) -> &str {
-        &self.inner.first.claims.tenant_id
-    }
-
-    /// When the current access token expires, milliseconds since the epoch
-    /// (the front token's `ate`). 0 database calls.
-    pub fn get_access_token_expiry(&self) -> u64 {
-        self.current().claims.expiry_ms()
-    }
-
-    /// When the session expires unless refreshed, milliseconds since the
-    /// epoch (SuperTokens' `get_expiry`). 1 database call.
-    pub async fn get_expiry(&self) -> Result<i64, Error> {
-        Ok(self.information().await?.expiry_ms)
-    }
-
-    /// When the session was created, milliseconds since the epoch. 1
-    /// database call.
-    pub async fn get_time_created(&self) -> Result<i64, Error> {
-        Ok(self.information().await?.time_created_ms)
-    }
-
-    /// Everything the database knows of this session. 1 database call;
-    /// `401 unauthorised` (tokens cleared) if the session is gone.
-    pub async fn get_session_information(&self) -> Result<tessera::SessionInformation, Error> {
-        self.information().await
-    }
-
-    async fn information(&self) -> Result<tessera::SessionInformation, Error> {
-        self.inner
-            .ctx
-            .manager()
-            .get_session_information(self.get_handle())
-            .await?
-            .ok_or_else(Error::session_gone)
-    }
-
-    /// The transfer method the session's tokens travel in on this request.
-    pub fn token_transfer_method(&self) -> TokenTransferMethod {
-        self.inner.method
-    }
-
-    /// Runs claim validators on the current payload; `403 invalid claim`
-    /// with every failure if any fails. 0 database calls.
-    pub fn assert_claims(&self, validators: &[&dyn ClaimValidator]) -> Result<(), Error> {
-        let errors = validate_all(validators.iter().copied(), self.get_jwt_payload());
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::InvalidClaim(errors))
-        }
-    }
+/// The request's session, `None` without a token.
+async fn verify(parts: &Parts) -> Result<Option<Session>, Error> {
+    let ctx = context(&parts.extensions)?;
+    let options = parts
+        .extensions
+        .get::<SessionOptions>()
+        .map(|o| o.0)
+        .unwrap_or_default();
+    Ok(ctx.verify(&PartsView(parts), &options).await?.map(Session))
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Session {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let ctx = context(&parts.extensions)?;
-        let options = parts
-            .extensions
-            .get::<SessionOptions>()
-            .copied()
-            .unwrap_or_default();
-        verify_request(&ctx, parts, &options)
+        verify(parts)
             .await?
-            .ok_or_else(Error::no_token)
+            .ok_or_else(|| tessera_http::Error::no_token().into())
     }
 }
 
@@ -307,12 +83,6 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Session {
         parts: &mut Parts,
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        let ctx = context(&parts.extensions)?;
-        let options = parts
-            .extensions
-            .get::<SessionOptions>()
-            .copied()
-            .unwrap_or_default();
-        verify_request(&ctx, parts, &options).await
+        verify(parts).await
     }
 }

@@ -1,30 +1,27 @@
 //! [`Sessions`]: creating sessions on a request, and the operations by
-//! session handle or by user.
+//! session handle or by user, as an axum extractor.
 
-use std::fmt;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::ops::Deref;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
-use http::header::USER_AGENT;
 use http::request::Parts;
-use serde_json::Value;
-use tessera::{NewSession, SessionInformation, SessionManager, SessionMetadata, TenantScope};
 
-use super::session::Session;
-use crate::config::{TokenTransferMethod, TokenTransferPolicy};
 use crate::error::Error;
-use crate::layer::{RequestContext, context};
-use crate::transport::names::ACCESS_TOKEN_COOKIE;
-use crate::transport::read::{auth_mode, bearer_token, cookie_value, header_str};
-use crate::transport::write::{Mutation, attach};
+use crate::headers::PartsView;
+use crate::layer::context;
 
 /// Session management on a request, as an axum extractor: create a session
 /// (its tokens go out on this response), and list, read, update or revoke
 /// sessions by handle or by user.
 ///
 /// Extraction never fails while [`SessionLayer`](crate::SessionLayer) is
-/// installed, and reads no database.
+/// installed, and reads no database. The methods are the FDI core's
+/// [`tessera_http::Sessions`] (through `Deref`), returning this crate's
+/// [`Error`]; [`request_metadata`](tessera_http::Sessions::request_metadata)
+/// has the peer address when the app is served with
+/// `into_make_service_with_connect_info::<SocketAddr>()` (as
+/// [`serve`](crate::serve) does).
 ///
 /// ```
 /// use axum::{Json, extract::Path};
@@ -38,19 +35,14 @@ use crate::transport::write::{Mutation, attach};
 ///     Ok(Json(json!({ "handle": session.get_handle() })))
 /// }
 /// ```
-pub struct Sessions {
-    ctx: Arc<RequestContext>,
-    create_method: TokenTransferMethod,
-    access_token_in_cookie: bool,
-    access_token_in_header: bool,
-    metadata: SessionMetadata,
-}
+#[derive(Debug)]
+pub struct Sessions(tessera_http::Sessions<Error>);
 
-impl fmt::Debug for Sessions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sessions")
-            .field("create_method", &self.create_method)
-            .finish_non_exhaustive()
+impl Deref for Sessions {
+    type Target = tessera_http::Sessions<Error>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
     }
 }
 
@@ -59,205 +51,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Sessions {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let ctx = context(&parts.extensions)?;
-        let headers = &parts.headers;
-        // FDI §4: cookie iff `st-auth-mode: cookie`, header otherwise.
-        let create_method = match ctx.config().transfer_policy {
-            TokenTransferPolicy::Cookie => TokenTransferMethod::Cookie,
-            TokenTransferPolicy::Header => TokenTransferMethod::Header,
-            TokenTransferPolicy::Any => match auth_mode(headers) {
-                Some(TokenTransferMethod::Cookie) => TokenTransferMethod::Cookie,
-                _ => TokenTransferMethod::Header,
-            },
-        };
-        let metadata = SessionMetadata {
-            ip: parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip().to_string()),
-            user_agent: header_str(headers, USER_AGENT.as_str()).map(str::to_owned),
-            device: None,
-        };
-        Ok(Self {
-            access_token_in_cookie: cookie_value(headers, ACCESS_TOKEN_COOKIE).is_some(),
-            access_token_in_header: bearer_token(headers).is_some(),
-            ctx,
-            create_method,
-            metadata,
-        })
-    }
-}
-
-impl Sessions {
-    /// Creates a session for `user_id` in the default tenant with this
-    /// access-token payload and session data (JSON objects), and sends its
-    /// tokens on this response. 1 database call.
-    ///
-    /// The tokens go out as cookies when the request says
-    /// `st-auth-mode: cookie`, as headers otherwise (FDI §4); a session of
-    /// the same client in the other method is cleared first.
-    pub async fn create_new_session(
-        &self,
-        user_id: &str,
-        jwt_payload: Value,
-        session_data: Value,
-    ) -> Result<Session, Error> {
-        self.create_session(
-            NewSession::new(user_id)
-                .jwt_payload(jwt_payload)
-                .session_data(session_data),
-        )
-        .await
-    }
-
-    /// Creates a session with every option of [`NewSession`] (tenant,
-    /// metadata, recipe user …) and sends its tokens on this response.
-    ///
-    /// ```
-    /// # async fn demo(sessions: tessera_axum::Sessions) -> Result<(), tessera_axum::Error> {
-    /// use tessera::NewSession;
-    /// let session = sessions
-    ///     .create_session(NewSession::new("user-1").tenant("acme").metadata(sessions.request_metadata()))
-    ///     .await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn create_session(&self, mut new: NewSession) -> Result<Session, Error> {
-        let method = self.create_method;
-        // Header mode never uses anti-CSRF tokens (FDI §4).
-        new.enable_anti_csrf = match method {
-            TokenTransferMethod::Header => Some(false),
-            TokenTransferMethod::Cookie => new
-                .enable_anti_csrf
-                .or(Some(self.ctx.shared.anti_csrf_tokens(method))),
-        };
-        let created = self.ctx.manager().create_session(new).await?;
-        let mut mutations = Vec::new();
-        let other_had_token = match method.other() {
-            TokenTransferMethod::Cookie => self.access_token_in_cookie,
-            TokenTransferMethod::Header => self.access_token_in_header,
-        };
-        if other_had_token {
-            mutations.push(Mutation::Clear(method.other()));
-        }
-        mutations.extend(attach(method, &created));
-        self.ctx.queue(mutations);
-        Ok(Session::new(
-            self.ctx.clone(),
-            method,
-            created.claims,
-            created.access_token.token,
-        ))
-    }
-
-    /// What the request says about its client: the IP address (when the
-    /// app is served with `into_make_service_with_connect_info`) and the
-    /// `User-Agent`. Not recorded unless passed to
-    /// [`create_session`](Self::create_session).
-    pub fn request_metadata(&self) -> SessionMetadata {
-        self.metadata.clone()
-    }
-
-    /// The transfer method a session created on this request will use.
-    pub fn token_transfer_method(&self) -> TokenTransferMethod {
-        self.create_method
-    }
-
-    /// Revokes one session; `true` if it existed. 1 database call. (The
-    /// client of that session is told on its next request, at once with
-    /// blacklisting on, else when its access token expires.)
-    pub async fn revoke_session(&self, session_handle: &str) -> Result<bool, Error> {
-        Ok(self.ctx.manager().revoke_session(session_handle).await?)
-    }
-
-    /// Revokes the given sessions; returns the handles that existed.
-    pub async fn revoke_multiple_sessions(
-        &self,
-        session_handles: &[String],
-    ) -> Result<Vec<String>, Error> {
-        Ok(self
-            .ctx
-            .manager()
-            .revoke_multiple_sessions(session_handles)
-            .await?)
-    }
-
-    /// Revokes every session of a user, in every tenant; returns their
-    /// handles. 1 database call.
-    pub async fn revoke_all_sessions_for_user(&self, user_id: &str) -> Result<Vec<String>, Error> {
-        Ok(self
-            .ctx
-            .manager()
-            .revoke_all_sessions_for_user(user_id)
-            .await?)
-    }
-
-    /// Handles of a user's live sessions in every tenant, oldest first.
-    /// 1 database call.
-    pub async fn get_all_session_handles_for_user(
-        &self,
-        user_id: &str,
-    ) -> Result<Vec<String>, Error> {
-        Ok(self
-            .ctx
-            .manager()
-            .get_all_session_handles_for_user(user_id)
-            .await?)
-    }
-
-    /// Everything the database knows of a live session; `None` if there is
-    /// none. 1 database call.
-    pub async fn get_session_information(
-        &self,
-        session_handle: &str,
-    ) -> Result<Option<SessionInformation>, Error> {
-        Ok(self
-            .ctx
-            .manager()
-            .get_session_information(session_handle)
-            .await?)
-    }
-
-    /// The session data of a live session; `None` if there is none.
-    pub async fn get_session_data(&self, session_handle: &str) -> Result<Option<Value>, Error> {
-        Ok(self.ctx.manager().get_session_data(session_handle).await?)
-    }
-
-    /// Overwrites a session's data; `false` if the session is gone.
-    pub async fn update_session_data(
-        &self,
-        session_handle: &str,
-        data: Value,
-    ) -> Result<bool, Error> {
-        Ok(self
-            .ctx
-            .manager()
-            .update_session_data(session_handle, data)
-            .await?)
-    }
-
-    /// Replaces a session's stored access-token payload; its client gets
-    /// it with the next refresh. `false` if the session is gone.
-    pub async fn update_jwt_payload(
-        &self,
-        session_handle: &str,
-        payload: Value,
-    ) -> Result<bool, Error> {
-        Ok(self
-            .ctx
-            .manager()
-            .update_jwt_payload(session_handle, payload)
-            .await?)
-    }
-
-    /// Handle and user operations limited to one tenant. (To create a
-    /// session in a tenant on this request, use
-    /// [`create_session`](Self::create_session) with
-    /// [`NewSession::tenant`].)
-    pub fn for_tenant(&self, tenant_id: impl Into<String>) -> TenantScope {
-        self.ctx.manager().for_tenant(tenant_id)
-    }
-
-    /// The engine, for anything else.
-    pub fn manager(&self) -> &SessionManager {
-        self.ctx.manager()
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
+        Ok(Self(ctx.sessions(&PartsView(parts), ip)))
     }
 }

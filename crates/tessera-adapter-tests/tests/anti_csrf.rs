@@ -1,13 +1,13 @@
 //! Anti-CSRF (FDI §5): `ViaToken` (the engine's check of the `anti-csrf`
 //! header) and `ViaCustomHeader` (the `rid` header), for verification and
 //! refresh.
+// Cases are plain async fns run by `both!`: unwrap as in tests.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::*;
 use serde_json::json;
 use tessera::AntiCsrfMode;
-use tessera_axum::{SameSite, SessionLayer};
+use tessera_adapter_tests::*;
+use tessera_http::{Fdi, SameSite};
 
 fn with_mode(mode: AntiCsrfMode) -> Setup {
     Setup {
@@ -16,9 +16,9 @@ fn with_mode(mode: AntiCsrfMode) -> Setup {
     }
 }
 
-#[tokio::test]
-async fn via_token_issues_an_anti_csrf_token_in_cookie_mode_and_exposes_it() {
-    let app = start_with(with_mode(AntiCsrfMode::ViaToken)).await;
+both!(via_token_issues_an_anti_csrf_token_in_cookie_mode_and_exposes_it);
+async fn via_token_issues_an_anti_csrf_token_in_cookie_mode_and_exposes_it(adapter: Adapter) {
+    let app = start_with(adapter, with_mode(AntiCsrfMode::ViaToken)).await;
     let login = app.login_cookie("alice").await;
     let h = login.headers();
     assert!(!h["anti-csrf"].is_empty());
@@ -28,9 +28,9 @@ async fn via_token_issues_an_anti_csrf_token_in_cookie_mode_and_exposes_it() {
     assert_eq!(up["antiCsrfToken"], h["anti-csrf"].to_str().unwrap());
 }
 
-#[tokio::test]
-async fn via_token_post_without_the_anti_csrf_header_is_401_try_refresh_token() {
-    let app = start_with(with_mode(AntiCsrfMode::ViaToken)).await;
+both!(via_token_post_without_the_anti_csrf_header_is_401_try_refresh_token);
+async fn via_token_post_without_the_anti_csrf_header_is_401_try_refresh_token(adapter: Adapter) {
+    let app = start_with(adapter, with_mode(AntiCsrfMode::ViaToken)).await;
     let login = app.login_cookie("alice").await;
     let csrf = login.headers()["anti-csrf"].to_str().unwrap().to_owned();
 
@@ -61,9 +61,9 @@ async fn via_token_post_without_the_anti_csrf_header_is_401_try_refresh_token() 
     assert_eq!(right.status(), 200);
 }
 
-#[tokio::test]
-async fn via_token_get_is_not_checked_but_head_is() {
-    let app = start_with(with_mode(AntiCsrfMode::ViaToken)).await;
+both!(via_token_get_is_not_checked_but_head_is);
+async fn via_token_get_is_not_checked_but_head_is(adapter: Adapter) {
+    let app = start_with(adapter, with_mode(AntiCsrfMode::ViaToken)).await;
     app.login_cookie("bob").await;
     let get = app.client.get(app.url("/me")).send().await.unwrap();
     assert_eq!(get.status(), 200);
@@ -71,9 +71,9 @@ async fn via_token_get_is_not_checked_but_head_is() {
     assert_eq!(head.status(), 401);
 }
 
-#[tokio::test]
-async fn via_token_is_never_used_for_header_mode_sessions() {
-    let app = start_with(with_mode(AntiCsrfMode::ViaToken)).await;
+both!(via_token_is_never_used_for_header_mode_sessions);
+async fn via_token_is_never_used_for_header_mode_sessions(adapter: Adapter) {
+    let app = start_with(adapter, with_mode(AntiCsrfMode::ViaToken)).await;
     let res = app
         .bare_client()
         .post(app.url("/login/carol"))
@@ -95,9 +95,9 @@ async fn via_token_is_never_used_for_header_mode_sessions() {
     assert_eq!(refresh.status(), 200);
 }
 
-#[tokio::test]
-async fn via_token_cookie_refresh_needs_the_anti_csrf_header() {
-    let app = start_with(with_mode(AntiCsrfMode::ViaToken)).await;
+both!(via_token_cookie_refresh_needs_the_anti_csrf_header);
+async fn via_token_cookie_refresh_needs_the_anti_csrf_header(adapter: Adapter) {
+    let app = start_with(adapter, with_mode(AntiCsrfMode::ViaToken)).await;
     let login = app.login_cookie("dave").await;
     let csrf = login.headers()["anti-csrf"].to_str().unwrap().to_owned();
     let refresh_cookie = cookie_value(&set_cookie(login.headers(), "sRefreshToken").unwrap());
@@ -124,9 +124,9 @@ async fn via_token_cookie_refresh_needs_the_anti_csrf_header() {
     assert_eq!(with.headers()["anti-csrf"], csrf.as_str());
 }
 
-#[tokio::test]
-async fn via_custom_header_post_without_rid_is_401_try_refresh_token() {
-    let app = start_with(with_mode(AntiCsrfMode::ViaCustomHeader)).await;
+both!(via_custom_header_post_without_rid_is_401_try_refresh_token);
+async fn via_custom_header_post_without_rid_is_401_try_refresh_token(adapter: Adapter) {
+    let app = start_with(adapter, with_mode(AntiCsrfMode::ViaCustomHeader)).await;
     app.login_cookie("erin").await;
 
     let without = app.client.post(app.url("/me")).send().await.unwrap();
@@ -151,9 +151,11 @@ async fn via_custom_header_post_without_rid_is_401_try_refresh_token() {
     assert_eq!(get.status(), 200);
 }
 
-#[tokio::test]
-async fn via_custom_header_cookie_refresh_without_rid_is_401_unauthorised_and_clears() {
-    let app = start_with(with_mode(AntiCsrfMode::ViaCustomHeader)).await;
+both!(via_custom_header_cookie_refresh_without_rid_is_401_unauthorised_and_clears);
+async fn via_custom_header_cookie_refresh_without_rid_is_401_unauthorised_and_clears(
+    adapter: Adapter,
+) {
+    let app = start_with(adapter, with_mode(AntiCsrfMode::ViaCustomHeader)).await;
     app.login_cookie("frank").await;
     let res = app
         .client
@@ -169,9 +171,9 @@ async fn via_custom_header_cookie_refresh_without_rid_is_401_unauthorised_and_cl
     assert_eq!(body(res).await, json!({ "message": "unauthorised" }));
 }
 
-#[tokio::test]
-async fn via_custom_header_does_not_apply_to_header_mode() {
-    let app = start_with(with_mode(AntiCsrfMode::ViaCustomHeader)).await;
+both!(via_custom_header_does_not_apply_to_header_mode);
+async fn via_custom_header_does_not_apply_to_header_mode(adapter: Adapter) {
+    let app = start_with(adapter, with_mode(AntiCsrfMode::ViaCustomHeader)).await;
     let tokens = app.login_header("gina").await;
     let post = app
         .bare_client()
@@ -185,12 +187,15 @@ async fn via_custom_header_does_not_apply_to_header_mode() {
     assert_eq!(refresh.status(), 200);
 }
 
-#[tokio::test]
-async fn same_site_none_cookies_default_to_the_custom_header_check() {
-    let app = start_with(Setup {
-        layer: Box::new(|l: SessionLayer| l.cookie_same_site(SameSite::None)),
-        ..Setup::default()
-    })
+both!(same_site_none_cookies_default_to_the_custom_header_check);
+async fn same_site_none_cookies_default_to_the_custom_header_check(adapter: Adapter) {
+    let app = start_with(
+        adapter,
+        Setup {
+            layer: Box::new(|l: Fdi| l.cookie_same_site(SameSite::None)),
+            ..Setup::default()
+        },
+    )
     .await;
     let login = app.login_cookie("hank").await;
     assert!(
@@ -210,9 +215,9 @@ async fn same_site_none_cookies_default_to_the_custom_header_check() {
     assert_eq!(with.status(), 200);
 }
 
-#[tokio::test]
-async fn no_anti_csrf_mode_accepts_a_cookie_post_without_headers() {
-    let app = start().await;
+both!(no_anti_csrf_mode_accepts_a_cookie_post_without_headers);
+async fn no_anti_csrf_mode_accepts_a_cookie_post_without_headers(adapter: Adapter) {
+    let app = start(adapter).await;
     app.login_cookie("ivy").await;
     let res = app.client.post(app.url("/me")).send().await.unwrap();
     assert_eq!(res.status(), 200);

@@ -1,8 +1,12 @@
-//! The end-to-end harness: an axum app with the seed handlers and a few
-//! probes, served on 127.0.0.1:0 over a SQLite store in a temp file
-//! (wrapped in a store that counts session-table calls), driven by reqwest
-//! with a cookie jar. Time is a `ManualClock`: tests move it, never sleep.
+//! The end-to-end harness of the adapters' behaviour table: the same app
+//! (the seed handlers and a few probes) on tessera-axum ([`axum_app`]) or
+//! tessera-actix ([`actix_app`]), served on 127.0.0.1:0 over a SQLite store
+//! in a temp file (wrapped in a store that counts session-table calls),
+//! driven by reqwest with a cookie jar. Time is a `ManualClock`: tests move
+//! it, never sleep. [`both!`] runs one case against each adapter.
 #![allow(
+    missing_docs,
+    missing_debug_implementations,
     dead_code,
     unreachable_pub,
     clippy::unwrap_used,
@@ -14,144 +18,45 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::Path;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+mod actix_app;
+mod axum_app;
+
+pub use actix_app::{app as actix_app, unlayered as unlayered_actix_app};
+pub use axum_app::app as axum_app;
+
 use base64::Engine as _;
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::header::HeaderMap;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tessera::store::{SessionRecord, SessionStore, SqliteStore, StoredKey, TenantFilter};
 use tessera::{AntiCsrfMode, ManualClock, SessionManager};
-use tessera_axum::{Session, SessionLayer, SessionOptions, Sessions};
+use tessera_http::Fdi;
 
-// ---------------------------------------------------------------- the seed
-
-/// The seed handler of the README, exactly as written there.
-pub async fn test_info(session: Session) -> Result<Json<Value>, tessera_axum::Error> {
-    let user_id = session.get_user_id();
-
-    let mut data = session.get_session_data().await?;
-    data["newKey"] = json!("newVal");
-    session.update_session_data(data).await?;
-
-    let mut payload = session.get_jwt_payload().clone();
-    payload["newKey"] = json!("newVal");
-    session.update_jwt_payload(payload).await?;
-
-    session.revoke_session().await?;
-    Ok(Json(json!({ "status": "ok", "user": user_id })))
+/// Which adapter serves a test app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Adapter {
+    /// tessera-axum.
+    Axum,
+    /// tessera-actix.
+    Actix,
 }
 
-/// The seed login handler of the README.
-pub async fn login(
-    sessions: Sessions,
-    Path(user): Path<String>,
-) -> Result<Json<Value>, tessera_axum::Error> {
-    let session = sessions
-        .create_new_session(
-            &user,
-            json!({ "role": "reader" }),
-            json!({ "cart": [1, 2] }),
-        )
-        .await?;
-    Ok(Json(json!({ "handle": session.get_handle() })))
-}
-
-// ---------------------------------------------------------------- probes
-
-fn describe(session: &Session) -> Value {
-    json!({
-        "userId": session.get_user_id(),
-        "handle": session.get_handle(),
-        "tenantId": session.get_tenant_id(),
-        "payload": session.get_jwt_payload(),
-        "method": session.token_transfer_method().as_str(),
-    })
-}
-
-async fn me(session: Session) -> Json<Value> {
-    Json(describe(&session))
-}
-
-async fn maybe(session: Option<Session>) -> Json<Value> {
-    Json(json!({ "userId": session.as_ref().map(|s| s.get_user_id().to_owned()) }))
-}
-
-async fn set_data(
-    session: Session,
-    Json(data): Json<Value>,
-) -> Result<Json<Value>, tessera_axum::Error> {
-    session.update_session_data(data).await?;
-    Ok(Json(json!({ "data": session.get_session_data().await? })))
-}
-
-async fn set_payload(
-    session: Session,
-    Json(payload): Json<Value>,
-) -> Result<Json<Value>, tessera_axum::Error> {
-    session.update_jwt_payload(payload).await?;
-    Ok(Json(json!({
-        "payload": session.get_jwt_payload(),
-        "accessToken": session.get_access_token(),
-    })))
-}
-
-async fn revoke_own(session: Session) -> Result<Json<Value>, tessera_axum::Error> {
-    session.revoke_session().await?;
-    Ok(Json(json!({ "revoked": session.get_handle() })))
-}
-
-async fn admin_revoke(
-    sessions: Sessions,
-    Path(handle): Path<String>,
-) -> Result<Json<Value>, tessera_axum::Error> {
-    Ok(Json(
-        json!({ "revoked": sessions.revoke_session(&handle).await? }),
-    ))
-}
-
-/// Calls exactly one `Session` method, for the database-call counts.
-async fn one_method(
-    Path(op): Path<String>,
-    session: Session,
-) -> Result<Json<Value>, tessera_axum::Error> {
-    match op.as_str() {
-        "get_user_id" => {
-            let _ = session.get_user_id();
+/// Runs one behaviour case against both adapters: `both!(case);` beside
+/// `async fn case(adapter: Adapter)` makes `case::axum` and `case::actix`.
+#[macro_export]
+macro_rules! both {
+    ($case:ident) => {
+        mod $case {
+            #[tokio::test]
+            async fn axum() {
+                super::$case($crate::Adapter::Axum).await
+            }
+            #[tokio::test]
+            async fn actix() {
+                super::$case($crate::Adapter::Actix).await
+            }
         }
-        "get_jwt_payload" => {
-            let _ = session.get_jwt_payload();
-        }
-        "update_jwt_payload" => session.update_jwt_payload(json!({ "k": 1 })).await?,
-        "get_session_data" => {
-            session.get_session_data().await?;
-        }
-        "update_session_data" => session.update_session_data(json!({ "k": 2 })).await?,
-        "revoke_session" => session.revoke_session().await?,
-        _ => return Err(tessera_axum::Error::InvalidInput("unknown op".into())),
-    }
-    Ok(Json(json!({ "op": op })))
-}
-
-/// The app every test drives.
-pub fn app(layer: SessionLayer) -> Router {
-    let checked = Router::new()
-        .route("/checked", post(me))
-        .route_layer(SessionOptions::new().check_database(true));
-    Router::new()
-        .route("/login/{user}", post(login))
-        .route("/test", post(test_info))
-        .route("/me", get(me).post(me).head(me))
-        .route("/maybe", get(maybe))
-        .route("/data", post(set_data))
-        .route("/payload", post(set_payload))
-        .route("/revoke", post(revoke_own))
-        .route("/admin/revoke/{handle}", post(admin_revoke))
-        .route("/one/{op}", post(one_method))
-        .merge(checked)
-        .merge(tessera_axum::routes())
-        .layer(layer)
+    };
 }
 
 // ---------------------------------------------------------------- the store
@@ -282,13 +187,13 @@ impl<S: SessionStore> SessionStore for CountingStore<S> {
 
 // ---------------------------------------------------------------- the app
 
-/// Engine and layer settings of one test app.
+/// Engine and FDI settings of one test app.
 pub struct Setup {
     pub anti_csrf: AntiCsrfMode,
     pub blacklisting: bool,
     pub access_token_validity: Duration,
     pub refresh_grace_period: Duration,
-    pub layer: Box<dyn FnOnce(SessionLayer) -> SessionLayer + Send>,
+    pub layer: Box<dyn FnOnce(Fdi) -> Fdi + Send>,
 }
 
 impl Default for Setup {
@@ -312,24 +217,37 @@ pub struct TestApp {
     pub jar: Arc<Jar>,
     pub manager: SessionManager,
     pub clock: ManualClock,
+    pub adapter: Adapter,
     calls: Arc<Mutex<Calls>>,
-    server: tokio::task::JoinHandle<()>,
+    server: Server,
     _dir: tempfile::TempDir,
+}
+
+/// A running server of either adapter.
+enum Server {
+    Axum(tokio::task::JoinHandle<()>),
+    Actix(actix_web::dev::ServerHandle),
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        self.server.abort();
+        match &self.server {
+            Server::Axum(task) => task.abort(),
+            Server::Actix(handle) => {
+                // Stopping returns a future; the server's own thread runs it.
+                drop(handle.stop(false));
+            }
+        }
     }
 }
 
 /// Starts an app with default settings.
-pub async fn start() -> TestApp {
-    start_with(Setup::default()).await
+pub async fn start(adapter: Adapter) -> TestApp {
+    start_with(adapter, Setup::default()).await
 }
 
 /// Starts an app.
-pub async fn start_with(setup: Setup) -> TestApp {
+pub async fn start_with(adapter: Adapter, setup: Setup) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = SqliteStore::open(dir.path().join("sessions.db"))
         .await
@@ -352,13 +270,22 @@ pub async fn start_with(setup: Setup) -> TestApp {
         .build()
         .await
         .unwrap();
-    let layer = (setup.layer)(SessionLayer::new(manager.clone()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = app(layer);
-    let server = tokio::spawn(async move {
-        axum::serve(listener, router).await.unwrap();
-    });
+    let fdi = (setup.layer)(Fdi::new(manager.clone()));
+    let (addr, server) = match adapter {
+        Adapter::Axum => {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let router = axum_app(tessera_axum::SessionLayer::from_fdi(fdi));
+            let task = tokio::spawn(async move {
+                axum::serve(listener, router).await.unwrap();
+            });
+            (addr, Server::Axum(task))
+        }
+        Adapter::Actix => {
+            let (addr, handle) = actix_app::serve(tessera_actix::SessionMiddleware::from_fdi(fdi));
+            (addr, Server::Actix(handle))
+        }
+    };
     let jar = Arc::new(Jar::default());
     let client = reqwest::Client::builder()
         .cookie_provider(jar.clone())
@@ -370,6 +297,7 @@ pub async fn start_with(setup: Setup) -> TestApp {
         jar,
         manager,
         clock,
+        adapter,
         calls,
         server,
         _dir: dir,

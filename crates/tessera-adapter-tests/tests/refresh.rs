@@ -1,17 +1,17 @@
 //! `POST /auth/session/refresh` (FDI §7): both transfer methods, expiry,
 //! theft and the grace window, legacy and duplicate cookies.
-
-mod common;
+// Cases are plain async fns run by `both!`: unwrap as in tests.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
 
-use common::*;
 use serde_json::json;
-use tessera_axum::SessionLayer;
+use tessera_adapter_tests::*;
+use tessera_http::Fdi;
 
-#[tokio::test]
-async fn refresh_in_cookie_mode_rotates_both_cookies_and_sends_a_front_token() {
-    let app = start().await;
+both!(refresh_in_cookie_mode_rotates_both_cookies_and_sends_a_front_token);
+async fn refresh_in_cookie_mode_rotates_both_cookies_and_sends_a_front_token(adapter: Adapter) {
+    let app = start(adapter).await;
     let login = app.login_cookie("alice").await;
     let old_access = cookie_value(&set_cookie(login.headers(), "sAccessToken").unwrap());
     let old_refresh = cookie_value(&set_cookie(login.headers(), "sRefreshToken").unwrap());
@@ -49,9 +49,9 @@ async fn refresh_in_cookie_mode_rotates_both_cookies_and_sends_a_front_token() {
     assert_eq!(body(me).await["userId"], "alice");
 }
 
-#[tokio::test]
-async fn refresh_in_header_mode_returns_the_new_tokens_in_headers() {
-    let app = start().await;
+both!(refresh_in_header_mode_returns_the_new_tokens_in_headers);
+async fn refresh_in_header_mode_returns_the_new_tokens_in_headers(adapter: Adapter) {
+    let app = start(adapter).await;
     let tokens = app.login_header("bob").await;
     app.clock.advance(Duration::from_secs(5));
     let res = app.refresh_header(&tokens.refresh).await;
@@ -73,9 +73,9 @@ async fn refresh_in_header_mode_returns_the_new_tokens_in_headers() {
     assert_eq!(body(me).await["method"], "header");
 }
 
-#[tokio::test]
-async fn refresh_without_any_token_is_401_unauthorised_and_clears_both_methods() {
-    let app = start().await;
+both!(refresh_without_any_token_is_401_unauthorised_and_clears_both_methods);
+async fn refresh_without_any_token_is_401_unauthorised_and_clears_both_methods(adapter: Adapter) {
+    let app = start(adapter).await;
     let res = app
         .bare_client()
         .post(app.url("/auth/session/refresh"))
@@ -92,12 +92,15 @@ async fn refresh_without_any_token_is_401_unauthorised_and_clears_both_methods()
     assert_eq!(body(res).await, json!({ "message": "unauthorised" }));
 }
 
-#[tokio::test]
-async fn expired_access_token_is_401_try_refresh_token_and_a_refresh_recovers() {
-    let app = start_with(Setup {
-        access_token_validity: Duration::from_secs(60),
-        ..Setup::default()
-    })
+both!(expired_access_token_is_401_try_refresh_token_and_a_refresh_recovers);
+async fn expired_access_token_is_401_try_refresh_token_and_a_refresh_recovers(adapter: Adapter) {
+    let app = start_with(
+        adapter,
+        Setup {
+            access_token_validity: Duration::from_secs(60),
+            ..Setup::default()
+        },
+    )
     .await;
     app.login_cookie("carol").await;
     app.clock.advance(Duration::from_secs(61));
@@ -121,12 +124,17 @@ async fn expired_access_token_is_401_try_refresh_token_and_a_refresh_recovers() 
     assert_eq!(me.status(), 200);
 }
 
-#[tokio::test]
-async fn optional_session_is_none_without_token_but_expired_token_is_still_an_error() {
-    let app = start_with(Setup {
-        access_token_validity: Duration::from_secs(60),
-        ..Setup::default()
-    })
+both!(optional_session_is_none_without_token_but_expired_token_is_still_an_error);
+async fn optional_session_is_none_without_token_but_expired_token_is_still_an_error(
+    adapter: Adapter,
+) {
+    let app = start_with(
+        adapter,
+        Setup {
+            access_token_validity: Duration::from_secs(60),
+            ..Setup::default()
+        },
+    )
     .await;
     let none = app.client.get(app.url("/maybe")).send().await.unwrap();
     assert_eq!(body(none).await, json!({ "userId": null }));
@@ -144,10 +152,11 @@ async fn optional_session_is_none_without_token_but_expired_token_is_still_an_er
     );
 }
 
-#[tokio::test]
-async fn replaying_a_retired_refresh_token_after_the_grace_window_is_theft_and_revokes_the_session()
-{
-    let app = start().await;
+both!(replaying_a_retired_refresh_token_after_the_grace_window_is_theft_and_revokes_the_session);
+async fn replaying_a_retired_refresh_token_after_the_grace_window_is_theft_and_revokes_the_session(
+    adapter: Adapter,
+) {
+    let app = start(adapter).await;
     let first = app.login_header("mallory-victim").await;
     let handle = decode_front_token(&first.front)["up"]["sessionHandle"]
         .as_str()
@@ -183,9 +192,11 @@ async fn replaying_a_retired_refresh_token_after_the_grace_window_is_theft_and_r
     assert_eq!(body(legit).await, json!({ "message": "unauthorised" }));
 }
 
-#[tokio::test]
-async fn replaying_the_previous_refresh_token_within_the_grace_window_is_a_normal_refresh() {
-    let app = start().await;
+both!(replaying_the_previous_refresh_token_within_the_grace_window_is_a_normal_refresh);
+async fn replaying_the_previous_refresh_token_within_the_grace_window_is_a_normal_refresh(
+    adapter: Adapter,
+) {
+    let app = start(adapter).await;
     let first = app.login_header("erin").await;
     let rotated = app.refresh_header(&first.refresh).await;
     assert_eq!(rotated.status(), 200);
@@ -201,9 +212,9 @@ async fn replaying_the_previous_refresh_token_within_the_grace_window_is_a_norma
     assert_eq!(decode_front_token(&retried.front)["uid"], "erin");
 }
 
-#[tokio::test]
-async fn theft_is_detected_in_cookie_mode_too_and_the_cookies_are_cleared() {
-    let app = start().await;
+both!(theft_is_detected_in_cookie_mode_too_and_the_cookies_are_cleared);
+async fn theft_is_detected_in_cookie_mode_too_and_the_cookies_are_cleared(adapter: Adapter) {
+    let app = start(adapter).await;
     let login = app.login_cookie("frank").await;
     let original = cookie_value(&set_cookie(login.headers(), "sRefreshToken").unwrap());
     let res = app
@@ -237,9 +248,9 @@ async fn theft_is_detected_in_cookie_mode_too_and_the_cookies_are_cleared() {
     );
 }
 
-#[tokio::test]
-async fn refresh_with_both_methods_uses_the_header_and_clears_the_cookies_first() {
-    let app = start().await;
+both!(refresh_with_both_methods_uses_the_header_and_clears_the_cookies_first);
+async fn refresh_with_both_methods_uses_the_header_and_clears_the_cookies_first(adapter: Adapter) {
+    let app = start(adapter).await;
     let cookie_login = app.login_cookie("gina").await;
     let cookie_refresh =
         cookie_value(&set_cookie(cookie_login.headers(), "sRefreshToken").unwrap());
@@ -264,9 +275,9 @@ async fn refresh_with_both_methods_uses_the_header_and_clears_the_cookies_first(
     assert!(is_clearing(&set_cookie(h, "sRefreshToken").unwrap()));
 }
 
-#[tokio::test]
-async fn a_legacy_id_refresh_token_cookie_asks_for_a_refresh_which_clears_it() {
-    let app = start().await;
+both!(a_legacy_id_refresh_token_cookie_asks_for_a_refresh_which_clears_it);
+async fn a_legacy_id_refresh_token_cookie_asks_for_a_refresh_which_clears_it(adapter: Adapter) {
+    let app = start(adapter).await;
     let tokens = app.login_header("hank").await;
     let verify = app
         .bare_client()
@@ -296,9 +307,9 @@ async fn a_legacy_id_refresh_token_cookie_asks_for_a_refresh_which_clears_it() {
     assert!(legacy.contains("Path=/;") || legacy.ends_with("Path=/"));
 }
 
-#[tokio::test]
-async fn duplicate_access_token_cookies_are_401_try_refresh_token() {
-    let app = start().await;
+both!(duplicate_access_token_cookies_are_401_try_refresh_token);
+async fn duplicate_access_token_cookies_are_401_try_refresh_token(adapter: Adapter) {
+    let app = start(adapter).await;
     let login = app.login_cookie("ivy").await;
     let access = cookie_value(&set_cookie(login.headers(), "sAccessToken").unwrap());
     let res = app
@@ -315,12 +326,15 @@ async fn duplicate_access_token_cookies_are_401_try_refresh_token() {
     assert_eq!(body(res).await, json!({ "message": "try refresh token" }));
 }
 
-#[tokio::test]
-async fn duplicate_cookies_at_refresh_are_cleared_on_the_older_cookie_domain() {
-    let app = start_with(Setup {
-        layer: Box::new(|l: SessionLayer| l.older_cookie_domain("old.example.com")),
-        ..Setup::default()
-    })
+both!(duplicate_cookies_at_refresh_are_cleared_on_the_older_cookie_domain);
+async fn duplicate_cookies_at_refresh_are_cleared_on_the_older_cookie_domain(adapter: Adapter) {
+    let app = start_with(
+        adapter,
+        Setup {
+            layer: Box::new(|l: Fdi| l.older_cookie_domain("old.example.com")),
+            ..Setup::default()
+        },
+    )
     .await;
     let res = app
         .bare_client()
@@ -343,9 +357,9 @@ async fn duplicate_cookies_at_refresh_are_cleared_on_the_older_cookie_domain() {
     );
 }
 
-#[tokio::test]
-async fn duplicate_cookies_at_refresh_without_an_older_cookie_domain_are_a_500() {
-    let app = start().await;
+both!(duplicate_cookies_at_refresh_without_an_older_cookie_domain_are_a_500);
+async fn duplicate_cookies_at_refresh_without_an_older_cookie_domain_are_a_500(adapter: Adapter) {
+    let app = start(adapter).await;
     let res = app
         .bare_client()
         .post(app.url("/auth/session/refresh"))
@@ -357,11 +371,68 @@ async fn duplicate_cookies_at_refresh_without_an_older_cookie_domain_are_a_500()
     assert_eq!(body(res).await, json!({ "message": "internal error" }));
 }
 
-#[tokio::test]
-async fn a_forged_refresh_token_is_401_unauthorised_and_clears() {
-    let app = start().await;
+both!(a_forged_refresh_token_is_401_unauthorised_and_clears);
+async fn a_forged_refresh_token_is_401_unauthorised_and_clears(adapter: Adapter) {
+    let app = start(adapter).await;
     let res = app.refresh_header("not-a-real-refresh-token").await;
     assert_eq!(res.status(), 401);
     assert_eq!(res.headers()["front-token"], "remove");
     assert_eq!(body(res).await, json!({ "message": "unauthorised" }));
+}
+
+both!(a_tenant_prefixed_refresh_route_refreshes_with_the_cookie_it_is_sent);
+async fn a_tenant_prefixed_refresh_route_refreshes_with_the_cookie_it_is_sent(adapter: Adapter) {
+    let app = start_with(
+        adapter,
+        Setup {
+            layer: Box::new(|l: Fdi| l.tenant_refresh_routes(true)),
+            ..Setup::default()
+        },
+    )
+    .await;
+    let login = app.login_cookie("tenant-user").await;
+    let refresh_cookie = set_cookie(login.headers(), "sRefreshToken").unwrap();
+    assert!(refresh_cookie.contains("Path=/auth;"), "{refresh_cookie}");
+    // The browser sends the refresh cookie to the tenant route …
+    assert!(
+        app.jar_cookies("/auth/acme/session/refresh")
+            .contains("sRefreshToken")
+    );
+    let res = app
+        .client
+        .post(app.url("/auth/acme/session/refresh"))
+        .header("rid", "session")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(set_cookie(res.headers(), "sRefreshToken").is_some());
+    // … and the plain route still works.
+    let res = app
+        .client
+        .post(app.url("/auth/session/refresh"))
+        .header("rid", "session")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+both!(without_tenant_refresh_routes_the_refresh_cookie_stays_on_the_refresh_path);
+async fn without_tenant_refresh_routes_the_refresh_cookie_stays_on_the_refresh_path(
+    adapter: Adapter,
+) {
+    let app = start(adapter).await;
+    app.login_cookie("plain").await;
+    assert!(
+        !app.jar_cookies("/auth/acme/session/refresh")
+            .contains("sRefreshToken")
+    );
+    let res = app
+        .client
+        .post(app.url("/auth/acme/session/refresh"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
 }

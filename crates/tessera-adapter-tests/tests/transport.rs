@@ -1,18 +1,17 @@
 //! Cookies, headers and statuses on the wire (FDI §1–4, §6, §8, §9), and
 //! revocation.
-
-mod common;
+// Cases are plain async fns run by `both!`: unwrap as in tests.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use axum::routing::get;
 use axum::{Json, Router};
-use common::*;
-use http::StatusCode;
 use serde_json::{Value, json};
-use tessera_axum::{ClaimValidator, SessionLayer, TokenTransferPolicy};
+use tessera_adapter_tests::*;
+use tessera_http::{ClaimValidator, Fdi, TokenTransferPolicy};
 
-#[tokio::test]
-async fn session_cookies_are_httponly_samesite_lax_secure_with_the_refresh_path() {
-    let app = start().await;
+both!(session_cookies_are_httponly_samesite_lax_secure_with_the_refresh_path);
+async fn session_cookies_are_httponly_samesite_lax_secure_with_the_refresh_path(adapter: Adapter) {
+    let app = start(adapter).await;
     let login = app.login_cookie("alice").await;
     let access = set_cookie(login.headers(), "sAccessToken").unwrap();
     let refresh = set_cookie(login.headers(), "sRefreshToken").unwrap();
@@ -33,17 +32,20 @@ async fn session_cookies_are_httponly_samesite_lax_secure_with_the_refresh_path(
     );
 }
 
-#[tokio::test]
-async fn cookie_attributes_follow_the_layer_configuration() {
-    let app = start_with(Setup {
-        layer: Box::new(|l: SessionLayer| {
-            l.cookie_secure(false)
-                .cookie_domain("127.0.0.1")
-                .cookie_same_site(tessera_axum::SameSite::Strict)
-                .api_base_path("/api/auth/")
-        }),
-        ..Setup::default()
-    })
+both!(cookie_attributes_follow_the_layer_configuration);
+async fn cookie_attributes_follow_the_layer_configuration(adapter: Adapter) {
+    let app = start_with(
+        adapter,
+        Setup {
+            layer: Box::new(|l: Fdi| {
+                l.cookie_secure(false)
+                    .cookie_domain("127.0.0.1")
+                    .cookie_same_site(tessera_http::SameSite::Strict)
+                    .api_base_path("/api/auth/")
+            }),
+            ..Setup::default()
+        },
+    )
     .await;
     let login = app.login_cookie("bob").await;
     let refresh = set_cookie(login.headers(), "sRefreshToken").unwrap();
@@ -56,9 +58,9 @@ async fn cookie_attributes_follow_the_layer_configuration() {
     );
 }
 
-#[tokio::test]
-async fn front_token_decodes_to_ate_uid_and_the_full_payload() {
-    let app = start().await;
+both!(front_token_decodes_to_ate_uid_and_the_full_payload);
+async fn front_token_decodes_to_ate_uid_and_the_full_payload(adapter: Adapter) {
+    let app = start(adapter).await;
     let tokens = app.login_header("carol").await;
     let front = decode_front_token(&tokens.front);
     assert_eq!(front["uid"], "carol");
@@ -75,9 +77,9 @@ async fn front_token_decodes_to_ate_uid_and_the_full_payload() {
     );
 }
 
-#[tokio::test]
-async fn token_responses_are_no_store_and_expose_the_token_headers() {
-    let app = start().await;
+both!(token_responses_are_no_store_and_expose_the_token_headers);
+async fn token_responses_are_no_store_and_expose_the_token_headers(adapter: Adapter) {
+    let app = start(adapter).await;
     let res = app
         .bare_client()
         .post(app.url("/login/dave"))
@@ -108,9 +110,9 @@ async fn token_responses_are_no_store_and_expose_the_token_headers() {
     assert!(me.headers().get("front-token").is_none());
 }
 
-#[tokio::test]
-async fn creation_uses_cookies_only_when_st_auth_mode_says_cookie() {
-    let app = start().await;
+both!(creation_uses_cookies_only_when_st_auth_mode_says_cookie);
+async fn creation_uses_cookies_only_when_st_auth_mode_says_cookie(adapter: Adapter) {
+    let app = start(adapter).await;
     for (mode, cookie) in [
         (Some("cookie"), true),
         (Some("COOKIE"), true),
@@ -136,9 +138,9 @@ async fn creation_uses_cookies_only_when_st_auth_mode_says_cookie() {
     }
 }
 
-#[tokio::test]
-async fn creation_in_cookie_mode_clears_a_header_session_of_the_same_client() {
-    let app = start().await;
+both!(creation_in_cookie_mode_clears_a_header_session_of_the_same_client);
+async fn creation_in_cookie_mode_clears_a_header_session_of_the_same_client(adapter: Adapter) {
+    let app = start(adapter).await;
     let old = app.login_header("frank").await;
     let res = app
         .bare_client()
@@ -155,12 +157,15 @@ async fn creation_in_cookie_mode_clears_a_header_session_of_the_same_client() {
     assert_ne!(h["front-token"], "remove");
 }
 
-#[tokio::test]
-async fn token_transfer_policy_can_force_cookies() {
-    let app = start_with(Setup {
-        layer: Box::new(|l: SessionLayer| l.token_transfer_policy(TokenTransferPolicy::Cookie)),
-        ..Setup::default()
-    })
+both!(token_transfer_policy_can_force_cookies);
+async fn token_transfer_policy_can_force_cookies(adapter: Adapter) {
+    let app = start_with(
+        adapter,
+        Setup {
+            layer: Box::new(|l: Fdi| l.token_transfer_policy(TokenTransferPolicy::Cookie)),
+            ..Setup::default()
+        },
+    )
     .await;
     let res = app
         .bare_client()
@@ -172,9 +177,9 @@ async fn token_transfer_policy_can_force_cookies() {
     assert!(res.headers().get("st-access-token").is_none());
 }
 
-#[tokio::test]
-async fn a_header_token_wins_over_the_cookie_and_a_foreign_bearer_falls_through() {
-    let app = start().await;
+both!(a_header_token_wins_over_the_cookie_and_a_foreign_bearer_falls_through);
+async fn a_header_token_wins_over_the_cookie_and_a_foreign_bearer_falls_through(adapter: Adapter) {
+    let app = start(adapter).await;
     app.login_cookie("cookie-user").await;
     let header = app.login_header("header-user").await;
 
@@ -211,9 +216,9 @@ async fn a_header_token_wins_over_the_cookie_and_a_foreign_bearer_falls_through(
     assert_eq!(body(jwt).await["userId"], "cookie-user");
 }
 
-#[tokio::test]
-async fn no_token_is_401_unauthorised_and_clears_nothing() {
-    let app = start().await;
+both!(no_token_is_401_unauthorised_and_clears_nothing);
+async fn no_token_is_401_unauthorised_and_clears_nothing(adapter: Adapter) {
+    let app = start(adapter).await;
     let res = app.bare_client().get(app.url("/me")).send().await.unwrap();
     assert_eq!(res.status(), 401);
     assert!(res.headers().get("front-token").is_none());
@@ -227,9 +232,9 @@ async fn no_token_is_401_unauthorised_and_clears_nothing() {
     assert_eq!(body(res).await, json!({ "message": "unauthorised" }));
 }
 
-#[tokio::test]
-async fn a_forged_access_token_is_refused() {
-    let app = start().await;
+both!(a_forged_access_token_is_refused);
+async fn a_forged_access_token_is_refused(adapter: Adapter) {
+    let app = start(adapter).await;
     let tokens = app.login_header("hank").await;
     // Change one character in the middle of the signature: the token is
     // still well-formed, but the signature no longer matches.
@@ -249,9 +254,11 @@ async fn a_forged_access_token_is_refused() {
     assert_eq!(body(res).await, json!({ "message": "unauthorised" }));
 }
 
-#[tokio::test]
-async fn update_jwt_payload_sends_a_new_access_token_and_front_token_on_this_response() {
-    let app = start().await;
+both!(update_jwt_payload_sends_a_new_access_token_and_front_token_on_this_response);
+async fn update_jwt_payload_sends_a_new_access_token_and_front_token_on_this_response(
+    adapter: Adapter,
+) {
+    let app = start(adapter).await;
     let tokens = app.login_header("ivy").await;
     let res = app
         .bare_client()
@@ -284,9 +291,9 @@ async fn update_jwt_payload_sends_a_new_access_token_and_front_token_on_this_res
     assert_eq!(body(me).await["payload"], json!({ "role": "admin" }));
 }
 
-#[tokio::test]
-async fn a_protected_claim_in_the_payload_is_400() {
-    let app = start().await;
+both!(a_protected_claim_in_the_payload_is_400);
+async fn a_protected_claim_in_the_payload_is_400(adapter: Adapter) {
+    let app = start(adapter).await;
     let tokens = app.login_header("jack").await;
     let res = app
         .bare_client()
@@ -300,9 +307,9 @@ async fn a_protected_claim_in_the_payload_is_400() {
     assert!(body(res).await["message"].is_string());
 }
 
-#[tokio::test]
-async fn a_session_revoked_during_the_request_makes_data_updates_401_and_clear() {
-    let app = start().await;
+both!(a_session_revoked_during_the_request_makes_data_updates_401_and_clear);
+async fn a_session_revoked_during_the_request_makes_data_updates_401_and_clear(adapter: Adapter) {
+    let app = start(adapter).await;
     let tokens = app.login_header("kate").await;
     let handle = decode_front_token(&tokens.front)["up"]["sessionHandle"]
         .as_str()
@@ -322,12 +329,17 @@ async fn a_session_revoked_during_the_request_makes_data_updates_401_and_clear()
     assert_eq!(body(res).await, json!({ "message": "unauthorised" }));
 }
 
-#[tokio::test]
-async fn with_blacklisting_a_revoked_sessions_unexpired_access_token_is_refused_at_once() {
-    let app = start_with(Setup {
-        blacklisting: true,
-        ..Setup::default()
-    })
+both!(with_blacklisting_a_revoked_sessions_unexpired_access_token_is_refused_at_once);
+async fn with_blacklisting_a_revoked_sessions_unexpired_access_token_is_refused_at_once(
+    adapter: Adapter,
+) {
+    let app = start_with(
+        adapter,
+        Setup {
+            blacklisting: true,
+            ..Setup::default()
+        },
+    )
     .await;
     let login = body(app.login_cookie("liam").await).await;
     let handle = login["handle"].as_str().unwrap();
@@ -348,9 +360,9 @@ async fn with_blacklisting_a_revoked_sessions_unexpired_access_token_is_refused_
     assert_eq!(body(refused).await, json!({ "message": "unauthorised" }));
 }
 
-#[tokio::test]
-async fn without_blacklisting_a_database_checked_route_refuses_a_revoked_session() {
-    let app = start().await;
+both!(without_blacklisting_a_database_checked_route_refuses_a_revoked_session);
+async fn without_blacklisting_a_database_checked_route_refuses_a_revoked_session(adapter: Adapter) {
+    let app = start(adapter).await;
     let login = body(app.login_cookie("mia").await).await;
     let handle = login["handle"].as_str().unwrap();
     app.manager.revoke_session(handle).await.unwrap();
@@ -362,9 +374,9 @@ async fn without_blacklisting_a_database_checked_route_refuses_a_revoked_session
     assert_eq!(body(checked).await, json!({ "message": "unauthorised" }));
 }
 
-#[tokio::test]
-async fn revoking_the_own_session_clears_only_the_method_in_use() {
-    let app = start().await;
+both!(revoking_the_own_session_clears_only_the_method_in_use);
+async fn revoking_the_own_session_clears_only_the_method_in_use(adapter: Adapter) {
+    let app = start(adapter).await;
     app.login_cookie("nina").await;
     let res = app.client.post(app.url("/revoke")).send().await.unwrap();
     assert_eq!(res.status(), 200);
@@ -375,9 +387,9 @@ async fn revoking_the_own_session_clears_only_the_method_in_use() {
     assert_eq!(res.headers()["front-token"], "remove");
 }
 
-#[tokio::test]
-async fn signout_revokes_the_session_and_clears_the_method_in_use() {
-    let app = start().await;
+both!(signout_revokes_the_session_and_clears_the_method_in_use);
+async fn signout_revokes_the_session_and_clears_the_method_in_use(adapter: Adapter) {
+    let app = start(adapter).await;
     let login = body(app.login_cookie("oscar").await).await;
     let handle = login["handle"].as_str().unwrap();
     let res = app
@@ -405,9 +417,9 @@ async fn signout_revokes_the_session_and_clears_the_method_in_use() {
     assert_eq!(app.jar_cookies("/"), "");
 }
 
-#[tokio::test]
-async fn signout_without_a_session_is_401_and_clears_nothing() {
-    let app = start().await;
+both!(signout_without_a_session_is_401_and_clears_nothing);
+async fn signout_without_a_session_is_401_and_clears_nothing(adapter: Adapter) {
+    let app = start(adapter).await;
     let res = app
         .bare_client()
         .post(app.url("/auth/signout"))
@@ -437,12 +449,15 @@ impl ClaimValidator for MustBeAdmin {
     }
 }
 
-#[tokio::test]
-async fn a_failed_claim_is_403_invalid_claim_and_signout_skips_claims() {
-    let app = start_with(Setup {
-        layer: Box::new(|l: SessionLayer| l.claim_validator(MustBeAdmin)),
-        ..Setup::default()
-    })
+both!(a_failed_claim_is_403_invalid_claim_and_signout_skips_claims);
+async fn a_failed_claim_is_403_invalid_claim_and_signout_skips_claims(adapter: Adapter) {
+    let app = start_with(
+        adapter,
+        Setup {
+            layer: Box::new(|l: Fdi| l.claim_validator(MustBeAdmin)),
+            ..Setup::default()
+        },
+    )
     .await;
     let tokens = app.login_header("pat").await;
     let res = app
@@ -473,43 +488,48 @@ async fn a_failed_claim_is_403_invalid_claim_and_signout_skips_claims() {
     assert_eq!(signout.status(), 200);
 }
 
-#[tokio::test]
-async fn status_codes_are_configurable() {
-    let app = start_with(Setup {
-        layer: Box::new(|l: SessionLayer| {
-            l.status_codes(StatusCode::from_u16(440).unwrap(), StatusCode::FORBIDDEN)
-                .unwrap()
-        }),
-        ..Setup::default()
-    })
+both!(status_codes_are_configurable);
+async fn status_codes_are_configurable(adapter: Adapter) {
+    let app = start_with(
+        adapter,
+        Setup {
+            layer: Box::new(|l: Fdi| l.status_codes(440, 403).unwrap()),
+            ..Setup::default()
+        },
+    )
     .await;
     let res = app.bare_client().get(app.url("/me")).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 440);
     assert!(
-        SessionLayer::new(app.manager.clone())
-            .status_codes(StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED)
+        Fdi::new(app.manager.clone())
+            .status_codes(401, 401)
             .is_err()
     );
 }
 
-#[tokio::test]
-async fn a_route_without_the_layer_is_a_500_not_a_panic() {
-    async fn me(session: tessera_axum::Session) -> Json<Value> {
-        Json(json!({ "userId": session.get_user_id() }))
-    }
-    let app: Router = Router::new().route("/me", get(me));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+both!(a_route_without_the_layer_is_a_500_not_a_panic);
+async fn a_route_without_the_layer_is_a_500_not_a_panic(adapter: Adapter) {
+    let addr = match adapter {
+        Adapter::Axum => {
+            async fn me(session: tessera_axum::Session) -> Json<Value> {
+                Json(json!({ "userId": session.get_user_id() }))
+            }
+            let app: Router = Router::new().route("/me", get(me));
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+            addr
+        }
+        Adapter::Actix => unlayered_actix_app(),
+    };
     let res = reqwest::get(format!("http://{addr}/me")).await.unwrap();
     assert_eq!(res.status(), 500);
     assert_eq!(body(res).await, json!({ "message": "internal error" }));
-    server.abort();
 }
 
-#[tokio::test]
-async fn options_requests_need_no_session() {
-    let app = start().await;
+both!(options_requests_need_no_session);
+async fn options_requests_need_no_session(adapter: Adapter) {
+    let app = start(adapter).await;
     let res = app
         .bare_client()
         .request(reqwest::Method::OPTIONS, app.url("/maybe"))
@@ -519,16 +539,136 @@ async fn options_requests_need_no_session() {
     assert_ne!(res.status(), 401);
 }
 
-#[tokio::test]
-async fn the_access_token_can_also_be_exposed_as_a_header_in_cookie_mode() {
-    let app = start_with(Setup {
-        layer: Box::new(|l: SessionLayer| l.expose_access_token_in_cookie_mode(true)),
-        ..Setup::default()
-    })
+both!(the_access_token_can_also_be_exposed_as_a_header_in_cookie_mode);
+async fn the_access_token_can_also_be_exposed_as_a_header_in_cookie_mode(adapter: Adapter) {
+    let app = start_with(
+        adapter,
+        Setup {
+            layer: Box::new(|l: Fdi| l.expose_access_token_in_cookie_mode(true)),
+            ..Setup::default()
+        },
+    )
     .await;
     let login = app.login_cookie("quinn").await;
     let h = login.headers();
     let cookie = cookie_value(&set_cookie(h, "sAccessToken").unwrap());
     assert_eq!(h["st-access-token"].to_str().unwrap(), cookie);
     assert!(h.get("st-refresh-token").is_none());
+}
+
+#[tokio::test]
+async fn cors_preflight_allows_the_sdk_headers_with_credentials_for_the_given_origin() {
+    // The two adapters' CORS helpers, each over its ecosystem's middleware,
+    // answer the SDK's preflight alike.
+    use tower::ServiceExt as _;
+    let app: axum::Router = axum::Router::new()
+        .route("/me", get(|| async { "ok" }))
+        .layer(tessera_axum::cors(&["http://localhost:3000"]));
+    let req = http::Request::builder()
+        .method("OPTIONS")
+        .uri("/me")
+        .header("origin", "http://localhost:3000")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "rid,fdi-version,anti-csrf,st-auth-mode,authorization,content-type",
+        )
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let res = app.clone().oneshot(req).await.unwrap();
+    let h = res.headers();
+    assert_eq!(h["access-control-allow-origin"], "http://localhost:3000");
+    assert_eq!(h["access-control-allow-credentials"], "true");
+    let allowed = h["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for name in [
+        "rid",
+        "fdi-version",
+        "anti-csrf",
+        "st-auth-mode",
+        "authorization",
+        "content-type",
+    ] {
+        assert!(allowed.contains(name), "{allowed}");
+    }
+    let other = http::Request::builder()
+        .method("OPTIONS")
+        .uri("/me")
+        .header("origin", "http://evil.example")
+        .header("access-control-request-method", "POST")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let res = app.oneshot(other).await.unwrap();
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+
+    let srv = actix_web::test::init_service(
+        actix_web::App::new()
+            .route("/me", actix_web::web::get().to(|| async { "ok" }))
+            .wrap(tessera_actix::cors(&["http://localhost:3000"])),
+    )
+    .await;
+    let req = actix_web::test::TestRequest::default()
+        .method(actix_web::http::Method::OPTIONS)
+        .uri("/me")
+        .insert_header(("origin", "http://localhost:3000"))
+        .insert_header(("access-control-request-method", "POST"))
+        .insert_header(("access-control-request-headers", "rid,st-auth-mode"))
+        .to_request();
+    let res = actix_web::test::call_service(&srv, req).await;
+    let h = res.headers();
+    assert_eq!(
+        h.get("access-control-allow-origin").unwrap(),
+        "http://localhost:3000"
+    );
+    assert_eq!(h.get("access-control-allow-credentials").unwrap(), "true");
+}
+
+both!(cookie_for_browsers_gives_a_form_login_cookies_and_other_clients_headers);
+async fn cookie_for_browsers_gives_a_form_login_cookies_and_other_clients_headers(
+    adapter: Adapter,
+) {
+    let app = start_with(
+        adapter,
+        Setup {
+            layer: Box::new(|l: Fdi| {
+                l.token_transfer_policy(TokenTransferPolicy::CookieForBrowsers)
+            }),
+            ..Setup::default()
+        },
+    )
+    .await;
+    // A browser's form post: fetch metadata, no st-auth-mode.
+    let browser = app
+        .bare_client()
+        .post(app.url("/login/ursula"))
+        .header("sec-fetch-mode", "navigate")
+        .header("sec-fetch-dest", "document")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(browser.status(), 200);
+    assert!(set_cookie(browser.headers(), "sAccessToken").is_some());
+    assert!(browser.headers().get("st-access-token").is_none());
+    // curl or a mobile app: headers.
+    let plain = app
+        .bare_client()
+        .post(app.url("/login/ursula"))
+        .send()
+        .await
+        .unwrap();
+    assert!(set_cookie(plain.headers(), "sAccessToken").is_none());
+    assert!(plain.headers().get("st-access-token").is_some());
+    // The SDK says what it wants, and that wins even in a browser.
+    let sdk = app
+        .bare_client()
+        .post(app.url("/login/ursula"))
+        .header("sec-fetch-mode", "cors")
+        .header("st-auth-mode", "header")
+        .send()
+        .await
+        .unwrap();
+    assert!(set_cookie(sdk.headers(), "sAccessToken").is_none());
+    assert!(sdk.headers().get("st-access-token").is_some());
 }

@@ -1,7 +1,9 @@
 //! Writing token changes onto a response (FDI §1–4, §6).
 //!
-//! Handlers and routes queue [`Mutation`]s; the layer folds them, in order,
-//! into one [`Outgoing`] set of cookies and headers and writes that once. A
+//! Handlers and routes queue [`Mutation`]s; at the end of the request the
+//! adapter asks the [`RequestContext`](crate::RequestContext) to fold them,
+//! in order, into one [`Writes`] set of cookies and headers, and applies
+//! that once to its response through [`ResponseHeaders`]. A
 //! later mutation overrides an earlier one for the same cookie or header, so
 //! "clear the other method, then attach the new tokens" and "attach, then
 //! clear on error" both come out right.
@@ -11,14 +13,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use cookie::time::OffsetDateTime;
 use cookie::{Cookie, Expiration};
-use http::header::{ACCESS_CONTROL_EXPOSE_HEADERS, CACHE_CONTROL, SET_COOKIE};
-use http::{HeaderMap, HeaderName, HeaderValue};
 
-use super::names::{
-    ACCESS_TOKEN_COOKIE, ACCESS_TOKEN_HEADER, ANTI_CSRF_HEADER, FRONT_TOKEN_HEADER,
-    LEGACY_ID_REFRESH_TOKEN_COOKIE, REFRESH_TOKEN_COOKIE, REFRESH_TOKEN_HEADER,
-};
 use crate::config::{TokenTransferMethod, TransportConfig};
+use crate::names::{
+    ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_TOKEN_COOKIE, ACCESS_TOKEN_HEADER, ANTI_CSRF_HEADER,
+    CACHE_CONTROL, FRONT_TOKEN_HEADER, LEGACY_ID_REFRESH_TOKEN_COOKIE, REFRESH_TOKEN_COOKIE,
+    REFRESH_TOKEN_HEADER, SET_COOKIE,
+};
 
 /// The access-token cookie lives a year whatever the JWT's `exp` (FDI §1):
 /// the JWT's expiry is enforced on verify, and a present-but-expired cookie
@@ -111,9 +112,25 @@ enum HeaderChange {
     Remove,
 }
 
-/// The folded result of a request's mutations.
+/// A response's headers as the core writes them. An adapter implements it
+/// on its framework's response (header names come in lower case).
+pub trait ResponseHeaders {
+    /// Every value of the header `name` now on the response.
+    fn values(&self, name: &str) -> Vec<String>;
+    /// Adds a value; `false` if the framework cannot represent it.
+    fn append(&mut self, name: &'static str, value: &str) -> bool;
+    /// Replaces every value; `false` if the framework cannot represent it.
+    fn insert(&mut self, name: &'static str, value: &str) -> bool;
+    /// Removes the header.
+    fn remove(&mut self, name: &'static str);
+}
+
+/// What a request's token changes write on its response: `Set-Cookie`
+/// lines (with every attribute), token headers, `front-token`,
+/// `anti-csrf`, the names for `Access-Control-Expose-Headers`, and
+/// `Cache-Control: no-store` whenever anything is written.
 #[derive(Debug, Default)]
-pub(crate) struct Outgoing {
+pub struct Writes {
     cookies: Vec<Cookie<'static>>,
     front_token: Option<String>,
     access_header: Option<String>,
@@ -122,18 +139,18 @@ pub(crate) struct Outgoing {
     expose: Vec<&'static str>,
 }
 
-impl Outgoing {
+impl Writes {
     /// Folds `mutations` in order.
     pub(crate) fn fold(config: &TransportConfig, mutations: Vec<Mutation>) -> Self {
         let mut out = Self::default();
         for m in mutations {
-            out.apply(config, m);
+            out.mutate(config, m);
         }
         out
     }
 
     /// Whether nothing is to be written.
-    pub(crate) fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         self.cookies.is_empty()
             && self.front_token.is_none()
             && self.access_header.is_none()
@@ -141,7 +158,7 @@ impl Outgoing {
             && self.anti_csrf == HeaderChange::Keep
     }
 
-    fn apply(&mut self, config: &TransportConfig, m: Mutation) {
+    fn mutate(&mut self, config: &TransportConfig, m: Mutation) {
         match m {
             Mutation::Clear(method) => {
                 match method {
@@ -158,7 +175,7 @@ impl Outgoing {
                             config,
                             REFRESH_TOKEN_COOKIE,
                             String::new(),
-                            config.refresh_path.clone(),
+                            config.refresh_cookie_path.clone(),
                             0,
                             config.cookie_domain.as_deref(),
                         ));
@@ -211,7 +228,7 @@ impl Outgoing {
                     config,
                     REFRESH_TOKEN_COOKIE,
                     token,
-                    config.refresh_path.clone(),
+                    config.refresh_cookie_path.clone(),
                     expiry_ms,
                     config.cookie_domain.as_deref(),
                 )),
@@ -234,7 +251,7 @@ impl Outgoing {
             )),
             Mutation::ClearOnOlderDomain { name, domain } => {
                 let path = if name == REFRESH_TOKEN_COOKIE {
-                    config.refresh_path.clone()
+                    config.refresh_cookie_path.clone()
                 } else {
                     "/".to_owned()
                 };
@@ -265,20 +282,20 @@ impl Outgoing {
         }
     }
 
+    /// The `Set-Cookie` values, in order.
+    pub fn set_cookies(&self) -> impl Iterator<Item = String> + '_ {
+        self.cookies.iter().map(|c| c.encoded().to_string())
+    }
+
     /// Writes everything onto the response headers, plus
     /// `Access-Control-Expose-Headers` and `Cache-Control: no-store`.
-    pub(crate) fn write(self, headers: &mut HeaderMap) {
+    pub fn apply(self, headers: &mut impl ResponseHeaders) {
         if self.is_empty() {
             return;
         }
         for c in &self.cookies {
-            match HeaderValue::from_str(&c.encoded().to_string()) {
-                Ok(v) => {
-                    headers.append(SET_COOKIE, v);
-                }
-                Err(_) => {
-                    tracing::error!(target: "tessera::transport", cookie = c.name(), "cookie not representable as a header; check cookie_domain");
-                }
+            if !headers.append(SET_COOKIE, &c.encoded().to_string()) {
+                tracing::error!(target: "tessera::transport", cookie = c.name(), "cookie not representable as a header; check cookie_domain");
             }
         }
         set(headers, FRONT_TOKEN_HEADER, self.front_token);
@@ -293,9 +310,8 @@ impl Outgoing {
         }
         if !self.expose.is_empty() {
             let mut names: Vec<String> = headers
-                .get_all(ACCESS_CONTROL_EXPOSE_HEADERS)
+                .values(ACCESS_CONTROL_EXPOSE_HEADERS)
                 .iter()
-                .filter_map(|v| v.to_str().ok())
                 .flat_map(|v| v.split(','))
                 .map(|s| s.trim().to_owned())
                 .filter(|s| !s.is_empty())
@@ -305,24 +321,17 @@ impl Outgoing {
                     names.push(n.to_owned());
                 }
             }
-            if let Ok(v) = HeaderValue::from_str(&names.join(",")) {
-                headers.insert(ACCESS_CONTROL_EXPOSE_HEADERS, v);
-            }
+            headers.insert(ACCESS_CONTROL_EXPOSE_HEADERS, &names.join(","));
         }
         // Tokens must never sit in a shared cache.
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(CACHE_CONTROL, "no-store");
     }
 }
 
-fn set(headers: &mut HeaderMap, name: &'static str, value: Option<String>) {
+fn set(headers: &mut impl ResponseHeaders, name: &'static str, value: Option<String>) {
     let Some(value) = value else { return };
-    match HeaderValue::from_str(&value) {
-        Ok(v) => {
-            headers.insert(HeaderName::from_static(name), v);
-        }
-        Err(_) => {
-            tracing::error!(target: "tessera::transport", header = name, "token not representable as a header value");
-        }
+    if !headers.insert(name, &value) {
+        tracing::error!(target: "tessera::transport", header = name, "token not representable as a header value");
     }
 }
 
@@ -368,11 +377,45 @@ fn now_ms() -> u64 {
 mod tests {
     use super::*;
 
+    /// Response headers on a plain vector.
+    #[derive(Debug, Default)]
+    pub(crate) struct HeaderMap(pub(crate) Vec<(String, String)>);
+
+    impl ResponseHeaders for HeaderMap {
+        fn values(&self, name: &str) -> Vec<String> {
+            self.0
+                .iter()
+                .filter(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+                .collect()
+        }
+        fn append(&mut self, name: &'static str, value: &str) -> bool {
+            self.0.push((name.to_owned(), value.to_owned()));
+            true
+        }
+        fn insert(&mut self, name: &'static str, value: &str) -> bool {
+            self.remove(name);
+            self.append(name, value)
+        }
+        fn remove(&mut self, name: &'static str) {
+            self.0.retain(|(n, _)| n != name);
+        }
+    }
+
+    impl HeaderMap {
+        pub(crate) fn new() -> Self {
+            Self::default()
+        }
+        pub(crate) fn get(&self, name: &str) -> Option<String> {
+            self.values(name).into_iter().next()
+        }
+        pub(crate) fn is_empty(&self) -> bool {
+            self.0.is_empty()
+        }
+    }
+
     fn set_cookies(h: &HeaderMap) -> Vec<String> {
-        h.get_all(SET_COOKIE)
-            .iter()
-            .map(|v| v.to_str().unwrap().to_owned())
-            .collect()
+        h.values(SET_COOKIE)
     }
 
     #[test]
@@ -382,8 +425,8 @@ mod tests {
             ..TransportConfig::default()
         };
         let mut h = HeaderMap::new();
-        h.insert(ANTI_CSRF_HEADER, HeaderValue::from_static("x"));
-        Outgoing::fold(&cfg, vec![Mutation::Clear(TokenTransferMethod::Cookie)]).write(&mut h);
+        h.insert(ANTI_CSRF_HEADER, "x");
+        Writes::fold(&cfg, vec![Mutation::Clear(TokenTransferMethod::Cookie)]).apply(&mut h);
         let cookies = set_cookies(&h);
         assert_eq!(cookies.len(), 2);
         for c in &cookies {
@@ -398,24 +441,24 @@ mod tests {
             cookies[1].starts_with("sRefreshToken=;")
                 && cookies[1].contains("Path=/auth/session/refresh")
         );
-        assert_eq!(h["front-token"], "remove");
+        assert_eq!(h.get("front-token").unwrap(), "remove");
         assert!(h.get(ANTI_CSRF_HEADER).is_none());
-        assert_eq!(h[CACHE_CONTROL], "no-store");
+        assert_eq!(h.get(CACHE_CONTROL).unwrap(), "no-store");
     }
 
     #[test]
     fn clearing_header_mode_sends_empty_token_headers() {
         let mut h = HeaderMap::new();
-        Outgoing::fold(
+        Writes::fold(
             &TransportConfig::default(),
             vec![Mutation::Clear(TokenTransferMethod::Header)],
         )
-        .write(&mut h);
-        assert_eq!(h["st-access-token"], "");
-        assert_eq!(h["st-refresh-token"], "");
-        assert_eq!(h["front-token"], "remove");
+        .apply(&mut h);
+        assert_eq!(h.get("st-access-token").unwrap(), "");
+        assert_eq!(h.get("st-refresh-token").unwrap(), "");
+        assert_eq!(h.get("front-token").unwrap(), "remove");
         assert_eq!(
-            h[ACCESS_CONTROL_EXPOSE_HEADERS],
+            h.get(ACCESS_CONTROL_EXPOSE_HEADERS).unwrap(),
             "st-access-token,st-refresh-token,front-token"
         );
         assert!(h.get(SET_COOKIE).is_none());
@@ -424,7 +467,7 @@ mod tests {
     #[test]
     fn attach_after_clear_wins() {
         let mut h = HeaderMap::new();
-        Outgoing::fold(
+        Writes::fold(
             &TransportConfig::default(),
             vec![
                 Mutation::Clear(TokenTransferMethod::Cookie),
@@ -436,22 +479,19 @@ mod tests {
                 Mutation::AntiCsrf("csrf".into()),
             ],
         )
-        .write(&mut h);
+        .apply(&mut h);
         let cookies = set_cookies(&h);
         assert_eq!(cookies.len(), 2);
         assert!(cookies.iter().any(|c| c.starts_with("sAccessToken=a.b.c;")));
-        assert_eq!(h["front-token"], "ft");
-        assert_eq!(h["anti-csrf"], "csrf");
+        assert_eq!(h.get("front-token").unwrap(), "ft");
+        assert_eq!(h.get("anti-csrf").unwrap(), "csrf");
     }
 
     #[test]
     fn expose_headers_merge_with_an_existing_value() {
         let mut h = HeaderMap::new();
-        h.insert(
-            ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static("x-request-id, Front-Token"),
-        );
-        Outgoing::fold(
+        h.insert(ACCESS_CONTROL_EXPOSE_HEADERS, "x-request-id, Front-Token");
+        Writes::fold(
             &TransportConfig::default(),
             vec![Mutation::AccessToken {
                 method: TokenTransferMethod::Header,
@@ -459,9 +499,9 @@ mod tests {
                 front_token: "ft".into(),
             }],
         )
-        .write(&mut h);
+        .apply(&mut h);
         assert_eq!(
-            h[ACCESS_CONTROL_EXPOSE_HEADERS],
+            h.get(ACCESS_CONTROL_EXPOSE_HEADERS).unwrap(),
             "x-request-id,Front-Token,st-access-token"
         );
     }
@@ -469,7 +509,7 @@ mod tests {
     #[test]
     fn nothing_queued_writes_nothing() {
         let mut h = HeaderMap::new();
-        Outgoing::fold(&TransportConfig::default(), vec![]).write(&mut h);
+        Writes::fold(&TransportConfig::default(), vec![]).apply(&mut h);
         assert!(h.is_empty());
     }
 }

@@ -1,13 +1,11 @@
-//! The engine's input rules as tessera-axum answers them over a real socket:
+//! The engine's input rules as both adapters answer them over a real socket:
 //! an id with a control character and a payload too large for an access
 //! token are `400 {"message": …}` with a short body, never a `500`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::*;
 use serde_json::{Value, json};
+use tessera_adapter_tests::*;
 
 async fn assert_400(res: reqwest::Response, what: &str) {
     assert_eq!(res.status(), 400, "{what}");
@@ -20,9 +18,9 @@ async fn assert_400(res: reqwest::Response, what: &str) {
     );
 }
 
-#[tokio::test]
-async fn ids_with_control_characters_are_400_with_a_json_body() {
-    let app = start().await;
+both!(ids_with_control_characters_are_400_with_a_json_body);
+async fn ids_with_control_characters_are_400_with_a_json_body(adapter: Adapter) {
+    let app = start(adapter).await;
     for bad in ["a%00b", "%00", "line%0Abreak", "%1B%5B31m"] {
         let res = app
             .bare_client()
@@ -54,9 +52,9 @@ async fn ids_with_control_characters_are_400_with_a_json_body() {
     );
 }
 
-#[tokio::test]
-async fn a_payload_too_large_for_an_access_token_is_400() {
-    let app = start().await;
+both!(a_payload_too_large_for_an_access_token_is_400);
+async fn a_payload_too_large_for_an_access_token_is_400(adapter: Adapter) {
+    let app = start(adapter).await;
     let tokens = app.login_header("u").await;
     let res = app
         .bare_client()

@@ -1,14 +1,16 @@
 //! The seed handler end to end, and the database-call costs of the six
 //! `Session` methods.
+// Cases are plain async fns run by `both!`: unwrap as in tests.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::*;
 use serde_json::json;
+use tessera_adapter_tests::*;
 
-#[tokio::test]
-async fn seed_handler_changes_data_and_payload_then_revokes_and_the_next_call_is_401() {
-    let app = start().await;
+both!(seed_handler_changes_data_and_payload_then_revokes_and_the_next_call_is_401);
+async fn seed_handler_changes_data_and_payload_then_revokes_and_the_next_call_is_401(
+    adapter: Adapter,
+) {
+    let app = start(adapter).await;
     let login = body(app.login_cookie("alice").await).await;
     let handle = login["handle"].as_str().unwrap().to_owned();
 
@@ -57,9 +59,9 @@ async fn seed_handler_changes_data_and_payload_then_revokes_and_the_next_call_is
     assert_eq!(body(next).await, json!({ "message": "unauthorised" }));
 }
 
-#[tokio::test]
-async fn seed_handler_works_in_header_mode_and_clears_the_header_tokens() {
-    let app = start().await;
+both!(seed_handler_works_in_header_mode_and_clears_the_header_tokens);
+async fn seed_handler_works_in_header_mode_and_clears_the_header_tokens(adapter: Adapter) {
+    let app = start(adapter).await;
     let tokens = app.login_header("bob").await;
     let res = app
         .bare_client()
@@ -105,9 +107,9 @@ async fn calls_of(app: &TestApp, op: &str) -> usize {
     app.session_calls() - before
 }
 
-#[tokio::test]
-async fn session_methods_cost_0_0_1_1_1_1_database_calls() {
-    let app = start().await;
+both!(session_methods_cost_0_0_1_1_1_1_database_calls);
+async fn session_methods_cost_0_0_1_1_1_1_database_calls(adapter: Adapter) {
+    let app = start(adapter).await;
     assert_eq!(calls_of(&app, "get_user_id").await, 0);
     assert_eq!(calls_of(&app, "get_jwt_payload").await, 0);
     assert_eq!(calls_of(&app, "update_jwt_payload").await, 1);
@@ -116,9 +118,9 @@ async fn session_methods_cost_0_0_1_1_1_1_database_calls() {
     assert_eq!(calls_of(&app, "revoke_session").await, 1);
 }
 
-#[tokio::test]
-async fn verifying_a_session_reads_no_store_with_blacklisting_off() {
-    let app = start().await;
+both!(verifying_a_session_reads_no_store_with_blacklisting_off);
+async fn verifying_a_session_reads_no_store_with_blacklisting_off(adapter: Adapter) {
+    let app = start(adapter).await;
     let tokens = app.login_header("carol").await;
     let before = app.session_calls();
     for _ in 0..3 {

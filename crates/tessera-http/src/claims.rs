@@ -3,7 +3,7 @@
 //!
 //! A [`ClaimValidator`] looks at the user's access-token payload and either
 //! accepts it or names a reason. Validators given to
-//! [`SessionLayer::claim_validator`](crate::SessionLayer::claim_validator)
+//! [`Fdi::claim_validator`](crate::Fdi::claim_validator)
 //! run on every `Session` extraction (not on sign-out, as in SuperTokens);
 //! [`Session::assert_claims`](crate::Session::assert_claims) runs others on
 //! demand. Validation reads no database.
@@ -37,7 +37,7 @@ impl ClaimValidationError {
 ///
 /// ```
 /// use serde_json::{Value, json};
-/// use tessera_axum::ClaimValidator;
+/// use tessera_http::ClaimValidator;
 ///
 /// #[derive(Debug)]
 /// struct IsAdmin;

@@ -1,0 +1,230 @@
+//! What the core reads of a request ([`RequestView`]), and the token and
+//! protocol-header readers built on it (FDI §4).
+
+use crate::config::TokenTransferMethod;
+use crate::names::{AUTH_MODE_HEADER, AUTHORIZATION, COOKIE, RID_HEADER};
+
+/// A request as the FDI core sees it. An adapter implements it on its
+/// framework's request type (a few lines: see `tessera-axum` and
+/// `tessera-actix`).
+///
+/// Header names are asked for in lower case.
+///
+/// ```
+/// use tessera_http::RequestView;
+///
+/// struct Plain {
+///     method: &'static str,
+///     path: &'static str,
+///     headers: Vec<(&'static str, &'static str)>,
+/// }
+///
+/// impl RequestView for Plain {
+///     fn method(&self) -> &str {
+///         self.method
+///     }
+///     fn path(&self) -> &str {
+///         self.path
+///     }
+///     fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+///         self.headers
+///             .iter()
+///             .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+///             .map(|(_, v)| *v)
+///     }
+/// }
+/// ```
+pub trait RequestView {
+    /// The method as sent (`GET`, `POST` …).
+    fn method(&self) -> &str;
+
+    /// The path (no query).
+    fn path(&self) -> &str;
+
+    /// Every value of the header `name`, in request order; values that are
+    /// not text are left out.
+    fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a;
+
+    /// The first value of the header `name`.
+    fn header<'a>(&'a self, name: &'a str) -> Option<&'a str> {
+        self.header_values(name).next()
+    }
+}
+
+/// Every value of the cookie `name`, percent-decoded, in request order.
+///
+/// One pass over the `Cookie` headers with no allocation for the cookies
+/// that are not asked for: names are compared as sent (SuperTokens' frontend
+/// never percent-encodes a cookie name), and only a matching value is
+/// decoded, and only when it contains `%`. This is on every request's path;
+/// decoding every cookie of the header (the `cookie` crate's parser) cost
+/// ~1.5 µs per request for an 800-byte token (bench/load's profile). Pairs
+/// without `=` are skipped, as SuperTokens' duplicate check skips them.
+pub fn cookie_values(req: &impl RequestView, name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for raw in req.header_values(COOKIE) {
+        for pair in raw.split(';') {
+            let Some((n, v)) = pair.split_once('=') else {
+                continue;
+            };
+            if n.trim() != name {
+                continue;
+            }
+            let v = v.trim();
+            if v.contains('%') {
+                match percent_encoding::percent_decode_str(v).decode_utf8() {
+                    Ok(decoded) => out.push(decoded.into_owned()),
+                    Err(_) => continue,
+                }
+            } else {
+                out.push(v.to_owned());
+            }
+        }
+    }
+    out
+}
+
+/// The cookie `name` (the last one, as Starlette's parser keeps), if
+/// present and not empty.
+pub fn cookie_value(req: &impl RequestView, name: &str) -> Option<String> {
+    cookie_values(req, name).pop().filter(|v| !v.is_empty())
+}
+
+/// Whether the cookie `name` is present at all (even empty).
+pub(crate) fn has_cookie(req: &impl RequestView, name: &str) -> bool {
+    !cookie_values(req, name).is_empty()
+}
+
+/// The token of `Authorization: Bearer <token>`: the exact, case-sensitive
+/// prefix `Bearer ` (one space), the rest trimmed; `None` for any other
+/// value or an empty token.
+pub(crate) fn bearer_token(req: &impl RequestView) -> Option<&str> {
+    let token = req.header(AUTHORIZATION)?.strip_prefix("Bearer ")?.trim();
+    (!token.is_empty()).then_some(token)
+}
+
+/// The `st-auth-mode` request header, lower-cased, if it names a method.
+pub(crate) fn auth_mode(req: &impl RequestView) -> Option<TokenTransferMethod> {
+    match req
+        .header(AUTH_MODE_HEADER)?
+        .trim()
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "cookie" => Some(TokenTransferMethod::Cookie),
+        "header" => Some(TokenTransferMethod::Header),
+        _ => None,
+    }
+}
+
+/// Whether the request comes from a browser: it carries `Sec-Fetch-Mode`
+/// or `Sec-Fetch-Dest` (fetch metadata, sent by current browsers to secure
+/// origins, `localhost` included).
+pub(crate) fn is_browser(req: &impl RequestView) -> bool {
+    req.header("sec-fetch-mode").is_some() || req.header("sec-fetch-dest").is_some()
+}
+
+/// Whether the `rid` header is present (any value, `anti-csrf` included).
+pub(crate) fn has_rid(req: &impl RequestView) -> bool {
+    req.header(RID_HEADER).is_some()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A request on plain vectors: the core's tests need no framework.
+    #[derive(Debug, Default, Clone)]
+    pub(crate) struct Req {
+        pub(crate) method: String,
+        pub(crate) path: String,
+        pub(crate) headers: Vec<(String, String)>,
+    }
+
+    impl Req {
+        pub(crate) fn new(method: &str, path: &str) -> Self {
+            Self {
+                method: method.into(),
+                path: path.into(),
+                headers: Vec::new(),
+            }
+        }
+        pub(crate) fn header(mut self, name: &str, value: &str) -> Self {
+            self.headers.push((name.to_ascii_lowercase(), value.into()));
+            self
+        }
+    }
+
+    impl RequestView for Req {
+        fn method(&self) -> &str {
+            &self.method
+        }
+        fn path(&self) -> &str {
+            &self.path
+        }
+        fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+            self.headers
+                .iter()
+                .filter(move |(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+        }
+    }
+
+    fn headers(pairs: &[(&str, &str)]) -> Req {
+        pairs
+            .iter()
+            .fold(Req::new("GET", "/"), |r, (k, v)| r.header(k, v))
+    }
+
+    #[test]
+    fn bearer_needs_the_exact_prefix() {
+        assert_eq!(
+            bearer_token(&headers(&[("authorization", "Bearer  abc ")])),
+            Some("abc")
+        );
+        assert_eq!(
+            bearer_token(&headers(&[("authorization", "bearer abc")])),
+            None
+        );
+        assert_eq!(
+            bearer_token(&headers(&[("authorization", "Basic abc")])),
+            None
+        );
+        assert_eq!(
+            bearer_token(&headers(&[("authorization", "Bearer ")])),
+            None
+        );
+    }
+
+    #[test]
+    fn cookies_are_percent_decoded_and_duplicates_counted() {
+        let h = headers(&[
+            ("cookie", "a=1; sAccessToken=x%2Ey; sAccessToken=z"),
+            ("cookie", "b=2"),
+        ]);
+        assert_eq!(cookie_values(&h, "sAccessToken"), vec!["x.y", "z"]);
+        assert_eq!(cookie_value(&h, "sAccessToken").as_deref(), Some("z"));
+        assert_eq!(cookie_value(&h, "b").as_deref(), Some("2"));
+        assert!(!has_cookie(&h, "sIdRefreshToken"));
+    }
+
+    #[test]
+    fn empty_cookie_counts_as_present_but_has_no_value() {
+        let h = headers(&[("cookie", "sIdRefreshToken=")]);
+        assert!(has_cookie(&h, "sIdRefreshToken"));
+        assert_eq!(cookie_value(&h, "sIdRefreshToken"), None);
+    }
+
+    #[test]
+    fn auth_mode_is_case_insensitive() {
+        assert_eq!(
+            auth_mode(&headers(&[("st-auth-mode", "Cookie")])),
+            Some(TokenTransferMethod::Cookie)
+        );
+        assert_eq!(
+            auth_mode(&headers(&[("st-auth-mode", "header")])),
+            Some(TokenTransferMethod::Header)
+        );
+        assert_eq!(auth_mode(&headers(&[("st-auth-mode", "both")])), None);
+    }
+}
