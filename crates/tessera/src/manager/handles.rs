@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::ids::check_key;
-use super::issue::{SizeRule, Subject};
+use super::issue::{Lineage, SizeRule, Subject};
 use super::{NewSession, RegeneratedSession, SessionManager, invalid};
 use crate::error::Result;
 use crate::store::{SessionMetadata, SessionRecord, TenantFilter};
@@ -172,7 +172,7 @@ impl SessionManager {
         // (an anti-CSRF token, the full validity): a refresh will fit.
         self.sign_access_token(
             &subject,
-            "0".repeat(64),
+            Lineage::current("0".repeat(64)),
             Some("0".repeat(43)),
             self.inner.config.use_dynamic_signing_key,
             None,
@@ -214,7 +214,10 @@ impl SessionManager {
         let (signed, signed_claims) = self
             .sign_access_token(
                 &subject,
-                old.refresh_token_hash1.clone(),
+                Lineage {
+                    hash1: old.refresh_token_hash1.clone(),
+                    parent_hash1: old.parent_refresh_token_hash1.clone(),
+                },
                 old.anti_csrf_token.clone(),
                 dynamic,
                 Some(old.expires_at),
@@ -254,7 +257,10 @@ impl SessionManager {
             };
             self.issue_access_token(
                 &subject,
-                old.refresh_token_hash1.clone(),
+                Lineage {
+                    hash1: old.refresh_token_hash1.clone(),
+                    parent_hash1: old.parent_refresh_token_hash1.clone(),
+                },
                 old.anti_csrf_token.clone(),
                 dynamic,
                 Some(old.expires_at),

@@ -42,6 +42,29 @@ impl SessionManager {
         anti_csrf_token: Option<&str>,
         options: VerifyOptions,
     ) -> Result<Arc<AccessTokenClaims>> {
+        let claims = self
+            .verify_token(access_token, anti_csrf_token, options)
+            .await?;
+        if (self.inner.config.blacklisting || options.check_database)
+            && !self
+                .inner
+                .store
+                .session_exists(&claims.session_handle, self.now_ms())
+                .await?
+        {
+            return Err(Error::unauthorised(UnauthorisedReason::SessionRevoked));
+        }
+        Ok(claims)
+    }
+
+    /// Every check of [`get_session`](Self::get_session) except the store:
+    /// cache or signature and claims, expiry, anti-CSRF.
+    pub(super) async fn verify_token(
+        &self,
+        access_token: &str,
+        anti_csrf_token: Option<&str>,
+        options: VerifyOptions,
+    ) -> Result<Arc<AccessTokenClaims>> {
         let now_ms = self.now_ms();
         let claims = match self.inner.cache.as_ref().and_then(|c| c.get(access_token)) {
             Some(claims) => claims,
@@ -60,15 +83,6 @@ impl SessionManager {
             if !anti_csrf::matches(expected, anti_csrf_token) {
                 return Err(Error::try_refresh(TryRefreshReason::AntiCsrfMismatch));
             }
-        }
-        if (self.inner.config.blacklisting || options.check_database)
-            && !self
-                .inner
-                .store
-                .session_exists(&claims.session_handle, now_ms)
-                .await?
-        {
-            return Err(Error::unauthorised(UnauthorisedReason::SessionRevoked));
         }
         Ok(claims)
     }

@@ -3,8 +3,10 @@
 //! Header `{"alg":"RS256","typ":"JWT","version":"5","kid":"d-…"}`; payload:
 //! the user's own claims at the top level beside the protected ones
 //! ([`PROTECTED_CLAIMS`]): `sub`, `rsub`, `tId`, `sessionHandle`,
-//! `refreshTokenHash1`, `parentRefreshTokenHash1` (always null: tessera
-//! rotates at refresh time, so no token waits for promotion), `antiCsrfToken`
+//! `refreshTokenHash1`, `parentRefreshTokenHash1` (null, except on a token
+//! issued by a refresh under the child-token model of SuperTokens' CDI 5.4,
+//! [`RefreshModel::ChildPromotion`](crate::RefreshModel), where it names the
+//! refresh token the child waits to replace), `antiCsrfToken`
 //! (null unless `ViaToken`), `iat`/`exp` in seconds, and `stt: 0`, the
 //! session-token type marker, which tessera requires so that no other JWT
 //! signed by the same keys passes as an access token.
@@ -44,6 +46,10 @@ pub struct AccessTokenClaims {
     pub expires_at: u64,
     /// Hex SHA-256 of the refresh token current when this token was issued.
     pub refresh_token_hash1: String,
+    /// Hex SHA-256 of the parent refresh token, on a token issued with a
+    /// child refresh token that is not yet promoted (CDI 5.4's model);
+    /// `None` otherwise.
+    pub parent_refresh_token_hash1: Option<String>,
     /// The anti-CSRF token, when the session has one.
     pub anti_csrf_token: Option<String>,
     /// The user's own payload: a JSON object without protected claims
@@ -86,7 +92,12 @@ impl AccessTokenClaims {
             "refreshTokenHash1".into(),
             Value::from(self.refresh_token_hash1.as_str()),
         );
-        map.insert("parentRefreshTokenHash1".into(), Value::Null);
+        map.insert(
+            "parentRefreshTokenHash1".into(),
+            self.parent_refresh_token_hash1
+                .as_deref()
+                .map_or(Value::Null, Value::from),
+        );
         map.insert(
             "antiCsrfToken".into(),
             self.anti_csrf_token
@@ -116,13 +127,11 @@ impl AccessTokenClaims {
         if map.remove("stt")?.as_u64() != Some(0) {
             return None;
         }
-        if !map
-            .remove("parentRefreshTokenHash1")
-            .unwrap_or(Value::Null)
-            .is_null()
-        {
-            return None;
-        }
+        let parent_refresh_token_hash1 = match map.remove("parentRefreshTokenHash1") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s),
+            Some(_) => return None,
+        };
         let issued_at = map.remove("iat")?.as_u64()?;
         let expires_at = map.remove("exp")?.as_u64()?;
         let user_id = take_string(&mut map, "sub")?;
@@ -149,6 +158,7 @@ impl AccessTokenClaims {
             issued_at,
             expires_at,
             refresh_token_hash1,
+            parent_refresh_token_hash1,
             anti_csrf_token,
             user_payload: Value::Object(map),
             kid: kid.to_owned(),
@@ -227,6 +237,7 @@ mod tests {
             issued_at: 10,
             expires_at: 20,
             refresh_token_hash1: "ab".into(),
+            parent_refresh_token_hash1: None,
             anti_csrf_token: None,
             user_payload: json!({"role": "reader", "iss": "app"}),
             kid: "d-1".into(),
@@ -245,6 +256,17 @@ mod tests {
     }
 
     #[test]
+    fn a_child_token_carries_its_parent_hash_and_round_trips() {
+        let c = AccessTokenClaims {
+            parent_refresh_token_hash1: Some("cd".into()),
+            ..claims()
+        };
+        let p = c.full_payload(None);
+        assert_eq!(p["parentRefreshTokenHash1"], json!("cd"));
+        assert_eq!(AccessTokenClaims::from_payload(p, "d-1", None).unwrap(), c);
+    }
+
+    #[test]
     fn payload_without_session_token_type_is_not_an_access_token() {
         let mut p = claims().full_payload(None);
         p.remove("stt");
@@ -260,6 +282,7 @@ mod tests {
             ("exp", json!("20")),
             ("sub", json!(5)),
             ("antiCsrfToken", json!(1)),
+            ("parentRefreshTokenHash1", json!(1)),
             ("iat", json!(-1)),
         ] {
             let mut p = claims().full_payload(None);
