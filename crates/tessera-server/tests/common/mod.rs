@@ -190,6 +190,47 @@ impl TestServer {
             .await
     }
 
+    /// POST with a JSON body, speaking CDI `cdi_version` instead of 5.4.
+    pub async fn post_as(&self, cdi_version: &str, path: &str, body: &Value) -> Reply {
+        let builder = self
+            .client
+            .post(self.url(path))
+            .header("cdi-version", cdi_version)
+            .header("rid", "session")
+            .header("api-key", API_KEY);
+        self.send(builder.json(body)).await
+    }
+
+    /// Refreshes as the SDK does, speaking CDI `cdi_version`.
+    pub async fn refresh_as(&self, cdi_version: &str, refresh_token: &str) -> Value {
+        let body = json!({
+            "refreshToken": refresh_token,
+            "enableAntiCsrf": false,
+            "useDynamicSigningKey": true,
+        });
+        self.post_as(cdi_version, "/recipe/session/refresh", &body)
+            .await
+            .ok_json()
+    }
+
+    /// Verifies as the SDK does, speaking CDI `cdi_version`.
+    pub async fn verify_as(
+        &self,
+        cdi_version: &str,
+        access_token: &str,
+        check_database: bool,
+    ) -> Value {
+        let body = json!({
+            "accessToken": access_token,
+            "doAntiCsrfCheck": false,
+            "enableAntiCsrf": false,
+            "checkDatabase": check_database,
+        });
+        self.post_as(cdi_version, "/recipe/session/verify", &body)
+            .await
+            .ok_json()
+    }
+
     /// POST with a raw body.
     pub async fn post_raw(&self, path: &str, body: &str) -> Reply {
         self.send(
