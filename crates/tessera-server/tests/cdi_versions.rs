@@ -65,21 +65,40 @@ async fn below_5_6_refresh_hands_out_a_child_verify_promotes_it_and_the_parent_i
         let created = server.create("public", &format!("user-{v}")).await;
         let handle = created["session"]["handle"].as_str().unwrap().to_owned();
         let parent = token(&created, "refreshToken");
-        assert_eq!(claims(&token(&created, "accessToken"))["parentRefreshTokenHash1"], Value::Null);
+        assert_eq!(
+            claims(&token(&created, "accessToken"))["parentRefreshTokenHash1"],
+            Value::Null
+        );
 
         let refreshed = server.refresh_as(v, &parent).await;
         assert_eq!(refreshed["status"], "OK", "{v}: {refreshed}");
         let child = token(&refreshed, "refreshToken");
         let child_access = token(&refreshed, "accessToken");
-        assert_eq!(claims(&child_access)["parentRefreshTokenHash1"], json!(hash1(&parent)), "{v}");
-        assert_eq!(claims(&child_access)["refreshTokenHash1"], json!(hash1(&child)), "{v}");
+        assert_eq!(
+            claims(&child_access)["parentRefreshTokenHash1"],
+            json!(hash1(&parent)),
+            "{v}"
+        );
+        assert_eq!(
+            claims(&child_access)["refreshTokenHash1"],
+            json!(hash1(&child)),
+            "{v}"
+        );
 
         let verified = server.verify_as(v, &child_access, false).await;
         assert_eq!(verified["status"], "OK", "{v}: {verified}");
         assert_eq!(verified["session"]["handle"], handle.as_str());
         let promoted = token(&verified, "accessToken");
-        assert_eq!(claims(&promoted)["parentRefreshTokenHash1"], Value::Null, "{v}");
-        assert_eq!(claims(&promoted)["refreshTokenHash1"], json!(hash1(&child)), "{v}");
+        assert_eq!(
+            claims(&promoted)["parentRefreshTokenHash1"],
+            Value::Null,
+            "{v}"
+        );
+        assert_eq!(
+            claims(&promoted)["refreshTokenHash1"],
+            json!(hash1(&child)),
+            "{v}"
+        );
         assert!(verified["accessToken"]["expiry"].as_u64().unwrap() > 0);
 
         // The promoted token carries no parent: the SDK would not even ask,
@@ -97,7 +116,11 @@ async fn below_5_6_refresh_hands_out_a_child_verify_promotes_it_and_the_parent_i
             }),
             "{v}"
         );
-        assert_eq!(server.refresh_as(v, &child).await["status"], "UNAUTHORISED", "{v}");
+        assert_eq!(
+            server.refresh_as(v, &child).await["status"],
+            "UNAUTHORISED",
+            "{v}"
+        );
     }
 }
 
@@ -109,22 +132,34 @@ async fn below_5_6_the_parent_before_promotion_is_another_child_and_the_losing_s
     let first = server.refresh_as("5.4", &parent).await;
     let second = server.refresh_as("5.4", &parent).await;
     assert_eq!(first["status"], "OK");
-    assert_eq!(second["status"], "OK", "the parent is current until a child is promoted");
-    assert_ne!(token(&first, "refreshToken"), token(&second, "refreshToken"));
+    assert_eq!(
+        second["status"], "OK",
+        "the parent is current until a child is promoted"
+    );
+    assert_ne!(
+        token(&first, "refreshToken"),
+        token(&second, "refreshToken")
+    );
 
     // A refresh with the first child promotes it (no verify in between).
-    let next = server.refresh_as("5.4", &token(&first, "refreshToken")).await;
+    let next = server
+        .refresh_as("5.4", &token(&first, "refreshToken"))
+        .await;
     assert_eq!(next["status"], "OK");
     assert_eq!(
         claims(&token(&next, "accessToken"))["parentRefreshTokenHash1"],
         json!(hash1(&token(&first, "refreshToken")))
     );
     // The losing sibling's access token is still a valid token (no new one) ...
-    let sibling = server.verify_as("5.4", &token(&second, "accessToken"), false).await;
+    let sibling = server
+        .verify_as("5.4", &token(&second, "accessToken"), false)
+        .await;
     assert_eq!(sibling["status"], "OK");
     assert!(sibling.get("accessToken").is_none(), "{sibling}");
     // ... and its refresh token is theft.
-    let theft = server.refresh_as("5.4", &token(&second, "refreshToken")).await;
+    let theft = server
+        .refresh_as("5.4", &token(&second, "refreshToken"))
+        .await;
     assert_eq!(theft["status"], "TOKEN_THEFT_DETECTED");
 }
 
@@ -138,7 +173,8 @@ async fn at_5_6_and_without_a_header_refresh_rotates_and_verify_never_returns_a_
     for headerless in [false, true] {
         let created = server.create("public", "user-1").await;
         let first = token(&created, "refreshToken");
-        let body = json!({"refreshToken": first, "enableAntiCsrf": false, "useDynamicSigningKey": true});
+        let body =
+            json!({"refreshToken": first, "enableAntiCsrf": false, "useDynamicSigningKey": true});
         let refreshed = if headerless {
             let reply = server
                 .send(
@@ -161,7 +197,10 @@ async fn at_5_6_and_without_a_header_refresh_rotates_and_verify_never_returns_a_
         assert!(verified.get("accessToken").is_none(), "{verified}");
         // Inside the grace window the previous token gets the same current one.
         let retry = server.refresh_as("5.6", &first).await;
-        assert_eq!(token(&retry, "refreshToken"), token(&refreshed, "refreshToken"));
+        assert_eq!(
+            token(&retry, "refreshToken"),
+            token(&refreshed, "refreshToken")
+        );
     }
 }
 
@@ -207,12 +246,18 @@ async fn regenerate_keeps_the_parent_claim_of_a_child_token_as_the_core_does() {
         .await
         .ok_json();
     let new = token(&regenerated, "accessToken");
-    assert_eq!(claims(&new)["parentRefreshTokenHash1"], json!(hash1(&parent)));
+    assert_eq!(
+        claims(&new)["parentRefreshTokenHash1"],
+        json!(hash1(&parent))
+    );
     assert_eq!(claims(&new)["plan"], "gold");
     // The regenerated token still promotes the child.
     let verified = server.verify_as("5.4", &new, false).await;
     assert_eq!(claims(&token(&verified, "accessToken"))["plan"], "gold");
-    assert_eq!(server.refresh_as("5.4", &parent).await["status"], "TOKEN_THEFT_DETECTED");
+    assert_eq!(
+        server.refresh_as("5.4", &parent).await["status"],
+        "TOKEN_THEFT_DETECTED"
+    );
 }
 
 #[tokio::test]
@@ -223,8 +268,14 @@ async fn an_sdk_moving_from_5_4_to_5_6_keeps_its_session_and_its_unpromoted_chil
     let child = token(&server.refresh_as("5.4", &parent).await, "refreshToken");
     let rotated = server.refresh_as("5.6", &child).await;
     assert_eq!(rotated["status"], "OK", "{rotated}");
-    assert_eq!(claims(&token(&rotated, "accessToken"))["parentRefreshTokenHash1"], Value::Null);
-    assert_eq!(server.refresh_as("5.6", &parent).await["status"], "TOKEN_THEFT_DETECTED");
+    assert_eq!(
+        claims(&token(&rotated, "accessToken"))["parentRefreshTokenHash1"],
+        Value::Null
+    );
+    assert_eq!(
+        server.refresh_as("5.6", &parent).await["status"],
+        "TOKEN_THEFT_DETECTED"
+    );
 }
 
 #[tokio::test]
@@ -247,7 +298,11 @@ async fn below_5_6_anti_csrf_holds_for_children_and_their_promotion() {
         .ok_json();
     assert_eq!(refused["status"], "UNAUTHORISED");
     let child = server
-        .post_as("5.4", "/recipe/session/refresh", &refresh_body(Some(&anti_csrf)))
+        .post_as(
+            "5.4",
+            "/recipe/session/refresh",
+            &refresh_body(Some(&anti_csrf)),
+        )
         .await
         .ok_json();
     assert_eq!(child["status"], "OK");
@@ -265,11 +320,17 @@ async fn below_5_6_anti_csrf_holds_for_children_and_their_promotion() {
         .post_as("5.4", "/recipe/session/verify", &verify("wrong"))
         .await
         .ok_json();
-    assert_eq!(wrong["status"], "TRY_REFRESH_TOKEN", "no promotion without the anti-CSRF token");
+    assert_eq!(
+        wrong["status"], "TRY_REFRESH_TOKEN",
+        "no promotion without the anti-CSRF token"
+    );
     let ok = server
         .post_as("5.4", "/recipe/session/verify", &verify(child_csrf))
         .await
         .ok_json();
     assert_eq!(ok["status"], "OK");
-    assert_eq!(claims(&token(&ok, "accessToken"))["antiCsrfToken"], json!(child_csrf));
+    assert_eq!(
+        claims(&token(&ok, "accessToken"))["antiCsrfToken"],
+        json!(child_csrf)
+    );
 }

@@ -19,8 +19,8 @@ use std::time::Duration;
 
 use serde_json::json;
 use tessera::{
-    CreatedSession, Error, ManualClock, RefreshModel, RefreshRequest, SessionManager,
-    SessionStore, TryRefreshReason, UnauthorisedReason, VerifiedSession, VerifyOptions,
+    CreatedSession, Error, ManualClock, RefreshModel, RefreshRequest, SessionManager, SessionStore,
+    TryRefreshReason, UnauthorisedReason, VerifiedSession, VerifyOptions,
 };
 
 use common::stores::{Fixture, MemoryFixture, PostgresFixture, SqliteFixture};

@@ -67,9 +67,8 @@ impl SessionManager {
         for _ in 0..PROMOTION_ATTEMPTS {
             let now = self.now_ms();
             let Some(record) = self.inner.store.get_session(&presented.handle, now).await? else {
-                return Err(
-                    self.refresh_refused(&presented.handle, UnauthorisedReason::UnknownRefreshToken)
-                );
+                return Err(self
+                    .refresh_refused(&presented.handle, UnauthorisedReason::UnknownRefreshToken));
             };
             let current = record.refresh.current_hash;
             let parent_record = if ct_eq(&presented_hash, &current) {
@@ -92,9 +91,8 @@ impl SessionManager {
             } else if presented.generation <= record.refresh.generation {
                 return Err(self.revoke_for_theft(record).await);
             } else {
-                return Err(
-                    self.refresh_refused(&presented.handle, UnauthorisedReason::UnknownRefreshToken)
-                );
+                return Err(self
+                    .refresh_refused(&presented.handle, UnauthorisedReason::UnknownRefreshToken));
             };
             let child = RefreshToken::mint(
                 &mac_key,

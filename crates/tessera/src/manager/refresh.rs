@@ -209,7 +209,12 @@ impl SessionManager {
             if let Some(rotated) = self
                 .inner
                 .store
-                .rotate_refresh(&presented.handle, &record.refresh.current_hash, &rotation, now)
+                .rotate_refresh(
+                    &presented.handle,
+                    &record.refresh.current_hash,
+                    &rotation,
+                    now,
+                )
                 .await?
             {
                 return self
