@@ -387,6 +387,33 @@ macro_rules! child_promotion_on {
             }
 
             #[tokio::test]
+            async fn a_child_token_is_refused_by_get_session_and_valid_as_it_is_under_rotation() {
+                let Some(fx) = <$fixture>::setup().await else { return };
+                let clock = ManualClock::starting_now();
+                let m = manager(fx.store().clone(), &clock).await;
+                let s = m.create_new_session("u1", json!({}), json!({})).await.unwrap();
+                let child = refresh(&m, &s.refresh_token.token).await.unwrap();
+                // The engine's default verify (tessera-axum's) never takes a
+                // token that waits for promotion.
+                assert!(matches!(
+                    m.get_session(&child.access_token.token, None, VerifyOptions::default()).await,
+                    Err(Error::Unauthorised { reason: UnauthorisedReason::InvalidAccessToken })
+                ));
+                // Under rotation (CDI 5.6) it is valid as it is, nothing promoted.
+                let v = m
+                    .get_session_as(
+                        &child.access_token.token,
+                        None,
+                        VerifyOptions { check_database: true, ..VerifyOptions::default() },
+                        RefreshModel::RotateAtRefresh,
+                    )
+                    .await
+                    .unwrap();
+                assert!(v.access_token.is_none());
+                assert_eq!(generation(fx.store(), s.handle(), &clock).await, 0);
+            }
+
+            #[tokio::test]
             async fn forged_or_foreign_refresh_tokens_are_unauthorised_not_theft() {
                 let Some(fx) = <$fixture>::setup().await else { return };
                 let clock = ManualClock::starting_now();

@@ -109,8 +109,9 @@ impl SessionManager {
     }
 
     /// Verifies an access token under `model`.
-    /// [`RefreshModel::RotateAtRefresh`] is [`get_session`](Self::get_session)
-    /// and never issues a token.
+    /// [`RefreshModel::RotateAtRefresh`] is [`get_session`](Self::get_session),
+    /// except that a child token (one carrying `parentRefreshTokenHash1`)
+    /// is valid as it is, and never issues a token.
     ///
     /// Under [`RefreshModel::ChildPromotion`], after every check of
     /// `get_session` but the store's (SuperTokens core's rule for CDI ≤ 5.5):
@@ -133,18 +134,18 @@ impl SessionManager {
         options: VerifyOptions,
         model: RefreshModel,
     ) -> Result<VerifiedSession> {
+        let claims = self
+            .verify_token(access_token, anti_csrf_token, options)
+            .await?;
         if model == RefreshModel::RotateAtRefresh {
-            let claims = self
-                .get_session(access_token, anti_csrf_token, options)
-                .await?;
+            // As the core from CDI 5.6: stateless, and a child token of an
+            // SDK that spoke 5.4 before is as valid as any other.
+            self.check_session_in_store(&claims, options).await?;
             return Ok(VerifiedSession {
                 claims,
                 access_token: None,
             });
         }
-        let claims = self
-            .verify_token(access_token, anti_csrf_token, options)
-            .await?;
         let check_database = self.inner.config.blacklisting || options.check_database;
         if claims.parent_refresh_token_hash1.is_none() && !check_database {
             return Ok(VerifiedSession {

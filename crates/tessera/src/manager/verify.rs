@@ -31,7 +31,10 @@ impl SessionManager {
     /// `check_database`, the session's existence in the store.
     ///
     /// Errors: [`Error::Unauthorised`] for anything that is not a valid
-    /// access token (including one that lives longer than
+    /// access token (including one that carries `parentRefreshTokenHash1`,
+    /// which only [`RefreshModel::ChildPromotion`](super::RefreshModel)
+    /// issues and only [`get_session_as`](Self::get_session_as) verifies,
+    /// one that lives longer than
     /// `access_token_validity` plus `clock_leeway`, or is not in the one
     /// canonical unpadded base64url spelling) or whose session is gone; [`Error::TryRefreshToken`] for
     /// an expired token, an unknown signing key, or a failed anti-CSRF check.
@@ -45,6 +48,22 @@ impl SessionManager {
         let claims = self
             .verify_token(access_token, anti_csrf_token, options)
             .await?;
+        if claims.parent_refresh_token_hash1.is_some() {
+            // Only the child-token model issues such a token, and only its
+            // verify (`get_session_as`) may promote it.
+            return Err(Error::unauthorised(UnauthorisedReason::InvalidAccessToken));
+        }
+        self.check_session_in_store(&claims, options).await?;
+        Ok(claims)
+    }
+
+    /// With blacklisting or `check_database`: `Unauthorised` unless the
+    /// session of `claims` still exists (one store read).
+    pub(super) async fn check_session_in_store(
+        &self,
+        claims: &AccessTokenClaims,
+        options: VerifyOptions,
+    ) -> Result<()> {
         if (self.inner.config.blacklisting || options.check_database)
             && !self
                 .inner
@@ -54,7 +73,7 @@ impl SessionManager {
         {
             return Err(Error::unauthorised(UnauthorisedReason::SessionRevoked));
         }
-        Ok(claims)
+        Ok(())
     }
 
     /// Every check of [`get_session`](Self::get_session) except the store:
