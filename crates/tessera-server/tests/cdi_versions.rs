@@ -334,3 +334,45 @@ async fn below_5_6_anti_csrf_holds_for_children_and_their_promotion() {
         json!(child_csrf)
     );
 }
+
+#[tokio::test]
+async fn at_5_6_a_database_check_reports_a_payload_update_and_refuses_a_rotated_out_branch() {
+    let server = TestServer::start().await;
+    let created = server
+        .create_with("public", "user-1", json!({"v": 1}), json!({}), false)
+        .await;
+    let handle = created["session"]["handle"].as_str().unwrap();
+    let access = token(&created, "accessToken");
+    let fresh = server.verify_as("5.6", &access, true).await;
+    assert_eq!(fresh["payloadUpdateAvailable"], false, "{fresh}");
+    let unchecked = server.verify_as("5.6", &access, false).await;
+    assert!(
+        unchecked.get("payloadUpdateAvailable").is_none(),
+        "{unchecked}"
+    );
+    assert!(
+        server
+            .verify_as("5.4", &access, true)
+            .await
+            .get("payloadUpdateAvailable")
+            .is_none()
+    );
+    server
+        .put(
+            "/recipe/jwt/data",
+            &json!({"sessionHandle": handle, "userDataInJWT": {"v": 2}}),
+        )
+        .await;
+    let stale = server.verify_as("5.6", &access, true).await;
+    assert_eq!(stale["payloadUpdateAvailable"], true, "{stale}");
+
+    let r1 = server
+        .refresh_as("5.6", &token(&created, "refreshToken"))
+        .await;
+    assert_eq!(server.verify_as("5.6", &access, true).await["status"], "OK");
+    server.refresh_as("5.6", &token(&r1, "refreshToken")).await;
+    assert_eq!(
+        server.verify_as("5.6", &access, true).await,
+        json!({"status": "UNAUTHORISED", "message": "rotated-out token branch; refresh required"})
+    );
+}

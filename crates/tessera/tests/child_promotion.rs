@@ -414,6 +414,40 @@ macro_rules! child_promotion_on {
             }
 
             #[tokio::test]
+            async fn rotation_verify_with_a_database_check_refuses_rotated_out_tokens_and_reports_the_payload() {
+                let Some(fx) = <$fixture>::setup().await else { return };
+                let clock = ManualClock::starting_now();
+                let m = manager(fx.store().clone(), &clock).await;
+                let rotate = RefreshModel::RotateAtRefresh;
+                let checked = VerifyOptions { check_database: true, ..VerifyOptions::default() };
+                let s = m.create_new_session("u1", json!({"v": 1}), json!({})).await.unwrap();
+                let fresh = m.get_session_as(&s.access_token.token, None, checked, rotate).await.unwrap();
+                assert_eq!(fresh.payload_update_available, Some(false));
+                assert!(m.update_jwt_payload(s.handle(), json!({"v": 2})).await.unwrap());
+                let stale = m.get_session_as(&s.access_token.token, None, checked, rotate).await.unwrap();
+                assert_eq!(stale.payload_update_available, Some(true));
+                assert!(stale.access_token.is_none());
+                let plain = m
+                    .get_session_as(&s.access_token.token, None, VerifyOptions::default(), rotate)
+                    .await
+                    .unwrap();
+                assert_eq!(plain.payload_update_available, None);
+
+                // One rotation: the old token's refresh token is the previous one.
+                let r1 = m.refresh_session(&s.refresh_token.token, None).await.unwrap();
+                assert!(m.get_session_as(&s.access_token.token, None, checked, rotate).await.is_ok());
+                // Two: its branch is rotated out.
+                let r2 = m.refresh_session(&r1.refresh_token.token, None).await.unwrap();
+                assert!(matches!(
+                    m.get_session_as(&s.access_token.token, None, checked, rotate).await,
+                    Err(Error::Unauthorised { reason: UnauthorisedReason::RotatedOut })
+                ));
+                // Without the database check it is a valid, unexpired token.
+                assert!(m.get_session_as(&s.access_token.token, None, VerifyOptions::default(), rotate).await.is_ok());
+                assert!(m.get_session_as(&r2.access_token.token, None, checked, rotate).await.is_ok());
+            }
+
+            #[tokio::test]
             async fn forged_or_foreign_refresh_tokens_are_unauthorised_not_theft() {
                 let Some(fx) = <$fixture>::setup().await else { return };
                 let clock = ManualClock::starting_now();

@@ -517,7 +517,10 @@ async fn a_jwt_signed_by_our_key_without_the_session_claims_is_not_an_access_tok
     for (claim, value) in [
         ("stt", json!(1)),
         ("stt", json!("0")),
-        ("parentRefreshTokenHash1", json!("abc")),
+        // A string parent is a child token of CDI 5.4's model, which the
+        // engine now issues: get_session refuses it, regenerate keeps it
+        // (tests/child_promotion.rs). Any other type is no token at all.
+        ("parentRefreshTokenHash1", json!(5)),
         ("sessionHandle", json!(7)),
         ("exp", json!(-1)),
         ("exp", json!(1e30)),

@@ -78,7 +78,9 @@ async fn create_for(
 /// its child refresh token promoted, and the answer carries the
 /// replacement `accessToken` (as it does when `checkDatabase` finds the
 /// stored payload newer than the token's); from 5.6 on verify never writes
-/// and never returns a token.
+/// and never returns a token, and with `checkDatabase` answers
+/// `UNAUTHORISED` for a token whose refresh token was rotated out twice and
+/// reports `payloadUpdateAvailable`.
 pub(crate) async fn verify(
     State(state): State<AppState>,
     version: CdiVersion,
@@ -109,6 +111,11 @@ pub(crate) async fn verify(
                 "status": "OK",
                 "session": reply::session(&verified.claims),
             });
+            if let (Some(available), Some(map)) =
+                (verified.payload_update_available, body.as_object_mut())
+            {
+                map.insert("payloadUpdateAvailable".to_owned(), available.into());
+            }
             match (&verified.access_token, body.as_object_mut()) {
                 (Some(token), Some(map)) => {
                     map.insert("accessToken".to_owned(), reply::access_token(token));

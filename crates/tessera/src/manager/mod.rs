@@ -270,6 +270,10 @@ pub struct VerifiedSession {
     /// when a database check found the stored payload newer than the
     /// token's. Always `None` under [`RefreshModel::RotateAtRefresh`].
     pub access_token: Option<IssuedAccessToken>,
+    /// Under [`RefreshModel::RotateAtRefresh`] with `check_database`:
+    /// whether the stored payload differs from the token's (the client may
+    /// regenerate or refresh to pick it up); `None` otherwise.
+    pub payload_update_available: Option<bool>,
 }
 
 /// A refresh request with every option; [`SessionManager::refresh_session`]

@@ -138,19 +138,14 @@ impl SessionManager {
             .verify_token(access_token, anti_csrf_token, options)
             .await?;
         if model == RefreshModel::RotateAtRefresh {
-            // As the core from CDI 5.6: stateless, and a child token of an
-            // SDK that spoke 5.4 before is as valid as any other.
-            self.check_session_in_store(&claims, options).await?;
-            return Ok(VerifiedSession {
-                claims,
-                access_token: None,
-            });
+            return self.verify_rotating(claims, options).await;
         }
         let check_database = self.inner.config.blacklisting || options.check_database;
         if claims.parent_refresh_token_hash1.is_none() && !check_database {
             return Ok(VerifiedSession {
                 claims,
                 access_token: None,
+                payload_update_available: None,
             });
         }
         let now = self.now_ms();
@@ -171,6 +166,7 @@ impl SessionManager {
                 Ok(VerifiedSession {
                     claims,
                     access_token: None,
+                    payload_update_available: None,
                 })
             };
         };
@@ -205,6 +201,7 @@ impl SessionManager {
             return Ok(VerifiedSession {
                 claims,
                 access_token: None,
+                payload_update_available: None,
             });
         }
         if ct_eq(&own_hash, &record.refresh.current_hash) || payload_stale {
@@ -213,6 +210,60 @@ impl SessionManager {
         Ok(VerifiedSession {
             claims,
             access_token: None,
+            payload_update_available: None,
+        })
+    }
+
+    /// Verify under rotation (SuperTokens core from CDI 5.6): never writes,
+    /// never issues a token; a child token of an SDK that spoke 5.4 before
+    /// is valid as it is. With `check_database` the session is read once:
+    /// gone → `Unauthorised`; the token's refresh token (or, for a child,
+    /// its parent) must be the current or the previous one, else
+    /// `Unauthorised` (its branch was rotated out: one refresh settles it,
+    /// where the real reuse checks live); and whether the stored payload
+    /// differs from the token's is reported.
+    async fn verify_rotating(
+        &self,
+        claims: std::sync::Arc<AccessTokenClaims>,
+        options: VerifyOptions,
+    ) -> Result<VerifiedSession> {
+        if !options.check_database {
+            self.check_session_in_store(&claims, options).await?;
+            return Ok(VerifiedSession {
+                claims,
+                access_token: None,
+                payload_update_available: None,
+            });
+        }
+        let Some(record) = self
+            .inner
+            .store
+            .get_session(&claims.session_handle, self.now_ms())
+            .await?
+        else {
+            return Err(Error::unauthorised(UnauthorisedReason::SessionRevoked));
+        };
+        let live = |hash1: &str| {
+            let hash = stored_hash_of_hash1(hash1);
+            ct_eq(&hash, &record.refresh.current_hash)
+                | record
+                    .refresh
+                    .previous_hash
+                    .is_some_and(|prev| ct_eq(&hash, &prev))
+        };
+        let in_lineage = live(&claims.refresh_token_hash1)
+            || claims
+                .parent_refresh_token_hash1
+                .as_deref()
+                .is_some_and(live);
+        if !in_lineage {
+            return Err(Error::unauthorised(UnauthorisedReason::RotatedOut));
+        }
+        let payload_update_available = Some(record.jwt_payload != claims.user_payload);
+        Ok(VerifiedSession {
+            claims,
+            access_token: None,
+            payload_update_available,
         })
     }
 
@@ -263,6 +314,7 @@ impl SessionManager {
         Ok(VerifiedSession {
             claims: new_claims,
             access_token: Some(issued),
+            payload_update_available: None,
         })
     }
 }
