@@ -5,7 +5,8 @@
 # unless the interpreter already has them),
 # starts tessera on a free port (SQLite in a temp dir, an API key, refresh
 # grace period 1 s), starts the FastAPI app of app.py on a free port with
-# tessera as its connection_uri, runs pytest on test_compat.py, and tears
+# tessera as its connection_uri, runs pytest on test_compat.py and
+# test_promotion.py, and tears
 # everything down. Exits with pytest's status.
 #
 # Environment:
