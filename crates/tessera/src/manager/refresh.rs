@@ -192,8 +192,11 @@ impl SessionManager {
             <= ms(self.inner.config.refresh_grace_period);
         if is_previous && within_grace {
             let Some(current) = self.unseal_current(&record, &presented, &mac_key) else {
-                // Cannot happen with rows tessera wrote; refuse rather than guess.
-                tracing::warn!(target: "tessera::refresh", session_handle = ?record.handle, "grace-window refresh: sealed token unusable");
+                // Only a promotion under the child-token model leaves no
+                // sealed token (it knows the child by its hash alone): a
+                // client that switched models retries with the promoted
+                // child's parent. Refuse rather than guess.
+                tracing::warn!(target: "tessera::refresh", session_handle = ?record.handle, "grace-window refresh: no sealed current token (promoted child?)");
                 return Err(Error::unauthorised(UnauthorisedReason::UnknownRefreshToken));
             };
             tracing::debug!(target: "tessera::refresh", session_handle = ?record.handle, "refresh with previous token inside grace window");
