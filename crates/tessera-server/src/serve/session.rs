@@ -8,7 +8,7 @@ use tessera::{DEFAULT_TENANT, Error, NewSession, RefreshRequest, SessionMetadata
 use super::version::CdiVersion;
 
 use super::AppState;
-use super::claims::user_payload_from_sdk;
+use super::claims::{type_claim, user_payload_from_sdk};
 use super::error::ApiError;
 use super::input::JsonInput;
 use super::reply;
@@ -53,7 +53,7 @@ async fn create_for(
     let session_data = input.object("userDataInDatabase")?;
     let use_dynamic_signing_key = input.opt_bool("useDynamicSigningKey")?;
     // Checked after the fields are read, where the core checks it.
-    let jwt_payload = user_payload_from_sdk(jwt_payload)?;
+    let jwt_payload = user_payload_from_sdk(jwt_payload, type_claim(state))?;
     let new = NewSession {
         recipe_user_id: Some(user_id.clone()),
         user_id,
@@ -205,7 +205,7 @@ pub(crate) async fn regenerate(
     mut input: JsonInput,
 ) -> Result<Response, ApiError> {
     let access_token = input.string("accessToken")?;
-    let payload = user_payload_from_sdk(input.object("userDataInJWT")?)?;
+    let payload = user_payload_from_sdk(input.object("userDataInJWT")?, type_claim(&state))?;
     match state
         .manager()
         .regenerate_access_token(&access_token, payload)

@@ -132,6 +132,8 @@ impl TestServer {
             .access_token_validity(options.access_token_validity)
             .clock(clock.clone())
             .background_tasks(false)
+            // As `tessera serve` builds it (`Settings::session_manager`).
+            .session_token_type_claim(false)
             .build()
             .await
             .expect("session manager");

@@ -17,7 +17,7 @@ use super::{NewSession, RegeneratedSession, SessionManager, invalid};
 use crate::error::Result;
 use crate::store::{SessionMetadata, SessionRecord, TenantFilter};
 use crate::token::AccessTokenClaims;
-use crate::token::access::validate_user_payload;
+use crate::token::access::validate_user_payload_with;
 
 /// What the database knows of a session.
 #[derive(Debug, Clone, PartialEq)]
@@ -151,7 +151,11 @@ impl SessionManager {
     /// and not stored (the session is read first to measure that token).
     pub async fn update_jwt_payload(&self, session_handle: &str, payload: Value) -> Result<bool> {
         check_key("session handle", session_handle)?;
-        validate_user_payload(&payload, self.inner.config.issuer.is_some())?;
+        validate_user_payload_with(
+            &payload,
+            self.inner.config.issuer.is_some(),
+            self.inner.config.session_token_type_claim,
+        )?;
         let Some(record) = self
             .inner
             .store
@@ -200,7 +204,11 @@ impl SessionManager {
         access_token: &str,
         new_payload: Value,
     ) -> Result<Option<RegeneratedSession>> {
-        validate_user_payload(&new_payload, self.inner.config.issuer.is_some())?;
+        validate_user_payload_with(
+            &new_payload,
+            self.inner.config.issuer.is_some(),
+            self.inner.config.session_token_type_claim,
+        )?;
         let old = self.decode_ignoring_expiry(access_token).await?;
         let dynamic = old.kid.starts_with("d-");
         let subject = Subject {

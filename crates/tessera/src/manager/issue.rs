@@ -129,7 +129,10 @@ impl SessionManager {
             user_payload: subject.user_payload.clone(),
             kid: key.kid.clone(),
         };
-        let payload = claims.full_payload(self.inner.config.issuer.as_deref());
+        let payload = claims.payload(
+            self.inner.config.issuer.as_deref(),
+            self.inner.config.session_token_type_claim,
+        );
         let payload_json =
             serde_json::to_vec(&payload).map_err(|_| Error::Crypto("payload encoding"))?;
         let max = self.inner.config.max_access_token_bytes;

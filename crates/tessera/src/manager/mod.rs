@@ -427,6 +427,13 @@ impl SessionManagerBuilder {
         self
     }
 
+    /// Put and require `stt: 0` in access tokens (default on); see
+    /// [`Config::session_token_type_claim`].
+    pub fn session_token_type_claim(mut self, on: bool) -> Self {
+        self.config.session_token_type_claim = on;
+        self
+    }
+
     /// Sign with rotating keys (default) or with the static key.
     pub fn use_dynamic_signing_key(mut self, on: bool) -> Self {
         self.config.use_dynamic_signing_key = on;

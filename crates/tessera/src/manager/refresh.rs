@@ -12,7 +12,7 @@ use crate::config::ms;
 use crate::crypto::{self, ct_eq};
 use crate::error::{Error, Result, UnauthorisedReason};
 use crate::store::{RefreshState, Rotation, SessionRecord, TenantFilter};
-use crate::token::access::validate_user_payload;
+use crate::token::access::validate_user_payload_with;
 use crate::token::anti_csrf;
 use crate::token::refresh::{RefreshToken, new_handle};
 
@@ -49,7 +49,11 @@ impl SessionManager {
         if let Some(r) = &new.recipe_user_id {
             check_id("recipe user id", r, Empty::Allowed)?;
         }
-        validate_user_payload(&new.jwt_payload, self.inner.config.issuer.is_some())?;
+        validate_user_payload_with(
+            &new.jwt_payload,
+            self.inner.config.issuer.is_some(),
+            self.inner.config.session_token_type_claim,
+        )?;
         if !new.session_data.is_object() {
             return Err(invalid("the session data must be a JSON object"));
         }

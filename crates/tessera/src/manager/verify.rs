@@ -116,7 +116,10 @@ impl SessionManager {
             .cache
             .as_ref()
             .is_some_and(|c| c.get(token).is_some())
-            || crate::token::access::is_well_formed_access_token(token)
+            || crate::token::access::is_well_formed_access_token_with(
+                token,
+                self.inner.config.session_token_type_claim,
+            )
     }
 
     /// Full verification of a token not in the cache; caches it on success.
@@ -176,8 +179,13 @@ impl SessionManager {
         let payload = b64url_decode(parts.payload_b64).ok_or(DecodeError::Invalid)?;
         let map: Map<String, Value> =
             serde_json::from_slice(&payload).map_err(|_| DecodeError::Invalid)?;
-        let claims = AccessTokenClaims::from_payload(map, kid, self.inner.config.issuer.as_deref())
-            .ok_or(DecodeError::Invalid)?;
+        let claims = AccessTokenClaims::from_payload_with(
+            map,
+            kid,
+            self.inner.config.issuer.as_deref(),
+            self.inner.config.session_token_type_claim,
+        )
+        .ok_or(DecodeError::Invalid)?;
         if !self.lifetime_is_plausible(&claims) {
             return Err(DecodeError::Invalid);
         }
