@@ -222,9 +222,12 @@ impl Settings {
         &self,
         background_tasks: bool,
     ) -> tessera::Result<tessera::SessionManager> {
+        // The claims SuperTokens core puts in access tokens, no `stt`: the
+        // SDKs' own suites count them, and read `stt` as their marker.
         let mut builder = tessera::SessionManager::builder()
             .database_url(&self.database_url)
-            .background_tasks(background_tasks);
+            .background_tasks(background_tasks)
+            .session_token_type_claim(false);
         if let Some(d) = self.refresh_grace_period {
             builder = builder.refresh_grace_period(d);
         }

@@ -245,12 +245,14 @@ async fn anti_csrf_tokens_are_issued_and_checked() {
     assert!(ok["antiCsrfToken"].is_string());
 }
 
+/// CDI 5.6's refresh model (tessera's own); 5.4's child tokens are in
+/// `tests/cdi_versions.rs`.
 #[tokio::test]
 async fn refresh_rotates_the_refresh_token() {
     let server = TestServer::start().await;
     let created = server.create("acme", "user-1").await;
     let first = created["refreshToken"]["token"].as_str().unwrap();
-    let refreshed = server.refresh(first).await;
+    let refreshed = server.refresh_as("5.6", first).await;
     assert_eq!(refreshed["status"], "OK");
     assert_eq!(refreshed["session"], {
         let mut s = created["session"].clone();
@@ -264,9 +266,9 @@ async fn refresh_rotates_the_refresh_token() {
     assert_ne!(first, second, "the refresh token rotates");
     let token = refreshed["accessToken"]["token"].as_str().unwrap();
     assert_eq!(jwt_part(token, 1)["tId"], "acme");
-    assert_eq!(server.verify(token, true).await["status"], "OK");
+    assert_eq!(server.verify_as("5.6", token, true).await["status"], "OK");
     // Inside the grace window the previous token still works.
-    assert_eq!(server.refresh(first).await["status"], "OK");
+    assert_eq!(server.refresh_as("5.6", first).await["status"], "OK");
 }
 
 #[tokio::test]
@@ -277,6 +279,8 @@ async fn refresh_with_garbage_is_unauthorised() {
     assert!(reply["message"].is_string());
 }
 
+/// CDI 5.6's rule; 5.4's theft (the parent after promotion) is in
+/// `tests/cdi_versions.rs`.
 #[tokio::test]
 async fn refresh_with_superseded_token_after_grace_is_theft() {
     let server = TestServer::with(Options {
@@ -287,14 +291,14 @@ async fn refresh_with_superseded_token_after_grace_is_theft() {
     let created = server.create("public", "user-1").await;
     let handle = created["session"]["handle"].as_str().unwrap();
     let first = created["refreshToken"]["token"].as_str().unwrap();
-    let refreshed = server.refresh(first).await;
+    let refreshed = server.refresh_as("5.6", first).await;
     let second = refreshed["refreshToken"]["token"]
         .as_str()
         .unwrap()
         .to_owned();
     server.clock.advance(Duration::from_millis(10));
 
-    let theft = server.refresh(first).await;
+    let theft = server.refresh_as("5.6", first).await;
     assert_eq!(
         theft,
         json!({

@@ -78,6 +78,16 @@ pub struct Config {
     /// for all headers together (cookies, user agent …); every process also
     /// refuses to verify a token over [`MAX_ACCESS_TOKEN_BYTES`].
     pub max_access_token_bytes: usize,
+    /// Put tessera's session-token type claim `stt: 0` in every access token
+    /// and require it (default on), so that no other JWT signed by the same
+    /// keys passes as an access token; `stt` is then a protected claim.
+    /// Off, tokens carry the claims SuperTokens core issues (the core has no
+    /// `stt`: to it a user payload's `stt` is an ordinary claim, which the
+    /// SDKs read as their token-type marker) and `stt` is a user claim:
+    /// `tessera serve` turns it off, so the SDKs see the core's tokens. The
+    /// access token is then told apart from other JWTs by its header
+    /// (`typ` JWT, `version` 5, a `kid` of this key set) and its claims.
+    pub session_token_type_claim: bool,
 }
 
 impl Default for Config {
@@ -101,6 +111,7 @@ impl Default for Config {
             cleanup_batch_size: 1000,
             key_reload_cooldown: Duration::from_millis(500),
             max_access_token_bytes: 8 * 1024,
+            session_token_type_claim: true,
         }
     }
 }

@@ -27,6 +27,9 @@ pub enum UnauthorisedReason {
     SessionRevoked,
     /// The anti-CSRF token presented with a refresh did not match.
     AntiCsrfMismatch,
+    /// A database check found the access token's refresh token rotated out
+    /// twice or more (CDI 5.6's verify): a refresh is required.
+    RotatedOut,
 }
 
 impl fmt::Display for UnauthorisedReason {
@@ -38,6 +41,7 @@ impl fmt::Display for UnauthorisedReason {
             Self::UnknownRefreshToken => "refresh token matches no live session",
             Self::SessionRevoked => "session revoked or expired",
             Self::AntiCsrfMismatch => "anti-csrf token missing or not matching",
+            Self::RotatedOut => "rotated-out token branch; refresh required",
         })
     }
 }

@@ -517,7 +517,10 @@ async fn a_jwt_signed_by_our_key_without_the_session_claims_is_not_an_access_tok
     for (claim, value) in [
         ("stt", json!(1)),
         ("stt", json!("0")),
-        ("parentRefreshTokenHash1", json!("abc")),
+        // A string parent is a child token of CDI 5.4's model, which the
+        // engine now issues: get_session refuses it, regenerate keeps it
+        // (tests/child_promotion.rs). Any other type is no token at all.
+        ("parentRefreshTokenHash1", json!(5)),
         ("sessionHandle", json!(7)),
         ("exp", json!(-1)),
         ("exp", json!(1e30)),
@@ -550,6 +553,64 @@ async fn a_jwt_signed_by_our_key_without_the_session_claims_is_not_an_access_tok
         if what != "header wrong" && what != "claim wrong" {
             assert!(!is_well_formed_access_token(&token), "{what}");
         }
+    }
+}
+
+/// Without the `stt` claim (`session_token_type_claim` off, as in `tessera
+/// serve`, which issues SuperTokens core's claims) an access token is told
+/// apart by its header and its session claims alone: our own key signing
+/// anything else is still no access token.
+#[tokio::test]
+async fn without_the_type_claim_the_header_and_the_session_claims_still_decide() {
+    let f = fixture_with(|b| b.session_token_type_claim(false)).await;
+    let s = f
+        .manager
+        .create_new_session("u", json!({"stt": 1}), json!({}))
+        .await
+        .unwrap();
+    let (header, payload) = split3(&s.access_token.token);
+    // The user's `stt` is a user claim, and the token verifies.
+    assert_eq!(payload["stt"], 1);
+    let ok = f
+        .manager
+        .get_session(&s.access_token.token, None, NO_CHECKS)
+        .await;
+    assert_eq!(ok.unwrap().user_payload, json!({"stt": 1}));
+    let ours = our_key(&f.store, header["kid"].as_str().unwrap()).await;
+    let now_s = now_ms(&f.clock) / 1000;
+
+    let mut cases: Vec<(&str, Value, Value)> = Vec::new();
+    cases.push((
+        "another purpose",
+        header.clone(),
+        json!({"sub": "u", "iat": now_s, "exp": now_s + 600, "purpose": "email-verify"}),
+    ));
+    for claim in [
+        "sessionHandle",
+        "refreshTokenHash1",
+        "sub",
+        "tId",
+        "rsub",
+        "exp",
+        "iat",
+    ] {
+        let mut p = payload.clone();
+        p.as_object_mut().unwrap().remove(claim);
+        cases.push(("claim missing", header.clone(), p));
+    }
+    for (field, value) in [("version", json!("4")), ("typ", json!("at+jwt"))] {
+        let mut h = header.clone();
+        h[field] = value;
+        cases.push(("header wrong", h, payload.clone()));
+    }
+    let mut h = header.clone();
+    h.as_object_mut().unwrap().remove("version");
+    // The header a JWT-recipe token carries: no `version`.
+    cases.push(("header without version", h, payload.clone()));
+    for (what, h, p) in cases {
+        let token = sign_with(&ours, &h, &p);
+        let r = f.manager.get_session(&token, None, NO_CHECKS).await;
+        assert!(is_invalid_access_token(&r), "{what}: {p} / {h}: {r:?}");
     }
 }
 

@@ -7,13 +7,14 @@
 //! `400 The user payload contains protected field`, and takes every other key
 //! as a user claim. The SDKs remove those claims before they send a payload.
 //!
-//! tessera's tokens also carry `stt`, which the core never emits and does not
-//! protect; supertokens-python up to 0.31.3 does not know it either, so when
-//! it merges a claim into the current payload it sends `stt` back. The core
-//! would take such a key; tessera drops the claims it protects beyond the
-//! core's list and sets its own value, so an SDK's payload round-trips. The
-//! engine's own rule (a colliding user key is an error) stays for Rust
-//! callers: this layer decides what reaches it.
+//! `stt` is not among them: the core neither sets nor protects it, and the
+//! SDKs read it as their own token-type marker. `tessera serve` builds its
+//! engine without tessera's `stt` claim (`session_token_type_claim` off), so
+//! `stt` is a user claim here too and every payload round-trips as in the
+//! core. With an engine that keeps the claim, the claims it protects beyond
+//! the core's list are dropped and it sets its own value. The engine's own
+//! rule (a colliding user key is an error) stays for Rust callers: this
+//! layer decides what reaches it.
 
 use serde_json::Value;
 use tessera::token::PROTECTED_CLAIMS;
@@ -33,20 +34,34 @@ pub(crate) const CORE_PROTECTED: [&str; 9] = [
     "rsub",
 ];
 
+/// Whether the engine behind `state` puts and requires its `stt` claim
+/// (`tessera serve` builds it without, as SuperTokens core issues no `stt`).
+pub(crate) fn type_claim(state: &super::AppState) -> bool {
+    state.manager().config().session_token_type_claim
+}
+
 /// The core's answer to a payload holding one of [`CORE_PROTECTED`].
 pub(crate) const PROTECTED_FIELD: &str = "The user payload contains protected field";
 
 /// Turns an SDK's `userDataInJWT` into the user payload for the engine:
-/// `400` as the core when it holds a claim the core protects; the claims
-/// only tessera protects (`stt`) are dropped. A non-object is passed on for
-/// the engine to refuse.
-pub(crate) fn user_payload_from_sdk(mut payload: Value) -> Result<Value, ApiError> {
+/// `400` as the core when it holds a claim the core protects. Every other
+/// key is a user claim, as to the core — `stt` included when the engine
+/// runs without its type claim (`type_claim` false, as `tessera serve`
+/// does); with it, the claims only tessera protects (`stt`) are dropped and
+/// the engine sets its own. A non-object is passed on for the engine to
+/// refuse.
+pub(crate) fn user_payload_from_sdk(
+    mut payload: Value,
+    type_claim: bool,
+) -> Result<Value, ApiError> {
     if let Value::Object(map) = &mut payload {
         if CORE_PROTECTED.iter().any(|k| map.contains_key(*k)) {
             return Err(ApiError::BadRequest(PROTECTED_FIELD.to_owned()));
         }
-        for claim in PROTECTED_CLAIMS {
-            map.remove(claim);
+        if type_claim {
+            for claim in PROTECTED_CLAIMS {
+                map.remove(claim);
+            }
         }
     }
     Ok(payload)
@@ -60,14 +75,18 @@ mod tests {
 
     #[test]
     fn claims_only_tessera_protects_are_dropped_and_user_claims_kept() {
-        let out = user_payload_from_sdk(json!({"stt": 0, "role": "admin", "iss": "x"})).unwrap();
+        let out =
+            user_payload_from_sdk(json!({"stt": 0, "role": "admin", "iss": "x"}), true).unwrap();
         assert_eq!(out, json!({"role": "admin", "iss": "x"}));
+        // Without the engine's type claim, `stt` is a user claim, as to the core.
+        let out = user_payload_from_sdk(json!({"stt": 1, "role": "admin"}), false).unwrap();
+        assert_eq!(out, json!({"stt": 1, "role": "admin"}));
     }
 
     #[test]
     fn every_claim_the_core_protects_is_refused_as_the_core_refuses_it() {
         for claim in CORE_PROTECTED {
-            match user_payload_from_sdk(json!({ claim: "v", "role": 1 })) {
+            match user_payload_from_sdk(json!({ claim: "v", "role": 1 }), false) {
                 Err(ApiError::BadRequest(m)) => assert_eq!(m, PROTECTED_FIELD, "{claim}"),
                 other => panic!("{claim}: {other:?}"),
             }
@@ -77,7 +96,7 @@ mod tests {
     #[test]
     fn every_engine_protected_claim_is_either_refused_or_dropped() {
         for claim in PROTECTED_CLAIMS {
-            let out = user_payload_from_sdk(json!({ claim: 0 }));
+            let out = user_payload_from_sdk(json!({ claim: 0 }), true);
             if CORE_PROTECTED.contains(&claim) {
                 assert!(out.is_err(), "{claim}");
             } else {

@@ -15,8 +15,10 @@ use super::input::QueryInput;
 use super::{AppState, SUPPORTED_CDI_VERSIONS};
 use crate::metrics;
 
-/// `GET /apiversion`: `{"versions": ["5.4"]}`. The SDKs pick the highest
-/// version both sides support and send it as `cdi-version` from then on.
+/// `GET /apiversion`: `{"versions": [...]}`, every version whose behaviour
+/// tessera implements ([`SUPPORTED_CDI_VERSIONS`]). The SDKs pick the
+/// highest version both sides support and send it as `cdi-version` from
+/// then on.
 pub(crate) async fn api_version() -> Response {
     Json(json!({ "versions": SUPPORTED_CDI_VERSIONS })).into_response()
 }

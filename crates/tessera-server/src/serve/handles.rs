@@ -13,7 +13,7 @@ use serde_json::json;
 use tessera::DEFAULT_TENANT;
 
 use super::AppState;
-use super::claims::user_payload_from_sdk;
+use super::claims::{type_claim, user_payload_from_sdk};
 use super::error::ApiError;
 use super::input::{JsonInput, QueryInput};
 use super::reply;
@@ -69,7 +69,7 @@ pub(crate) async fn update_jwt_data(
     mut input: JsonInput,
 ) -> Result<Response, ApiError> {
     let handle = input.string("sessionHandle")?;
-    let payload = user_payload_from_sdk(input.object("userDataInJWT")?)?;
+    let payload = user_payload_from_sdk(input.object("userDataInJWT")?, type_claim(&state))?;
     if state.manager().update_jwt_payload(&handle, payload).await? {
         Ok(reply::status_ok())
     } else {

@@ -1,6 +1,7 @@
 //! The HTTP server: SuperTokens' Core Driver Interface for the session
-//! recipe (CDI 5.4, as spoken by supertokens-python 0.31 and
-//! supertokens-node 24), JWKS, `/hello` and `/metrics`.
+//! recipe (CDI 5.0–5.6, each with the behaviour the core gives it: see
+//! `version.rs`; supertokens-python 0.31 and supertokens-node 24 speak 5.4),
+//! JWKS, `/hello` and `/metrics`.
 //!
 //! The handlers translate JSON to engine calls and back, nothing more; every
 //! rule about tokens lives in the `tessera` engine. Routes, after an optional
@@ -58,10 +59,9 @@ mod layers;
 mod path;
 mod reply;
 mod session;
+mod version;
 
-/// The CDI versions tessera speaks. supertokens-python 0.31 and
-/// supertokens-node 24 support exactly `5.4`.
-pub const SUPPORTED_CDI_VERSIONS: &[&str] = &["5.4"];
+pub use version::SUPPORTED_CDI_VERSIONS;
 /// Largest request body accepted (the SDKs send a few KiB at most).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Longest a request may take before it is answered `408`.

@@ -57,6 +57,7 @@ pub(crate) fn unauthorised_message(reason: UnauthorisedReason) -> String {
             "Anti CSRF token missing, or not matching".to_owned()
         }
         UnauthorisedReason::InvalidRefreshToken => "Invalid refresh token".to_owned(),
+        UnauthorisedReason::RotatedOut => "rotated-out token branch; refresh required".to_owned(),
         other => other.to_string(),
     }
 }

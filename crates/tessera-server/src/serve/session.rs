@@ -5,8 +5,10 @@ use axum::response::Response;
 use serde_json::json;
 use tessera::{DEFAULT_TENANT, Error, NewSession, RefreshRequest, SessionMetadata, VerifyOptions};
 
+use super::version::CdiVersion;
+
 use super::AppState;
-use super::claims::user_payload_from_sdk;
+use super::claims::{type_claim, user_payload_from_sdk};
 use super::error::ApiError;
 use super::input::JsonInput;
 use super::reply;
@@ -51,7 +53,7 @@ async fn create_for(
     let session_data = input.object("userDataInDatabase")?;
     let use_dynamic_signing_key = input.opt_bool("useDynamicSigningKey")?;
     // Checked after the fields are read, where the core checks it.
-    let jwt_payload = user_payload_from_sdk(jwt_payload)?;
+    let jwt_payload = user_payload_from_sdk(jwt_payload, type_claim(state))?;
     let new = NewSession {
         recipe_user_id: Some(user_id.clone()),
         user_id,
@@ -71,10 +73,17 @@ async fn create_for(
 ///
 /// Body: `accessToken`, `doAntiCsrfCheck`, `enableAntiCsrf`,
 /// `checkDatabase`, optional `antiCsrfToken`. Answer: `OK` with `session`;
-/// `UNAUTHORISED` or `TRY_REFRESH_TOKEN` with a `message`. tessera's tokens
-/// never wait for promotion, so no new `accessToken` is ever returned.
+/// `UNAUTHORISED` or `TRY_REFRESH_TOKEN` with a `message`. Below CDI 5.6
+/// (the child-token model) a token carrying `parentRefreshTokenHash1` has
+/// its child refresh token promoted, and the answer carries the
+/// replacement `accessToken` (as it does when `checkDatabase` finds the
+/// stored payload newer than the token's); from 5.6 on verify never writes
+/// and never returns a token, and with `checkDatabase` answers
+/// `UNAUTHORISED` for a token whose refresh token was rotated out twice and
+/// reports `payloadUpdateAvailable`.
 pub(crate) async fn verify(
     State(state): State<AppState>,
+    version: CdiVersion,
     mut input: JsonInput,
 ) -> Result<Response, ApiError> {
     let access_token = input.string("accessToken")?;
@@ -89,13 +98,32 @@ pub(crate) async fn verify(
     };
     match state
         .manager()
-        .get_session(&access_token, anti_csrf_token.as_deref(), options)
+        .get_session_as(
+            &access_token,
+            anti_csrf_token.as_deref(),
+            options,
+            version.refresh_model(),
+        )
         .await
     {
-        Ok(claims) => Ok(reply::ok(json!({
-            "status": "OK",
-            "session": reply::session(&claims),
-        }))),
+        Ok(verified) => {
+            let mut body = json!({
+                "status": "OK",
+                "session": reply::session(&verified.claims),
+            });
+            if let (Some(available), Some(map)) =
+                (verified.payload_update_available, body.as_object_mut())
+            {
+                map.insert("payloadUpdateAvailable".to_owned(), available.into());
+            }
+            match (&verified.access_token, body.as_object_mut()) {
+                (Some(token), Some(map)) => {
+                    map.insert("accessToken".to_owned(), reply::access_token(token));
+                    Ok(reply::with_tokens(body))
+                }
+                _ => Ok(reply::ok(body)),
+            }
+        }
         Err(Error::Unauthorised { reason }) => {
             Ok(reply::unauthorised(reply::unauthorised_message(reason)))
         }
@@ -106,17 +134,19 @@ pub(crate) async fn verify(
     }
 }
 
-/// `POST /recipe/session/refresh`: rotates the refresh token and issues a
-/// new access token.
+/// `POST /recipe/session/refresh`: a new refresh token and access token,
+/// under the refresh model of the request's CDI version.
 ///
 /// Body: `refreshToken`, `enableAntiCsrf`, `useDynamicSigningKey` (required
 /// from CDI 5.0 on), optional `antiCsrfToken`. Answer: `OK` as for create;
-/// `UNAUTHORISED` with a `message`; or, for a retired refresh token
-/// presented after the grace window, `TOKEN_THEFT_DETECTED` with
+/// `UNAUTHORISED` with a `message`; or `TOKEN_THEFT_DETECTED` with
 /// `session{handle,userId,recipeUserId}` (the engine has revoked that
-/// session).
+/// session) — from CDI 5.6 for a retired token presented after the grace
+/// window, below 5.6 for a token that is neither the current one nor its
+/// child (the parent of a promoted child, a sibling child that lost).
 pub(crate) async fn refresh(
     State(state): State<AppState>,
+    version: CdiVersion,
     mut input: JsonInput,
 ) -> Result<Response, ApiError> {
     let refresh_token = input.string("refreshToken")?;
@@ -129,7 +159,11 @@ pub(crate) async fn refresh(
         enable_anti_csrf: Some(enable_anti_csrf),
         use_dynamic_signing_key: Some(use_dynamic_signing_key),
     };
-    match state.manager().refresh_session_with(request).await {
+    match state
+        .manager()
+        .refresh_session_as(request, version.refresh_model())
+        .await
+    {
         Ok(created) => {
             state.metrics().session_refreshed();
             Ok(reply::created(&created))
@@ -171,7 +205,7 @@ pub(crate) async fn regenerate(
     mut input: JsonInput,
 ) -> Result<Response, ApiError> {
     let access_token = input.string("accessToken")?;
-    let payload = user_payload_from_sdk(input.object("userDataInJWT")?)?;
+    let payload = user_payload_from_sdk(input.object("userDataInJWT")?, type_claim(&state))?;
     match state
         .manager()
         .regenerate_access_token(&access_token, payload)

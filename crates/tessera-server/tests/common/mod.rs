@@ -132,6 +132,8 @@ impl TestServer {
             .access_token_validity(options.access_token_validity)
             .clock(clock.clone())
             .background_tasks(false)
+            // As `tessera serve` builds it (`Settings::session_manager`).
+            .session_token_type_claim(false)
             .build()
             .await
             .expect("session manager");
@@ -188,6 +190,47 @@ impl TestServer {
     pub async fn post(&self, path: &str, body: &Value) -> Reply {
         self.send(self.sdk(self.client.post(self.url(path))).json(body))
             .await
+    }
+
+    /// POST with a JSON body, speaking CDI `cdi_version` instead of 5.4.
+    pub async fn post_as(&self, cdi_version: &str, path: &str, body: &Value) -> Reply {
+        let builder = self
+            .client
+            .post(self.url(path))
+            .header("cdi-version", cdi_version)
+            .header("rid", "session")
+            .header("api-key", API_KEY);
+        self.send(builder.json(body)).await
+    }
+
+    /// Refreshes as the SDK does, speaking CDI `cdi_version`.
+    pub async fn refresh_as(&self, cdi_version: &str, refresh_token: &str) -> Value {
+        let body = json!({
+            "refreshToken": refresh_token,
+            "enableAntiCsrf": false,
+            "useDynamicSigningKey": true,
+        });
+        self.post_as(cdi_version, "/recipe/session/refresh", &body)
+            .await
+            .ok_json()
+    }
+
+    /// Verifies as the SDK does, speaking CDI `cdi_version`.
+    pub async fn verify_as(
+        &self,
+        cdi_version: &str,
+        access_token: &str,
+        check_database: bool,
+    ) -> Value {
+        let body = json!({
+            "accessToken": access_token,
+            "doAntiCsrfCheck": false,
+            "enableAntiCsrf": false,
+            "checkDatabase": check_database,
+        });
+        self.post_as(cdi_version, "/recipe/session/verify", &body)
+            .await
+            .ok_json()
     }
 
     /// POST with a raw body.

@@ -87,7 +87,10 @@ async def login(request: Request):
 
 @app.get("/me")
 async def me(s: SessionContainer = Depends(verify_session())):
-    """A plain verify_session(): tessera's access token is verified locally."""
+    """A plain verify_session(): the SDK verifies tessera's access token
+    locally, except the first one after a refresh (it carries
+    parentRefreshTokenHash1: the SDK asks tessera's verify, which promotes
+    the child refresh token and answers a new access token)."""
     return {
         "userId": s.get_user_id(),
         "handle": s.get_handle(),

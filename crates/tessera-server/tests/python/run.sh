@@ -5,7 +5,8 @@
 # unless the interpreter already has them),
 # starts tessera on a free port (SQLite in a temp dir, an API key, refresh
 # grace period 1 s), starts the FastAPI app of app.py on a free port with
-# tessera as its connection_uri, runs pytest on test_compat.py, and tears
+# tessera as its connection_uri, runs pytest on test_compat.py and
+# test_promotion.py, and tears
 # everything down. Exits with pytest's status.
 #
 # Environment:
@@ -130,4 +131,4 @@ echo "   app at $app_url"
 echo "== pytest"
 cd "$here"
 APP_URL="$app_url" TESSERA_URL="$tessera_url" TESSERA_API_KEY="$api_key" GRACE_SECONDS="$grace" \
-    "$python" -m pytest -q -p no:cacheprovider test_compat.py
+    "$python" -m pytest -q -p no:cacheprovider test_compat.py test_promotion.py

@@ -12,12 +12,12 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::ids::check_key;
-use super::issue::{SizeRule, Subject};
+use super::issue::{Lineage, SizeRule, Subject};
 use super::{NewSession, RegeneratedSession, SessionManager, invalid};
 use crate::error::Result;
 use crate::store::{SessionMetadata, SessionRecord, TenantFilter};
 use crate::token::AccessTokenClaims;
-use crate::token::access::validate_user_payload;
+use crate::token::access::validate_user_payload_with;
 
 /// What the database knows of a session.
 #[derive(Debug, Clone, PartialEq)]
@@ -151,7 +151,11 @@ impl SessionManager {
     /// and not stored (the session is read first to measure that token).
     pub async fn update_jwt_payload(&self, session_handle: &str, payload: Value) -> Result<bool> {
         check_key("session handle", session_handle)?;
-        validate_user_payload(&payload, self.inner.config.issuer.is_some())?;
+        validate_user_payload_with(
+            &payload,
+            self.inner.config.issuer.is_some(),
+            self.inner.config.session_token_type_claim,
+        )?;
         let Some(record) = self
             .inner
             .store
@@ -172,7 +176,7 @@ impl SessionManager {
         // (an anti-CSRF token, the full validity): a refresh will fit.
         self.sign_access_token(
             &subject,
-            "0".repeat(64),
+            Lineage::current("0".repeat(64)),
             Some("0".repeat(43)),
             self.inner.config.use_dynamic_signing_key,
             None,
@@ -200,7 +204,11 @@ impl SessionManager {
         access_token: &str,
         new_payload: Value,
     ) -> Result<Option<RegeneratedSession>> {
-        validate_user_payload(&new_payload, self.inner.config.issuer.is_some())?;
+        validate_user_payload_with(
+            &new_payload,
+            self.inner.config.issuer.is_some(),
+            self.inner.config.session_token_type_claim,
+        )?;
         let old = self.decode_ignoring_expiry(access_token).await?;
         let dynamic = old.kid.starts_with("d-");
         let subject = Subject {
@@ -214,7 +222,10 @@ impl SessionManager {
         let (signed, signed_claims) = self
             .sign_access_token(
                 &subject,
-                old.refresh_token_hash1.clone(),
+                Lineage {
+                    hash1: old.refresh_token_hash1.clone(),
+                    parent_hash1: old.parent_refresh_token_hash1.clone(),
+                },
                 old.anti_csrf_token.clone(),
                 dynamic,
                 Some(old.expires_at),
@@ -254,7 +265,10 @@ impl SessionManager {
             };
             self.issue_access_token(
                 &subject,
-                old.refresh_token_hash1.clone(),
+                Lineage {
+                    hash1: old.refresh_token_hash1.clone(),
+                    parent_hash1: old.parent_refresh_token_hash1.clone(),
+                },
                 old.anti_csrf_token.clone(),
                 dynamic,
                 Some(old.expires_at),

@@ -24,6 +24,26 @@ pub(crate) struct Subject<'a> {
     pub(crate) absolute_expires_at_ms: Option<i64>,
 }
 
+/// The refresh-token hashes an access token carries.
+#[derive(Debug, Clone)]
+pub(crate) struct Lineage {
+    /// `refreshTokenHash1`: the refresh token issued with this access token.
+    pub(crate) hash1: String,
+    /// `parentRefreshTokenHash1`: under the child-token model, the refresh
+    /// token the child waits to replace; `None` otherwise.
+    pub(crate) parent_hash1: Option<String>,
+}
+
+impl Lineage {
+    /// A token whose refresh token is the session's current one.
+    pub(crate) fn current(hash1: String) -> Self {
+        Self {
+            hash1,
+            parent_hash1: None,
+        }
+    }
+}
+
 /// How the size limit applies to one issuance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SizeRule {
@@ -43,7 +63,7 @@ impl SessionManager {
     pub(crate) async fn issue_access_token(
         &self,
         subject: &Subject<'_>,
-        refresh_token_hash1: String,
+        lineage: Lineage,
         anti_csrf_token: Option<String>,
         dynamic_key: bool,
         fixed_expiry: Option<u64>,
@@ -52,7 +72,7 @@ impl SessionManager {
         let (issued, claims) = self
             .sign_access_token(
                 subject,
-                refresh_token_hash1,
+                lineage,
                 anti_csrf_token,
                 dynamic_key,
                 fixed_expiry,
@@ -82,7 +102,7 @@ impl SessionManager {
     pub(crate) async fn sign_access_token(
         &self,
         subject: &Subject<'_>,
-        refresh_token_hash1: String,
+        lineage: Lineage,
         anti_csrf_token: Option<String>,
         dynamic_key: bool,
         fixed_expiry: Option<u64>,
@@ -103,12 +123,16 @@ impl SessionManager {
             tenant_id: subject.tenant_id.to_owned(),
             issued_at,
             expires_at,
-            refresh_token_hash1,
+            refresh_token_hash1: lineage.hash1,
+            parent_refresh_token_hash1: lineage.parent_hash1,
             anti_csrf_token,
             user_payload: subject.user_payload.clone(),
             kid: key.kid.clone(),
         };
-        let payload = claims.full_payload(self.inner.config.issuer.as_deref());
+        let payload = claims.payload(
+            self.inner.config.issuer.as_deref(),
+            self.inner.config.session_token_type_claim,
+        );
         let payload_json =
             serde_json::to_vec(&payload).map_err(|_| Error::Crypto("payload encoding"))?;
         let max = self.inner.config.max_access_token_bytes;

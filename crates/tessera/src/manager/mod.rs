@@ -26,6 +26,7 @@ mod ids;
 mod issue;
 mod keyring;
 mod maintenance;
+mod promotion;
 mod refresh;
 mod verify;
 
@@ -233,6 +234,48 @@ pub struct VerifyOptions {
     pub check_database: bool,
 }
 
+/// Which refresh-token model a refresh or a verify follows.
+///
+/// tessera's own model, and the default everywhere in the engine and in
+/// `tessera-axum`, rotates the refresh token inside the refresh with one
+/// compare-and-swap and accepts the previous token for a short grace window
+/// (SuperTokens core's rule from CDI 5.6 on). SuperTokens' backend SDKs that
+/// negotiate CDI 5.4 or 5.5 expect the core's older model instead, which
+/// `tessera serve` follows for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum RefreshModel {
+    /// Rotate at refresh; previous token accepted within the grace window;
+    /// any other reuse of a retired token is theft. Verify never writes.
+    #[default]
+    RotateAtRefresh,
+    /// SuperTokens CDI ≤ 5.5: a refresh with the current token writes
+    /// nothing and hands out a *child* refresh token and an access token
+    /// carrying `parentRefreshTokenHash1`; the first verify of that access
+    /// token (or a refresh with the child) promotes the child with one
+    /// conditional write. Once a child is promoted, its parent — or any
+    /// other genuine token that is neither current nor a child of current —
+    /// is theft. No grace window.
+    ChildPromotion,
+}
+
+/// The outcome of [`SessionManager::get_session_as`].
+#[derive(Debug, Clone)]
+pub struct VerifiedSession {
+    /// Claims of the presented access token (or of the new one, when one
+    /// was issued).
+    pub claims: Arc<AccessTokenClaims>,
+    /// A new access token the client must use from now on: issued when a
+    /// verify promoted a child refresh token (its parent claim dropped), or
+    /// when a database check found the stored payload newer than the
+    /// token's. Always `None` under [`RefreshModel::RotateAtRefresh`].
+    pub access_token: Option<IssuedAccessToken>,
+    /// Under [`RefreshModel::RotateAtRefresh`] with `check_database`:
+    /// whether the stored payload differs from the token's (the client may
+    /// regenerate or refresh to pick it up); `None` otherwise.
+    pub payload_update_available: Option<bool>,
+}
+
 /// A refresh request with every option; [`SessionManager::refresh_session`]
 /// is the short form.
 #[derive(Debug, Clone, Copy)]
@@ -381,6 +424,13 @@ impl SessionManagerBuilder {
     /// The `iss` claim to set and require (default none).
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
         self.config.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Put and require `stt: 0` in access tokens (default on); see
+    /// [`Config::session_token_type_claim`].
+    pub fn session_token_type_claim(mut self, on: bool) -> Self {
+        self.config.session_token_type_claim = on;
         self
     }
 

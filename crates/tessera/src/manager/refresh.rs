@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::ids::{Empty, check_id};
-use super::issue::{SizeRule, Subject};
+use super::issue::{Lineage, SizeRule, Subject};
 use super::{
     CreatedSession, IssuedRefreshToken, NewSession, RefreshRequest, SessionManager, invalid,
 };
@@ -12,7 +12,7 @@ use crate::config::ms;
 use crate::crypto::{self, ct_eq};
 use crate::error::{Error, Result, UnauthorisedReason};
 use crate::store::{RefreshState, Rotation, SessionRecord, TenantFilter};
-use crate::token::access::validate_user_payload;
+use crate::token::access::validate_user_payload_with;
 use crate::token::anti_csrf;
 use crate::token::refresh::{RefreshToken, new_handle};
 
@@ -49,7 +49,11 @@ impl SessionManager {
         if let Some(r) = &new.recipe_user_id {
             check_id("recipe user id", r, Empty::Allowed)?;
         }
-        validate_user_payload(&new.jwt_payload, self.inner.config.issuer.is_some())?;
+        validate_user_payload_with(
+            &new.jwt_payload,
+            self.inner.config.issuer.is_some(),
+            self.inner.config.session_token_type_claim,
+        )?;
         if !new.session_data.is_object() {
             return Err(invalid("the session data must be a JSON object"));
         }
@@ -88,7 +92,7 @@ impl SessionManager {
         // Signed before the row is written, so a refused token (too large)
         // leaves nothing behind; cached only once the row exists.
         let created = self
-            .session_tokens(&record, &refresh, &mac_key, dynamic, SizeRule::Refuse)
+            .session_tokens(&record, &refresh, None, &mac_key, dynamic, SizeRule::Refuse)
             .await?;
         self.inner.store.insert_session(&record).await?;
         self.cache_issued(&created.access_token, &created.claims);
@@ -125,32 +129,21 @@ impl SessionManager {
     ///    `refresh_grace_period` old: success, with the *same* current
     ///    refresh token every such caller gets (several tabs, a retry after a
     ///    lost response), never theft.
-    /// 5. The presented token is genuine (its MAC verified) but older than the
+    /// 5. The presented token is a child of the current one, handed out
+    ///    under [`RefreshModel::ChildPromotion`](super::RefreshModel) and not
+    ///    yet promoted (its generation is the current one plus one): it is
+    ///    rotated as in step 3, with the compare-and-swap on the current hash.
+    /// 6. The presented token is genuine (its MAC verified) but older than the
     ///    current one and not covered by step 4: theft. The session is
     ///    revoked and `TokenTheftDetected` returned.
-    /// 6. Anything else: `Unauthorised`.
+    /// 7. Anything else: `Unauthorised`.
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn refresh_session_with(
         &self,
         request: RefreshRequest<'_>,
     ) -> Result<CreatedSession> {
         let mac_key = self.refresh_mac_key().await?;
-        let Some(presented) = RefreshToken::parse(&mac_key, request.refresh_token) else {
-            tracing::debug!(target: "tessera::refresh", "malformed or forged refresh token");
-            self.inner.refresh_failures.unattributed(self.now_ms());
-            return Err(Error::unauthorised(UnauthorisedReason::InvalidRefreshToken));
-        };
-        if presented.anti_csrf && self.anti_csrf_enabled(request.enable_anti_csrf) {
-            let expected = anti_csrf::derive(&mac_key, &presented.handle);
-            if !anti_csrf::matches(&expected, request.anti_csrf_token) {
-                tracing::info!(target: "tessera::refresh", session_handle = ?presented.handle, "refresh refused: anti-csrf mismatch");
-                let reason = UnauthorisedReason::AntiCsrfMismatch;
-                self.inner
-                    .refresh_failures
-                    .session(&presented.handle, &reason, self.now_ms());
-                return Err(Error::unauthorised(reason));
-            }
-        }
+        let presented = self.presented_refresh_token(&request, &mac_key)?;
         let dynamic = request
             .use_dynamic_signing_key
             .unwrap_or(self.inner.config.use_dynamic_signing_key);
@@ -184,7 +177,7 @@ impl SessionManager {
             .await?
         {
             return self
-                .refreshed_tokens(&record, &next, &mac_key, dynamic)
+                .refreshed_tokens(&record, &next, None, &mac_key, dynamic)
                 .await;
         }
 
@@ -203,14 +196,38 @@ impl SessionManager {
             <= ms(self.inner.config.refresh_grace_period);
         if is_previous && within_grace {
             let Some(current) = self.unseal_current(&record, &presented, &mac_key) else {
-                // Cannot happen with rows tessera wrote; refuse rather than guess.
-                tracing::warn!(target: "tessera::refresh", session_handle = ?record.handle, "grace-window refresh: sealed token unusable");
+                // Only a promotion under the child-token model leaves no
+                // sealed token (it knows the child by its hash alone): a
+                // client that switched models retries with the promoted
+                // child's parent. Refuse rather than guess.
+                tracing::warn!(target: "tessera::refresh", session_handle = ?record.handle, "grace-window refresh: no sealed current token (promoted child?)");
                 return Err(Error::unauthorised(UnauthorisedReason::UnknownRefreshToken));
             };
             tracing::debug!(target: "tessera::refresh", session_handle = ?record.handle, "refresh with previous token inside grace window");
             return self
-                .refreshed_tokens(&record, &current, &mac_key, dynamic)
+                .refreshed_tokens(&record, &current, None, &mac_key, dynamic)
                 .await;
+        }
+        if presented.generation == record.refresh.generation + 1 {
+            // A child token handed out under the child-token model and not
+            // yet promoted (the client switched models): it is retired as
+            // the presented token would have been, so the same rotation
+            // applies against the current hash, still one compare-and-swap.
+            if let Some(rotated) = self
+                .inner
+                .store
+                .rotate_refresh(
+                    &presented.handle,
+                    &record.refresh.current_hash,
+                    &rotation,
+                    now,
+                )
+                .await?
+            {
+                return self
+                    .refreshed_tokens(&rotated, &next, None, &mac_key, dynamic)
+                    .await;
+            }
         }
         if presented.generation < record.refresh.generation {
             return Err(self.revoke_for_theft(record).await);
@@ -220,6 +237,41 @@ impl SessionManager {
             .refresh_failures
             .session(&presented.handle, &reason, now);
         Err(Error::unauthorised(reason))
+    }
+
+    /// Steps 1 and 2 of every refresh: the presented token, parsed and MAC
+    /// checked, and its anti-CSRF token checked when the session uses one.
+    pub(super) fn presented_refresh_token(
+        &self,
+        request: &RefreshRequest<'_>,
+        mac_key: &[u8],
+    ) -> Result<RefreshToken> {
+        let Some(presented) = RefreshToken::parse(mac_key, request.refresh_token) else {
+            tracing::debug!(target: "tessera::refresh", "malformed or forged refresh token");
+            self.inner.refresh_failures.unattributed(self.now_ms());
+            return Err(Error::unauthorised(UnauthorisedReason::InvalidRefreshToken));
+        };
+        if presented.anti_csrf && self.anti_csrf_enabled(request.enable_anti_csrf) {
+            let expected = anti_csrf::derive(mac_key, &presented.handle);
+            if !anti_csrf::matches(&expected, request.anti_csrf_token) {
+                tracing::info!(target: "tessera::refresh", session_handle = ?presented.handle, "refresh refused: anti-csrf mismatch");
+                let reason = UnauthorisedReason::AntiCsrfMismatch;
+                self.inner
+                    .refresh_failures
+                    .session(&presented.handle, &reason, self.now_ms());
+                return Err(Error::unauthorised(reason));
+            }
+        }
+        Ok(presented)
+    }
+
+    /// Records a refresh refused for `reason` against `handle` and returns
+    /// the error.
+    pub(super) fn refresh_refused(&self, handle: &str, reason: UnauthorisedReason) -> Error {
+        self.inner
+            .refresh_failures
+            .session(handle, &reason, self.now_ms());
+        Error::unauthorised(reason)
     }
 
     /// The idle expiry from `now`, capped by the absolute end.
@@ -242,7 +294,7 @@ impl SessionManager {
         ct_eq(&current.stored_hash(), &record.refresh.current_hash).then_some(current)
     }
 
-    async fn revoke_for_theft(&self, record: SessionRecord) -> Error {
+    pub(super) async fn revoke_for_theft(&self, record: SessionRecord) -> Error {
         let revoked = self
             .inner
             .store
@@ -266,15 +318,18 @@ impl SessionManager {
     }
 
     /// The tokens of a refresh (the row is already rotated): signed, cached.
-    async fn refreshed_tokens(
+    /// `parent` is the refresh token a child waits to replace (child-token
+    /// model only).
+    pub(super) async fn refreshed_tokens(
         &self,
         record: &SessionRecord,
         refresh: &RefreshToken,
+        parent: Option<&RefreshToken>,
         mac_key: &[u8],
         dynamic: bool,
     ) -> Result<CreatedSession> {
         let created = self
-            .session_tokens(record, refresh, mac_key, dynamic, SizeRule::Warn)
+            .session_tokens(record, refresh, parent, mac_key, dynamic, SizeRule::Warn)
             .await?;
         self.cache_issued(&created.access_token, &created.claims);
         Ok(created)
@@ -286,6 +341,7 @@ impl SessionManager {
         &self,
         record: &SessionRecord,
         refresh: &RefreshToken,
+        parent: Option<&RefreshToken>,
         mac_key: &[u8],
         dynamic: bool,
         size_rule: SizeRule,
@@ -304,7 +360,10 @@ impl SessionManager {
         let (access_token, claims) = self
             .sign_access_token(
                 &subject,
-                refresh.hash1(),
+                Lineage {
+                    hash1: refresh.hash1(),
+                    parent_hash1: parent.map(RefreshToken::hash1),
+                },
                 anti_csrf.clone(),
                 dynamic,
                 None,
@@ -324,7 +383,7 @@ impl SessionManager {
     }
 
     /// The refresh-token MAC secret, creating the key set if needed.
-    async fn refresh_mac_key(&self) -> Result<std::sync::Arc<[u8]>> {
+    pub(super) async fn refresh_mac_key(&self) -> Result<std::sync::Arc<[u8]>> {
         if let Some(k) = self.inner.keys.load().refresh_mac() {
             return Ok(k.clone());
         }

@@ -31,12 +31,54 @@ impl SessionManager {
     /// `check_database`, the session's existence in the store.
     ///
     /// Errors: [`Error::Unauthorised`] for anything that is not a valid
-    /// access token (including one that lives longer than
+    /// access token (including one that carries `parentRefreshTokenHash1`,
+    /// which only [`RefreshModel::ChildPromotion`](super::RefreshModel)
+    /// issues and only [`get_session_as`](Self::get_session_as) verifies,
+    /// one that lives longer than
     /// `access_token_validity` plus `clock_leeway`, or is not in the one
     /// canonical unpadded base64url spelling) or whose session is gone; [`Error::TryRefreshToken`] for
     /// an expired token, an unknown signing key, or a failed anti-CSRF check.
     #[tracing::instrument(level = "trace", skip_all)]
     pub async fn get_session(
+        &self,
+        access_token: &str,
+        anti_csrf_token: Option<&str>,
+        options: VerifyOptions,
+    ) -> Result<Arc<AccessTokenClaims>> {
+        let claims = self
+            .verify_token(access_token, anti_csrf_token, options)
+            .await?;
+        if claims.parent_refresh_token_hash1.is_some() {
+            // Only the child-token model issues such a token, and only its
+            // verify (`get_session_as`) may promote it.
+            return Err(Error::unauthorised(UnauthorisedReason::InvalidAccessToken));
+        }
+        self.check_session_in_store(&claims, options).await?;
+        Ok(claims)
+    }
+
+    /// With blacklisting or `check_database`: `Unauthorised` unless the
+    /// session of `claims` still exists (one store read).
+    pub(super) async fn check_session_in_store(
+        &self,
+        claims: &AccessTokenClaims,
+        options: VerifyOptions,
+    ) -> Result<()> {
+        if (self.inner.config.blacklisting || options.check_database)
+            && !self
+                .inner
+                .store
+                .session_exists(&claims.session_handle, self.now_ms())
+                .await?
+        {
+            return Err(Error::unauthorised(UnauthorisedReason::SessionRevoked));
+        }
+        Ok(())
+    }
+
+    /// Every check of [`get_session`](Self::get_session) except the store:
+    /// cache or signature and claims, expiry, anti-CSRF.
+    pub(super) async fn verify_token(
         &self,
         access_token: &str,
         anti_csrf_token: Option<&str>,
@@ -61,15 +103,6 @@ impl SessionManager {
                 return Err(Error::try_refresh(TryRefreshReason::AntiCsrfMismatch));
             }
         }
-        if (self.inner.config.blacklisting || options.check_database)
-            && !self
-                .inner
-                .store
-                .session_exists(&claims.session_handle, now_ms)
-                .await?
-        {
-            return Err(Error::unauthorised(UnauthorisedReason::SessionRevoked));
-        }
         Ok(claims)
     }
 
@@ -83,7 +116,10 @@ impl SessionManager {
             .cache
             .as_ref()
             .is_some_and(|c| c.get(token).is_some())
-            || crate::token::access::is_well_formed_access_token(token)
+            || crate::token::access::is_well_formed_access_token_with(
+                token,
+                self.inner.config.session_token_type_claim,
+            )
     }
 
     /// Full verification of a token not in the cache; caches it on success.
@@ -143,8 +179,13 @@ impl SessionManager {
         let payload = b64url_decode(parts.payload_b64).ok_or(DecodeError::Invalid)?;
         let map: Map<String, Value> =
             serde_json::from_slice(&payload).map_err(|_| DecodeError::Invalid)?;
-        let claims = AccessTokenClaims::from_payload(map, kid, self.inner.config.issuer.as_deref())
-            .ok_or(DecodeError::Invalid)?;
+        let claims = AccessTokenClaims::from_payload_with(
+            map,
+            kid,
+            self.inner.config.issuer.as_deref(),
+            self.inner.config.session_token_type_claim,
+        )
+        .ok_or(DecodeError::Invalid)?;
         if !self.lifetime_is_plausible(&claims) {
             return Err(DecodeError::Invalid);
         }

@@ -3,11 +3,16 @@
 //! Header `{"alg":"RS256","typ":"JWT","version":"5","kid":"d-…"}`; payload:
 //! the user's own claims at the top level beside the protected ones
 //! ([`PROTECTED_CLAIMS`]): `sub`, `rsub`, `tId`, `sessionHandle`,
-//! `refreshTokenHash1`, `parentRefreshTokenHash1` (always null: tessera
-//! rotates at refresh time, so no token waits for promotion), `antiCsrfToken`
+//! `refreshTokenHash1`, `parentRefreshTokenHash1` (null, except on a token
+//! issued by a refresh under the child-token model of SuperTokens' CDI 5.4,
+//! [`RefreshModel::ChildPromotion`](crate::RefreshModel), where it names the
+//! refresh token the child waits to replace), `antiCsrfToken`
 //! (null unless `ViaToken`), `iat`/`exp` in seconds, and `stt: 0`, the
 //! session-token type marker, which tessera requires so that no other JWT
-//! signed by the same keys passes as an access token.
+//! signed by the same keys passes as an access token — unless
+//! [`Config::session_token_type_claim`](crate::Config) is off (as in
+//! `tessera serve`, which issues SuperTokens core's claims exactly): then no
+//! `stt` is added or required, and a user payload's `stt` is a user claim.
 
 use serde_json::{Map, Value};
 
@@ -44,6 +49,10 @@ pub struct AccessTokenClaims {
     pub expires_at: u64,
     /// Hex SHA-256 of the refresh token current when this token was issued.
     pub refresh_token_hash1: String,
+    /// Hex SHA-256 of the parent refresh token, on a token issued with a
+    /// child refresh token that is not yet promoted (CDI 5.4's model);
+    /// `None` otherwise.
+    pub parent_refresh_token_hash1: Option<String>,
     /// The anti-CSRF token, when the session has one.
     pub anti_csrf_token: Option<String>,
     /// The user's own payload: a JSON object without protected claims
@@ -66,8 +75,14 @@ impl AccessTokenClaims {
     }
 
     /// The full payload as signed: the user payload plus protected claims
-    /// (and `iss` when an issuer is configured).
+    /// (and `iss` when an issuer is configured), with `stt: 0`.
     pub fn full_payload(&self, issuer: Option<&str>) -> Map<String, Value> {
+        self.payload(issuer, true)
+    }
+
+    /// The full payload, with `stt: 0` when `type_claim` (see
+    /// [`Config::session_token_type_claim`](crate::Config)).
+    pub(crate) fn payload(&self, issuer: Option<&str>, type_claim: bool) -> Map<String, Value> {
         let mut map = match &self.user_payload {
             Value::Object(m) => m.clone(),
             _ => Map::new(),
@@ -86,7 +101,12 @@ impl AccessTokenClaims {
             "refreshTokenHash1".into(),
             Value::from(self.refresh_token_hash1.as_str()),
         );
-        map.insert("parentRefreshTokenHash1".into(), Value::Null);
+        map.insert(
+            "parentRefreshTokenHash1".into(),
+            self.parent_refresh_token_hash1
+                .as_deref()
+                .map_or(Value::Null, Value::from),
+        );
         map.insert(
             "antiCsrfToken".into(),
             self.anti_csrf_token
@@ -95,17 +115,31 @@ impl AccessTokenClaims {
         );
         map.insert("iat".into(), Value::from(self.issued_at));
         map.insert("exp".into(), Value::from(self.expires_at));
-        map.insert("stt".into(), Value::from(0));
+        if type_claim {
+            map.insert("stt".into(), Value::from(0));
+        }
         map
+    }
+
+    /// `from_payload_with(…, true)`: the rule with `stt: 0` required.
+    #[cfg(test)]
+    pub(crate) fn from_payload(
+        map: Map<String, Value>,
+        kid: &str,
+        issuer: Option<&str>,
+    ) -> Option<Self> {
+        Self::from_payload_with(map, kid, issuer, true)
     }
 
     /// Decodes a verified payload. `None` when a protected claim is missing
     /// or has the wrong type, the token type is not a session token, or the
-    /// issuer does not match.
-    pub(crate) fn from_payload(
+    /// issuer does not match. `stt: 0` is required (and taken out) only
+    /// when `type_claim`; otherwise `stt` is a user claim like any other.
+    pub(crate) fn from_payload_with(
         mut map: Map<String, Value>,
         kid: &str,
         issuer: Option<&str>,
+        type_claim: bool,
     ) -> Option<Self> {
         fn take_string(map: &mut Map<String, Value>, k: &str) -> Option<String> {
             match map.remove(k)? {
@@ -113,16 +147,14 @@ impl AccessTokenClaims {
                 _ => None,
             }
         }
-        if map.remove("stt")?.as_u64() != Some(0) {
+        if type_claim && map.remove("stt")?.as_u64() != Some(0) {
             return None;
         }
-        if !map
-            .remove("parentRefreshTokenHash1")
-            .unwrap_or(Value::Null)
-            .is_null()
-        {
-            return None;
-        }
+        let parent_refresh_token_hash1 = match map.remove("parentRefreshTokenHash1") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s),
+            Some(_) => return None,
+        };
         let issued_at = map.remove("iat")?.as_u64()?;
         let expires_at = map.remove("exp")?.as_u64()?;
         let user_id = take_string(&mut map, "sub")?;
@@ -149,6 +181,7 @@ impl AccessTokenClaims {
             issued_at,
             expires_at,
             refresh_token_hash1,
+            parent_refresh_token_hash1,
             anti_csrf_token,
             user_payload: Value::Object(map),
             kid: kid.to_owned(),
@@ -159,12 +192,25 @@ impl AccessTokenClaims {
 /// Checks that a user payload is a JSON object with no protected claim (and
 /// no `iss` when tessera sets the issuer itself).
 pub fn validate_user_payload(payload: &Value, issuer_configured: bool) -> Result<()> {
+    validate_user_payload_with(payload, issuer_configured, true)
+}
+
+/// [`validate_user_payload`], with `stt` protected only when `type_claim`.
+pub(crate) fn validate_user_payload_with(
+    payload: &Value,
+    issuer_configured: bool,
+    type_claim: bool,
+) -> Result<()> {
     let Value::Object(map) = payload else {
         return Err(Error::InvalidInput(
             "the access-token payload must be a JSON object".into(),
         ));
     };
-    if let Some(key) = PROTECTED_CLAIMS.iter().find(|k| map.contains_key(**k)) {
+    if let Some(key) = PROTECTED_CLAIMS
+        .iter()
+        .filter(|k| type_claim || **k != "stt")
+        .find(|k| map.contains_key(**k))
+    {
         return Err(Error::InvalidInput(format!(
             "the access-token payload may not contain the protected claim `{key}`"
         )));
@@ -195,6 +241,12 @@ pub fn strip_protected_claims(payload: &mut Map<String, Value>) {
 /// token can be used. It proves nothing: only
 /// [`SessionManager::get_session`](crate::SessionManager::get_session) verifies.
 pub fn is_well_formed_access_token(token: &str) -> bool {
+    is_well_formed_access_token_with(token, true)
+}
+
+/// [`is_well_formed_access_token`], requiring `stt: 0` only when
+/// `type_claim` (see [`Config::session_token_type_claim`](crate::Config)).
+pub(crate) fn is_well_formed_access_token_with(token: &str, type_claim: bool) -> bool {
     let Some(parts) = super::jwt::split(token) else {
         return false;
     };
@@ -210,7 +262,13 @@ pub fn is_well_formed_access_token(token: &str) -> bool {
     let Ok(map) = serde_json::from_slice::<Map<String, Value>>(&payload) else {
         return false;
     };
-    AccessTokenClaims::from_payload(map, header.kid.as_deref().unwrap_or_default(), None).is_some()
+    AccessTokenClaims::from_payload_with(
+        map,
+        header.kid.as_deref().unwrap_or_default(),
+        None,
+        type_claim,
+    )
+    .is_some()
 }
 
 #[cfg(test)]
@@ -227,6 +285,7 @@ mod tests {
             issued_at: 10,
             expires_at: 20,
             refresh_token_hash1: "ab".into(),
+            parent_refresh_token_hash1: None,
             anti_csrf_token: None,
             user_payload: json!({"role": "reader", "iss": "app"}),
             kid: "d-1".into(),
@@ -245,6 +304,45 @@ mod tests {
     }
 
     #[test]
+    fn a_child_token_carries_its_parent_hash_and_round_trips() {
+        let c = AccessTokenClaims {
+            parent_refresh_token_hash1: Some("cd".into()),
+            ..claims()
+        };
+        let p = c.full_payload(None);
+        assert_eq!(p["parentRefreshTokenHash1"], json!("cd"));
+        assert_eq!(AccessTokenClaims::from_payload(p, "d-1", None).unwrap(), c);
+    }
+
+    #[test]
+    fn without_the_type_claim_stt_is_absent_and_an_ordinary_user_claim() {
+        let c = claims();
+        let p = c.payload(None, false);
+        assert!(!p.contains_key("stt"));
+        assert_eq!(
+            AccessTokenClaims::from_payload_with(p.clone(), "d-1", None, false).unwrap(),
+            c
+        );
+        // A token without `stt` is no access token where the claim is on.
+        assert!(AccessTokenClaims::from_payload_with(p, "d-1", None, true).is_none());
+        let with_user_stt = AccessTokenClaims {
+            user_payload: json!({"stt": 1, "role": "x"}),
+            ..claims()
+        };
+        let back = AccessTokenClaims::from_payload_with(
+            with_user_stt.payload(None, false),
+            "d-1",
+            None,
+            false,
+        )
+        .unwrap();
+        assert_eq!(back.user_payload, json!({"stt": 1, "role": "x"}));
+        assert!(validate_user_payload_with(&json!({"stt": 1}), false, false).is_ok());
+        assert!(validate_user_payload_with(&json!({"stt": 1}), false, true).is_err());
+        assert!(validate_user_payload_with(&json!({"sub": 1}), false, false).is_err());
+    }
+
+    #[test]
     fn payload_without_session_token_type_is_not_an_access_token() {
         let mut p = claims().full_payload(None);
         p.remove("stt");
@@ -260,6 +358,7 @@ mod tests {
             ("exp", json!("20")),
             ("sub", json!(5)),
             ("antiCsrfToken", json!(1)),
+            ("parentRefreshTokenHash1", json!(1)),
             ("iat", json!(-1)),
         ] {
             let mut p = claims().full_payload(None);
