@@ -11,12 +11,12 @@ pub mod store;
 pub mod token;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{AntiCsrfMode, Config};
+pub use config::{AntiCsrfMode, Config, MIN_SIGNING_KEY_ROTATION_INTERVAL};
 pub use error::{Error, Result, TryRefreshReason, UnauthorisedReason};
 pub use keys::{Jwk, Jwks};
 pub use manager::{
     CleanupReport, CreatedSession, DEFAULT_TENANT, IssuedAccessToken, IssuedRefreshToken,
-    NewSession, RefreshRequest, RegeneratedSession, SessionInformation, SessionManager,
+    MAX_JWT_VALIDITY, NewSession, RefreshRequest, RegeneratedSession, SessionInformation, SessionManager,
     SessionManagerBuilder, TenantScope, VerifyOptions,
 };
 pub use store::{SessionMetadata, SessionStore};
