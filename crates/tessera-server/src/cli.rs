@@ -69,6 +69,15 @@ pub struct ServeArgs {
         value_parser = clap::builder::BoolishValueParser::new()
     )]
     pub insecure_no_api_key: bool,
+    /// Test mode, for the SuperTokens SDKs' own test suites: apps may set a
+    /// signing-key rotation interval under 60 s and a refresh lifetime no
+    /// longer than the access-token lifetime. Never in production.
+    #[arg(
+        long,
+        env = "TESSERA_TEST_MODE",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub test_mode: bool,
 }
 
 /// Output format of the admin commands.
@@ -161,6 +170,7 @@ impl Cli {
             overrides.refresh_grace_period = args.refresh_grace_period;
             overrides.access_token_validity = args.access_token_validity;
             overrides.insecure_no_api_key = args.insecure_no_api_key;
+            overrides.test_mode = args.test_mode;
             let settings = Settings::resolve(overrides, file)?;
             settings.check_exposure()?;
             return Ok(settings);
@@ -221,6 +231,12 @@ async fn run_server(settings: &Settings) -> Result<ExitCode, String> {
     );
     if let Some(warning) = settings.keyless_warning(local) {
         tracing::warn!(target: "tessera_server", "{warning}");
+    }
+    if settings.test_mode {
+        tracing::warn!(
+            target: "tessera_server",
+            "test mode: apps may rotate signing keys every few seconds; never use this in production"
+        );
     }
     let shutdown = shutdown_signal();
     // A readiness line on stdout for scripts and tests that bind port 0.

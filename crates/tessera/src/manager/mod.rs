@@ -405,6 +405,13 @@ impl SessionManagerBuilder {
         self
     }
 
+    /// Test mode (default off; see [`Config::test_mode`]): allows the very
+    /// short key-rotation intervals of the SDKs' test suites.
+    pub fn test_mode(mut self, on: bool) -> Self {
+        self.config.test_mode = on;
+        self
+    }
+
     /// Uses this store.
     pub fn store<S: SessionStore>(mut self, store: S) -> Self {
         self.store = Some(Arc::new(store));
