@@ -82,14 +82,15 @@ async fn an_unknown_app_gets_the_cores_400() {
         .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert!(
-        reply
-            .text
-            .starts_with("AppId or tenantId not found => "),
+        reply.text.starts_with("AppId or tenantId not found => "),
         "{}",
         reply.text
     );
     let removed = server
-        .post("/recipe/multitenancy/app/remove", &json!({"appId": "nowhere"}))
+        .post(
+            "/recipe/multitenancy/app/remove",
+            &json!({"appId": "nowhere"}),
+        )
         .await
         .ok_json();
     assert_eq!(removed, json!({"status": "OK", "didExist": false}));
@@ -121,7 +122,10 @@ async fn bad_app_ids_and_config_keys_are_refused_as_the_core_does() {
     assert_eq!(public.status, StatusCode::BAD_REQUEST);
     assert_eq!(public.text.trim_end(), "Cannot modify base config");
     let removed_public = server
-        .post("/recipe/multitenancy/app/remove", &json!({"appId": "public"}))
+        .post(
+            "/recipe/multitenancy/app/remove",
+            &json!({"appId": "public"}),
+        )
         .await;
     assert_eq!(removed_public.status, StatusCode::FORBIDDEN);
     // Nothing was stored by the refused calls.
@@ -201,8 +205,14 @@ async fn a_token_of_one_app_never_works_in_another() {
         assert_eq!(removed["sessionHandlesRevoked"], json!([]), "{other}");
     }
     // Each app publishes its own keys.
-    let jwks_a = server.get_bare("/appid-a/.well-known/jwks.json").await.json();
-    let jwks_b = server.get_bare("/appid-b/.well-known/jwks.json").await.json();
+    let jwks_a = server
+        .get_bare("/appid-a/.well-known/jwks.json")
+        .await
+        .json();
+    let jwks_b = server
+        .get_bare("/appid-b/.well-known/jwks.json")
+        .await
+        .json();
     let kid = header_of(token)["kid"].as_str().unwrap().to_owned();
     assert!(kids(&jwks_a).contains(&kid));
     assert!(!kids(&jwks_b).contains(&kid));
@@ -238,25 +248,33 @@ async fn an_app_with_api_keys_requires_its_own() {
     create_app(&server, "keyed", json!({"api_keys": key})).await;
     let path = server.url("/appid-keyed/recipe/session/user");
     let query = [("userId", "u")];
-    let without = server
-        .send(server.client.get(&path).query(&query))
-        .await;
+    let without = server.send(server.client.get(&path).query(&query)).await;
     assert_eq!(without.status, StatusCode::UNAUTHORIZED);
     assert_eq!(without.text, "Invalid API key\n");
     let wrong = server
-        .send(server.client.get(&path).query(&query).header("api-key", common::API_KEY))
+        .send(
+            server
+                .client
+                .get(&path)
+                .query(&query)
+                .header("api-key", common::API_KEY),
+        )
         .await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     let right = server
-        .send(server.client.get(&path).query(&query).header("api-key", key))
+        .send(
+            server
+                .client
+                .get(&path)
+                .query(&query)
+                .header("api-key", key),
+        )
         .await;
     assert_eq!(right.status, StatusCode::OK, "{}", right.text);
     // `api_keys: null` removes them (the node harness does this before
     // removing an app).
     create_app(&server, "keyed", json!({"api_keys": null})).await;
-    let open = server
-        .send(server.client.get(&path).query(&query))
-        .await;
+    let open = server.send(server.client.get(&path).query(&query)).await;
     assert_eq!(open.status, StatusCode::OK, "{}", open.text);
 }
 
@@ -271,7 +289,11 @@ async fn short_key_rotation_needs_test_mode() {
         )
         .await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST);
-    assert!(refused.text.starts_with("Invalid core config: 'access_token_dynamic_signing_key_update_interval'"));
+    assert!(
+        refused
+            .text
+            .starts_with("Invalid core config: 'access_token_dynamic_signing_key_update_interval'")
+    );
 
     let server = TestServer::with(Options {
         test_mode: true,
@@ -300,7 +322,12 @@ async fn short_key_rotation_needs_test_mode() {
     server.clock.advance(Duration::from_secs(4));
     let second = create().await;
     assert_ne!(first, second);
-    let published = kids(&server.get_bare("/appid-fast/.well-known/jwks.json").await.json());
+    let published = kids(
+        &server
+            .get_bare("/appid-fast/.well-known/jwks.json")
+            .await
+            .json(),
+    );
     assert!(published.contains(&first) && published.contains(&second));
 }
 
@@ -402,12 +429,23 @@ async fn recipe_jwt_signs_with_the_apps_static_or_dynamic_key() {
         let claims = claims_of(jwt);
         assert_eq!(claims["iss"], "https://api.example.com");
         assert_eq!(claims["sub"], "svc");
-        assert_eq!(claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(), 120);
-        let app_keys = kids(&server.get_bare("/appid-jwt/.well-known/jwks.json").await.json());
+        assert_eq!(
+            claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(),
+            120
+        );
+        let app_keys = kids(
+            &server
+                .get_bare("/appid-jwt/.well-known/jwks.json")
+                .await
+                .json(),
+        );
         assert!(app_keys.iter().any(|k| k == kid));
         let public_keys = kids(&server.get_bare("/.well-known/jwks.json").await.json());
         assert!(!public_keys.iter().any(|k| k == kid));
-        let sdk_keys = server.get("/appid-jwt/recipe/jwt/jwks", &[]).await.ok_json();
+        let sdk_keys = server
+            .get("/appid-jwt/recipe/jwt/jwks", &[])
+            .await
+            .ok_json();
         assert!(kids(&sdk_keys).iter().any(|k| k == kid));
     }
     let other_alg = server

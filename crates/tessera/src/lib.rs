@@ -16,8 +16,8 @@ pub use error::{Error, Result, TryRefreshReason, UnauthorisedReason};
 pub use keys::{Jwk, Jwks};
 pub use manager::{
     CleanupReport, CreatedSession, DEFAULT_TENANT, IssuedAccessToken, IssuedRefreshToken,
-    MAX_JWT_VALIDITY, NewSession, RefreshRequest, RegeneratedSession, SessionInformation, SessionManager,
-    SessionManagerBuilder, TenantScope, VerifyOptions,
+    MAX_JWT_VALIDITY, NewSession, RefreshRequest, RegeneratedSession, SessionInformation,
+    SessionManager, SessionManagerBuilder, TenantScope, VerifyOptions,
 };
 pub use store::{SessionMetadata, SessionStore};
 pub use token::AccessTokenClaims;

@@ -5,6 +5,8 @@
 //! that moved existing rows into `public` is checked on a version-1 SQLite
 //! file and a version-1 PostgreSQL schema.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::str::FromStr;
@@ -247,8 +249,14 @@ async fn sqlite_migration_2_moves_existing_rows_to_public() {
                 .replace("SECRET", "zeroblob(32)")
                 .replace("EMPTY", "x''")
         };
-        for statement in [V1_SESSIONS, V1_KEYS].into_iter().chain(V1_ROWS.iter().copied()) {
-            sqlx::query(&fill(statement)).execute(&mut conn).await.unwrap();
+        for statement in [V1_SESSIONS, V1_KEYS]
+            .into_iter()
+            .chain(V1_ROWS.iter().copied())
+        {
+            sqlx::query(&fill(statement))
+                .execute(&mut conn)
+                .await
+                .unwrap();
         }
         conn.close().await.unwrap();
     }
@@ -285,8 +293,14 @@ async fn postgres_migration_2_moves_existing_rows_to_public() {
             .replace("SECRET", "decode(repeat('00', 32), 'hex')")
             .replace("EMPTY", "''::bytea")
     };
-    for statement in [V1_SESSIONS, V1_KEYS].into_iter().chain(V1_ROWS.iter().copied()) {
-        sqlx::query(&fill(statement)).execute(&mut conn).await.unwrap();
+    for statement in [V1_SESSIONS, V1_KEYS]
+        .into_iter()
+        .chain(V1_ROWS.iter().copied())
+    {
+        sqlx::query(&fill(statement))
+            .execute(&mut conn)
+            .await
+            .unwrap();
     }
     let store = PostgresStore::connect_with_schema(&url, &schema)
         .await

@@ -202,9 +202,11 @@ fn api_keys(value: &Value) -> Result<Vec<String>, String> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'=' || b == b'-')
         {
-            return Err("Invalid characters in API key. Please only use '=', '-' and \
+            return Err(
+                "Invalid characters in API key. Please only use '=', '-' and \
                         alpha-numeric (including capitals)"
-                .to_owned());
+                    .to_owned(),
+            );
         }
         keys.push(key.to_owned());
     }

@@ -214,9 +214,11 @@ impl Apps {
         }
         if let Some(d) = settings.signing_key_rotation_interval {
             if d < tessera::MIN_SIGNING_KEY_ROTATION_INTERVAL && !test_mode {
-                return Err("'access_token_dynamic_signing_key_update_interval' must be at least \
+                return Err(
+                    "'access_token_dynamic_signing_key_update_interval' must be at least \
                             60 seconds (0.0167 hours) unless tessera serve runs in test mode."
-                    .to_owned());
+                        .to_owned(),
+                );
             }
             config.signing_key_rotation_interval = d;
             // A new key is published this long before it signs; keep that

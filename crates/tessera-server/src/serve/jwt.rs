@@ -25,7 +25,9 @@ pub(crate) async fn create(
     let algorithm = input.string("algorithm")?;
     let jwks_domain = input.string("jwksDomain")?;
     let Value::Object(payload) = input.object("payload")? else {
-        return Err(ApiError::BadRequest("Field name 'payload' is invalid in JSON input".into()));
+        return Err(ApiError::BadRequest(
+            "Field name 'payload' is invalid in JSON input".into(),
+        ));
     };
     let validity = input.integer("validity")?;
     let use_static = input.opt_bool("useStaticSigningKey")?.unwrap_or(true);
@@ -35,9 +37,7 @@ pub(crate) async fn create(
         ));
     };
     if !algorithm.eq_ignore_ascii_case("RS256") {
-        return Ok(reply::ok(
-            json!({"status": "UNSUPPORTED_ALGORITHM_ERROR"}),
-        ));
+        return Ok(reply::ok(json!({"status": "UNSUPPORTED_ALGORITHM_ERROR"})));
     }
     let jwt = state
         .manager()

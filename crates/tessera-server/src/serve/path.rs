@@ -89,7 +89,10 @@ mod tests {
 
     #[test]
     fn the_app_id_is_read_lower_cased() {
-        assert_eq!(app_id_of("/AppId-Shop-2/recipe/session"), Some("shop-2".to_owned()));
+        assert_eq!(
+            app_id_of("/AppId-Shop-2/recipe/session"),
+            Some("shop-2".to_owned())
+        );
         assert_eq!(app_id_of("/appid-/hello"), Some(String::new()));
         assert_eq!(app_id_of("/recipe/session"), None);
         assert_eq!(app_id_of("/appid_x/hello"), None);

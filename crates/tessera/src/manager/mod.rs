@@ -553,7 +553,10 @@ impl SessionManager {
     /// Creates or replaces the stored settings of `app_id` (a JSON object);
     /// returns whether the app is new.
     pub async fn put_app(&self, app_id: &str, config: &Value) -> Result<bool> {
-        self.inner.store.put_app(app_id, config, self.now_ms()).await
+        self.inner
+            .store
+            .put_app(app_id, config, self.now_ms())
+            .await
     }
 
     /// Every stored app with its settings, ordered by id.

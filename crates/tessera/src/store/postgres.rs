@@ -56,11 +56,12 @@ const DEFAULT_MAX_CONNECTIONS: u32 = 10;
 const MIGRATION_LOCK_CLASS: i32 = 0x7465_7373;
 
 /// The schema, one step per version. Never edit a released step: add one.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "sessions and signing keys",
-    statements: &[
-        "CREATE TABLE tessera_sessions (
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "sessions and signing keys",
+        statements: &[
+            "CREATE TABLE tessera_sessions (
             handle                 TEXT   NOT NULL PRIMARY KEY,
             tenant_id              TEXT   NOT NULL,
             user_id                TEXT   NOT NULL,
@@ -79,9 +80,9 @@ const MIGRATIONS: &[Migration] = &[Migration {
             user_agent             TEXT,
             device                 TEXT
         )",
-        "CREATE INDEX tessera_sessions_by_user ON tessera_sessions (user_id, tenant_id)",
-        "CREATE INDEX tessera_sessions_by_expiry ON tessera_sessions (expires_at_ms)",
-        "CREATE TABLE tessera_keys (
+            "CREATE INDEX tessera_sessions_by_user ON tessera_sessions (user_id, tenant_id)",
+            "CREATE INDEX tessera_sessions_by_expiry ON tessera_sessions (expires_at_ms)",
+            "CREATE TABLE tessera_keys (
             kid             TEXT   NOT NULL PRIMARY KEY,
             purpose         TEXT   NOT NULL,
             generation      BIGINT NOT NULL,
@@ -94,25 +95,27 @@ const MIGRATIONS: &[Migration] = &[Migration {
             retire_after_ms BIGINT,
             UNIQUE (purpose, generation)
         )",
-    ],
-}, Migration {
-    version: 2,
-    description: "apps: every session and key row belongs to an app; existing rows to `public`",
-    statements: &[
-        "ALTER TABLE tessera_sessions ADD COLUMN app_id TEXT NOT NULL DEFAULT 'public'",
-        "DROP INDEX tessera_sessions_by_user",
-        "CREATE INDEX tessera_sessions_by_user ON tessera_sessions (app_id, user_id, tenant_id)",
-        "ALTER TABLE tessera_keys ADD COLUMN app_id TEXT NOT NULL DEFAULT 'public'",
-        "ALTER TABLE tessera_keys DROP CONSTRAINT tessera_keys_purpose_generation_key",
-        "ALTER TABLE tessera_keys ADD CONSTRAINT tessera_keys_app_purpose_generation_key
+        ],
+    },
+    Migration {
+        version: 2,
+        description: "apps: every session and key row belongs to an app; existing rows to `public`",
+        statements: &[
+            "ALTER TABLE tessera_sessions ADD COLUMN app_id TEXT NOT NULL DEFAULT 'public'",
+            "DROP INDEX tessera_sessions_by_user",
+            "CREATE INDEX tessera_sessions_by_user ON tessera_sessions (app_id, user_id, tenant_id)",
+            "ALTER TABLE tessera_keys ADD COLUMN app_id TEXT NOT NULL DEFAULT 'public'",
+            "ALTER TABLE tessera_keys DROP CONSTRAINT tessera_keys_purpose_generation_key",
+            "ALTER TABLE tessera_keys ADD CONSTRAINT tessera_keys_app_purpose_generation_key
              UNIQUE (app_id, purpose, generation)",
-        "CREATE TABLE tessera_apps (
+            "CREATE TABLE tessera_apps (
             app_id        TEXT   NOT NULL PRIMARY KEY,
             config        TEXT   NOT NULL,
             created_at_ms BIGINT NOT NULL
         )",
-    ],
-}];
+        ],
+    },
+];
 
 const CREATE_VERSION_TABLE: &str = "CREATE TABLE tessera_schema_version (
     version       BIGINT NOT NULL PRIMARY KEY,
@@ -421,8 +424,7 @@ const GET_SESSION: &str = concat!(
 const SESSION_EXISTS: &str =
     "SELECT 1 FROM tessera_sessions WHERE handle = $1 AND expires_at_ms > $2 AND app_id = $3";
 
-const GET_SESSION_DATA: &str =
-    "SELECT session_data FROM tessera_sessions WHERE handle = $1 AND expires_at_ms > $2 AND app_id = $3";
+const GET_SESSION_DATA: &str = "SELECT session_data FROM tessera_sessions WHERE handle = $1 AND expires_at_ms > $2 AND app_id = $3";
 
 /// The compare-and-swap: the `WHERE` clause is the whole rule. The new idle
 /// expiry is capped at the row's absolute end (`NULL < x` is not true, so a
@@ -762,7 +764,8 @@ impl SessionStore for PostgresStore {
     async fn load_keys(&self) -> Result<Vec<StoredKey>> {
         let rows = sqlx::query(LOAD_KEYS)
             .bind(&*self.app)
-            .fetch_all(&self.pool).await?;
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(key_from_row).collect()
     }
 
@@ -783,7 +786,8 @@ impl SessionStore for PostgresStore {
     async fn key_ids(&self) -> Result<Vec<String>> {
         let rows = sqlx::query(KEY_IDS)
             .bind(&*self.app)
-            .fetch_all(&self.pool).await?;
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|row| row.try_get("kid").map_err(Error::from))
             .collect()

@@ -68,11 +68,12 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const READ_CONNECTIONS: u32 = 4;
 
 /// The schema, one step per version. Never edit a released step: add one.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "sessions and signing keys",
-    statements: &[
-        "CREATE TABLE tessera_sessions (
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "sessions and signing keys",
+        statements: &[
+            "CREATE TABLE tessera_sessions (
             handle                 TEXT    NOT NULL PRIMARY KEY,
             tenant_id              TEXT    NOT NULL,
             user_id                TEXT    NOT NULL,
@@ -91,9 +92,9 @@ const MIGRATIONS: &[Migration] = &[Migration {
             user_agent             TEXT,
             device                 TEXT
         ) STRICT",
-        "CREATE INDEX tessera_sessions_by_user ON tessera_sessions (user_id, tenant_id)",
-        "CREATE INDEX tessera_sessions_by_expiry ON tessera_sessions (expires_at_ms)",
-        "CREATE TABLE tessera_keys (
+            "CREATE INDEX tessera_sessions_by_user ON tessera_sessions (user_id, tenant_id)",
+            "CREATE INDEX tessera_sessions_by_expiry ON tessera_sessions (expires_at_ms)",
+            "CREATE TABLE tessera_keys (
             kid             TEXT    NOT NULL PRIMARY KEY,
             purpose         TEXT    NOT NULL,
             generation      INTEGER NOT NULL,
@@ -106,15 +107,16 @@ const MIGRATIONS: &[Migration] = &[Migration {
             retire_after_ms INTEGER,
             UNIQUE (purpose, generation)
         ) STRICT",
-    ],
-}, Migration {
-    version: 2,
-    description: "apps: every session and key row belongs to an app; existing rows to `public`",
-    statements: &[
-        "ALTER TABLE tessera_sessions ADD COLUMN app_id TEXT NOT NULL DEFAULT 'public'",
-        "DROP INDEX tessera_sessions_by_user",
-        "CREATE INDEX tessera_sessions_by_user ON tessera_sessions (app_id, user_id, tenant_id)",
-        "CREATE TABLE tessera_keys_v2 (
+        ],
+    },
+    Migration {
+        version: 2,
+        description: "apps: every session and key row belongs to an app; existing rows to `public`",
+        statements: &[
+            "ALTER TABLE tessera_sessions ADD COLUMN app_id TEXT NOT NULL DEFAULT 'public'",
+            "DROP INDEX tessera_sessions_by_user",
+            "CREATE INDEX tessera_sessions_by_user ON tessera_sessions (app_id, user_id, tenant_id)",
+            "CREATE TABLE tessera_keys_v2 (
             app_id          TEXT    NOT NULL,
             kid             TEXT    NOT NULL PRIMARY KEY,
             purpose         TEXT    NOT NULL,
@@ -128,20 +130,21 @@ const MIGRATIONS: &[Migration] = &[Migration {
             retire_after_ms INTEGER,
             UNIQUE (app_id, purpose, generation)
         ) STRICT",
-        "INSERT INTO tessera_keys_v2 (app_id, kid, purpose, generation, algorithm, secret,
+            "INSERT INTO tessera_keys_v2 (app_id, kid, purpose, generation, algorithm, secret,
              public_der, created_at_ms, not_before_ms, not_after_ms, retire_after_ms)
          SELECT 'public', kid, purpose, generation, algorithm, secret, public_der,
              created_at_ms, not_before_ms, not_after_ms, retire_after_ms
          FROM tessera_keys",
-        "DROP TABLE tessera_keys",
-        "ALTER TABLE tessera_keys_v2 RENAME TO tessera_keys",
-        "CREATE TABLE tessera_apps (
+            "DROP TABLE tessera_keys",
+            "ALTER TABLE tessera_keys_v2 RENAME TO tessera_keys",
+            "CREATE TABLE tessera_apps (
             app_id        TEXT    NOT NULL PRIMARY KEY,
             config        TEXT    NOT NULL,
             created_at_ms INTEGER NOT NULL
         ) STRICT",
-    ],
-}];
+        ],
+    },
+];
 
 const CREATE_VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS tessera_schema_version (
     version       INTEGER NOT NULL PRIMARY KEY,
@@ -412,8 +415,7 @@ const GET_SESSION: &str = concat!(
 const SESSION_EXISTS: &str =
     "SELECT 1 FROM tessera_sessions WHERE handle = ?1 AND expires_at_ms > ?2 AND app_id = ?3";
 
-const GET_SESSION_DATA: &str =
-    "SELECT session_data FROM tessera_sessions WHERE handle = ?1 AND expires_at_ms > ?2 AND app_id = ?3";
+const GET_SESSION_DATA: &str = "SELECT session_data FROM tessera_sessions WHERE handle = ?1 AND expires_at_ms > ?2 AND app_id = ?3";
 
 /// The compare-and-swap: the `WHERE` clause is the whole rule. The new idle
 /// expiry is capped at the row's absolute end (`NULL < x` is not true, so a
@@ -450,8 +452,7 @@ const DELETE_SESSIONS_IN_TENANT: &str = "DELETE FROM tessera_sessions
 const DELETE_USER_ALL_TENANTS: &str =
     "DELETE FROM tessera_sessions WHERE user_id = ?1 AND app_id = ?2 RETURNING handle";
 
-const DELETE_USER_IN_TENANT: &str =
-    "DELETE FROM tessera_sessions WHERE user_id = ?1 AND tenant_id = ?2 AND app_id = ?3 RETURNING handle";
+const DELETE_USER_IN_TENANT: &str = "DELETE FROM tessera_sessions WHERE user_id = ?1 AND tenant_id = ?2 AND app_id = ?3 RETURNING handle";
 
 const LIST_USER_ALL_TENANTS: &str = "SELECT handle FROM tessera_sessions
      WHERE user_id = ?1 AND expires_at_ms > ?2 AND app_id = ?3
@@ -760,12 +761,15 @@ impl SessionStore for SqliteStore {
     async fn load_keys(&self) -> Result<Vec<StoredKey>> {
         let rows = sqlx::query(LOAD_KEYS)
             .bind(&*self.app)
-            .fetch_all(&self.read).await?;
+            .fetch_all(&self.read)
+            .await?;
         rows.iter().map(key_from_row).collect()
     }
 
     async fn insert_key(&self, key: &StoredKey) -> Result<bool> {
-        let done = insert_key_query(key, &self.app).execute(&self.write).await?;
+        let done = insert_key_query(key, &self.app)
+            .execute(&self.write)
+            .await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -781,7 +785,8 @@ impl SessionStore for SqliteStore {
     async fn key_ids(&self) -> Result<Vec<String>> {
         let rows = sqlx::query(KEY_IDS)
             .bind(&*self.app)
-            .fetch_all(&self.write).await?;
+            .fetch_all(&self.write)
+            .await?;
         rows.iter()
             .map(|row| row.try_get("kid").map_err(Error::from))
             .collect()
