@@ -21,6 +21,10 @@ pub struct Cli {
     /// [default: sqlite://tessera.db]
     #[arg(long, env = "TESSERA_DATABASE_URL", global = true, value_name = "URL")]
     pub database: Option<String>,
+    /// The app an admin command acts on (default: public). Each app has
+    /// its own sessions and keys: rotate or rewrap keys once per app.
+    #[arg(long, env = "TESSERA_APP", global = true, value_name = "APP_ID")]
+    pub app: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -191,7 +195,7 @@ pub async fn run(cli: Cli) -> ExitCode {
     };
     let result = match cli.command {
         Command::Serve(_) => run_server(&settings).await,
-        command => run_admin(&settings, command).await,
+        command => run_admin(&settings, cli.app.as_deref(), command).await,
     };
     match result {
         Ok(code) => code,
@@ -255,8 +259,29 @@ async fn run_server(settings: &Settings) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn run_admin(settings: &Settings, command: Command) -> Result<ExitCode, String> {
-    let manager = open(settings, false).await?;
+async fn run_admin(
+    settings: &Settings,
+    app: Option<&str>,
+    command: Command,
+) -> Result<ExitCode, String> {
+    let public = open(settings, false).await?;
+    let manager = match app.map(str::to_ascii_lowercase) {
+        None => public.clone(),
+        Some(app) if app == tessera::store::DEFAULT_APP_ID => public.clone(),
+        Some(app) => {
+            let apps = public.list_apps().await.map_err(|e| e.to_string())?;
+            if !apps.iter().any(|a| a.app_id == app) {
+                return Err(format!("no app `{app}` in this database"));
+            }
+            public
+                .app_builder(&app)
+                .map_err(|e| e.to_string())?
+                .background_tasks(false)
+                .build()
+                .await
+                .map_err(|e| e.to_string())?
+        }
+    };
     let outcome = match command {
         Command::Sessions(SessionsCommand::List { user, output }) => {
             admin::list_sessions(&manager, &user, output.json).await

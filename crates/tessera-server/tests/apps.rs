@@ -497,3 +497,44 @@ async fn more_apps_than_managers_held_still_all_work() {
         assert_eq!(verify["status"], "OK", "{app}: {verify}");
     }
 }
+
+#[tokio::test]
+async fn admin_commands_act_on_the_app_named_by_app() {
+    let (url, dir) = temp_sqlite_url("apps-admin");
+    let server = TestServer::with(Options {
+        database_url: Some(url.clone()),
+        ..Options::default()
+    })
+    .await;
+    create_app(&server, "shop", json!({})).await;
+    let session = server
+        .post(
+            "/appid-shop/public/recipe/session",
+            &json!({"userId": "alice", "userDataInJWT": {}, "userDataInDatabase": {},
+                    "enableAntiCsrf": false}),
+        )
+        .await
+        .ok_json();
+    let handle = session["session"]["handle"].as_str().unwrap().to_owned();
+    let admin = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .args(["--database", &url])
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (ok, public) = admin(&["sessions", "list", "alice", "--json"]);
+    assert!(ok);
+    assert!(!public.contains(&handle), "{public}");
+    let (ok, shop) = admin(&["--app", "shop", "sessions", "list", "alice", "--json"]);
+    assert!(ok);
+    assert!(shop.contains(&handle), "{shop}");
+    let (ok, _) = admin(&["--app", "nowhere", "sessions", "list", "alice"]);
+    assert!(!ok);
+    drop(server);
+    let _ = std::fs::remove_dir_all(dir);
+}
