@@ -76,7 +76,15 @@ impl Apps {
     /// The registry for a server whose public app is `state`, with the apps
     /// the store holds.
     pub(crate) async fn start(state: AppState) -> Result<Arc<Self>, tessera::Error> {
-        let stored = state.manager().list_apps().await?;
+        let stored = match state.manager().list_apps().await {
+            Ok(stored) => stored,
+            // A custom store without apps: the server serves `public` only.
+            Err(tessera::Error::InvalidInput(reason)) => {
+                tracing::warn!(target: "tessera_server", %reason, "this store keeps no apps; serving the public app only");
+                Vec::new()
+            }
+            Err(e) => return Err(e),
+        };
         let configs = stored
             .into_iter()
             .filter_map(|app| match app.config {
