@@ -10,9 +10,11 @@ use super::SessionManager;
 use crate::crypto::b64url;
 use crate::error::{Error, Result};
 
-/// Longest validity [`SessionManager::sign_jwt`] accepts: 1000 years, far
-/// beyond any use and far below an overflow of `exp`.
-pub const MAX_JWT_VALIDITY: Duration = Duration::from_secs(1000 * 365 * 24 * 3600);
+/// Longest validity [`SessionManager::sign_jwt`] accepts: 10^15 seconds.
+/// SuperTokens core takes any positive number of seconds (supertokens-python's
+/// own tests pass a millisecond timestamp as the validity); this bound keeps
+/// `exp` an integer every JSON reader holds exactly (below 2^53).
+pub const MAX_JWT_VALIDITY: Duration = Duration::from_secs(1_000_000_000_000_000);
 
 impl SessionManager {
     /// Signs `claims` as an RS256 JWT valid for `validity`, with the
@@ -51,7 +53,7 @@ impl SessionManager {
     ) -> Result<String> {
         if validity.is_zero() || validity > MAX_JWT_VALIDITY {
             return Err(Error::InvalidInput(
-                "validity must be between 1 second and 1000 years".to_owned(),
+                "validity must be between 1 and 10^15 seconds".to_owned(),
             ));
         }
         let now_ms = self.now_ms();
