@@ -329,6 +329,19 @@ async fn short_key_rotation_needs_test_mode() {
             .json(),
     );
     assert!(published.contains(&first) && published.contains(&second));
+    // Listing the keys publishes the next one when it is due, with nothing
+    // signed in between (supertokens-python's JWKS tests poll like this).
+    server.clock.advance(Duration::from_secs(4));
+    let later = kids(
+        &server
+            .get_bare("/appid-fast/.well-known/jwks.json")
+            .await
+            .json(),
+    );
+    assert!(
+        later.iter().any(|k| !published.contains(k)),
+        "{published:?} then {later:?}"
+    );
 }
 
 #[tokio::test]
