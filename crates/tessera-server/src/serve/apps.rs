@@ -112,12 +112,23 @@ impl Apps {
             None | Some(PUBLIC_APP) => return Ok(self.public.router.clone()),
             Some(id) => id,
         };
-        let Some(config) = self.config_of(app_id) else {
+        // Only a stored app gets a slot: unknown ids never evict a manager.
+        let known = self
+            .configs
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(app_id);
+        if !known {
             return Err(app_not_found(app_id));
-        };
+        }
         let cell = self.slot(app_id);
         let loaded = cell
-            .get_or_try_init(|| self.load(app_id, &config))
+            .get_or_try_init(|| async {
+                let config = self
+                    .config_of(app_id)
+                    .ok_or_else(|| app_not_found(app_id))?;
+                self.load(app_id, &config).await
+            })
             .await
             .cloned();
         match loaded {
