@@ -21,6 +21,10 @@ pub struct Cli {
     /// [default: sqlite://tessera.db]
     #[arg(long, env = "TESSERA_DATABASE_URL", global = true, value_name = "URL")]
     pub database: Option<String>,
+    /// The app an admin command acts on (default: public). Each app has
+    /// its own sessions and keys: rotate or rewrap keys once per app.
+    #[arg(long, env = "TESSERA_APP", global = true, value_name = "APP_ID")]
+    pub app: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -69,6 +73,15 @@ pub struct ServeArgs {
         value_parser = clap::builder::BoolishValueParser::new()
     )]
     pub insecure_no_api_key: bool,
+    /// Test mode, for the SuperTokens SDKs' own test suites: apps may set a
+    /// signing-key rotation interval under 60 s and a refresh lifetime no
+    /// longer than the access-token lifetime. Never in production.
+    #[arg(
+        long,
+        env = "TESSERA_TEST_MODE",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub test_mode: bool,
 }
 
 /// Output format of the admin commands.
@@ -161,6 +174,7 @@ impl Cli {
             overrides.refresh_grace_period = args.refresh_grace_period;
             overrides.access_token_validity = args.access_token_validity;
             overrides.insecure_no_api_key = args.insecure_no_api_key;
+            overrides.test_mode = args.test_mode;
             let settings = Settings::resolve(overrides, file)?;
             settings.check_exposure()?;
             return Ok(settings);
@@ -181,7 +195,7 @@ pub async fn run(cli: Cli) -> ExitCode {
     };
     let result = match cli.command {
         Command::Serve(_) => run_server(&settings).await,
-        command => run_admin(&settings, command).await,
+        command => run_admin(&settings, cli.app.as_deref(), command).await,
     };
     match result {
         Ok(code) => code,
@@ -222,6 +236,12 @@ async fn run_server(settings: &Settings) -> Result<ExitCode, String> {
     if let Some(warning) = settings.keyless_warning(local) {
         tracing::warn!(target: "tessera_server", "{warning}");
     }
+    if settings.test_mode {
+        tracing::warn!(
+            target: "tessera_server",
+            "test mode: apps may rotate signing keys every few seconds; never use this in production"
+        );
+    }
     let shutdown = shutdown_signal();
     // A readiness line on stdout for scripts and tests that bind port 0.
     println!("tessera listening on http://{local}");
@@ -239,8 +259,29 @@ async fn run_server(settings: &Settings) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn run_admin(settings: &Settings, command: Command) -> Result<ExitCode, String> {
-    let manager = open(settings, false).await?;
+async fn run_admin(
+    settings: &Settings,
+    app: Option<&str>,
+    command: Command,
+) -> Result<ExitCode, String> {
+    let public = open(settings, false).await?;
+    let manager = match app.map(str::to_ascii_lowercase) {
+        None => public.clone(),
+        Some(app) if app == tessera::store::DEFAULT_APP_ID => public.clone(),
+        Some(app) => {
+            let apps = public.list_apps().await.map_err(|e| e.to_string())?;
+            if !apps.iter().any(|a| a.app_id == app) {
+                return Err(format!("no app `{app}` in this database"));
+            }
+            public
+                .app_builder(&app)
+                .map_err(|e| e.to_string())?
+                .background_tasks(false)
+                .build()
+                .await
+                .map_err(|e| e.to_string())?
+        }
+    };
     let outcome = match command {
         Command::Sessions(SessionsCommand::List { user, output }) => {
             admin::list_sessions(&manager, &user, output.json).await

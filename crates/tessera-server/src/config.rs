@@ -65,6 +65,9 @@ pub struct Settings {
     /// The operator accepts a server without API keys on a non-loopback
     /// address.
     pub insecure_no_api_key: bool,
+    /// Test mode: the SDK test suites' short key-rotation intervals are
+    /// allowed (see `tessera::Config::test_mode`).
+    pub test_mode: bool,
 }
 
 impl std::fmt::Debug for Settings {
@@ -76,6 +79,7 @@ impl std::fmt::Debug for Settings {
             .field("refresh_grace_period", &self.refresh_grace_period)
             .field("access_token_validity", &self.access_token_validity)
             .field("insecure_no_api_key", &self.insecure_no_api_key)
+            .field("test_mode", &self.test_mode)
             .finish()
     }
 }
@@ -97,6 +101,8 @@ pub struct Overrides {
     /// `--insecure-no-api-key` / `TESSERA_INSECURE_NO_API_KEY` (true when
     /// given; the file's `true` cannot be turned off here).
     pub insecure_no_api_key: bool,
+    /// `--test-mode` / `TESSERA_TEST_MODE` (true when given).
+    pub test_mode: bool,
 }
 
 /// The TOML config file.
@@ -115,6 +121,8 @@ pub struct FileConfig {
     pub access_token_validity: Option<u64>,
     /// Serve without API keys on a non-loopback address.
     pub insecure_no_api_key: Option<bool>,
+    /// Test mode (SDK test suites only).
+    pub test_mode: Option<bool>,
 }
 
 impl FileConfig {
@@ -162,6 +170,7 @@ impl Settings {
             ),
             insecure_no_api_key: overrides.insecure_no_api_key
                 || file.insecure_no_api_key.unwrap_or(false),
+            test_mode: overrides.test_mode || file.test_mode.unwrap_or(false),
         })
     }
 
@@ -227,7 +236,8 @@ impl Settings {
         let mut builder = tessera::SessionManager::builder()
             .database_url(&self.database_url)
             .background_tasks(background_tasks)
-            .session_token_type_claim(false);
+            .session_token_type_claim(false)
+            .test_mode(self.test_mode);
         if let Some(d) = self.refresh_grace_period {
             builder = builder.refresh_grace_period(d);
         }
@@ -298,6 +308,7 @@ mod tests {
             refresh_grace_period: Some(5),
             access_token_validity: None,
             insecure_no_api_key: None,
+            test_mode: None,
         };
         let over = Overrides {
             database_url: Some("sqlite://x.db".into()),

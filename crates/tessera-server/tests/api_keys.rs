@@ -91,7 +91,9 @@ async fn hello_jwks_and_unknown_paths_need_no_key() {
         ("/hello", StatusCode::OK),
         ("/", StatusCode::OK),
         ("/.well-known/jwks.json", StatusCode::OK),
-        ("/appid-x/.well-known/jwks.json", StatusCode::OK),
+        ("/appid-public/.well-known/jwks.json", StatusCode::OK),
+        // An app that does not exist is the core's 400, key or not.
+        ("/appid-x/.well-known/jwks.json", StatusCode::BAD_REQUEST),
         ("/no/such/path", StatusCode::NOT_FOUND),
     ] {
         let reply = server.get_bare(path).await;

@@ -45,6 +45,10 @@ async fn api_version_lists_5_4() {
 #[tokio::test]
 async fn hello_answers_on_every_form() {
     let server = TestServer::start().await;
+    let app = server
+        .put("/recipe/multitenancy/app/v2", &json!({"appId": "shop"}))
+        .await;
+    assert_eq!(app.ok_json()["status"], "OK");
     for path in [
         "/",
         "/hello",
@@ -116,6 +120,10 @@ async fn create_in_a_tenant_and_under_an_app_id_prefix() {
         "useDynamicSigningKey": true,
         "enableAntiCsrf": false,
     });
+    let app = server
+        .put("/recipe/multitenancy/app/v2", &json!({"appId": "shop"}))
+        .await;
+    assert_eq!(app.ok_json()["status"], "OK");
     let reply = server
         .post("/appid-shop/public/recipe/session", &body)
         .await;
@@ -617,7 +625,7 @@ async fn jwks_lists_rsa_keys_with_max_age_and_needs_no_headers() {
     let kid = jwt_part(created["accessToken"]["token"].as_str().unwrap(), 0)["kid"].clone();
     for path in [
         "/.well-known/jwks.json",
-        "/appid-shop/.well-known/jwks.json",
+        "/appid-public/.well-known/jwks.json",
     ] {
         let reply = server.get_bare(path).await;
         assert_eq!(reply.status, StatusCode::OK);
@@ -650,7 +658,7 @@ async fn unknown_paths_are_404_and_wrong_methods_405() {
         "/nope",
         "/recipe/nope",
         "/recipe/session/verify/extra",
-        "/recipe/jwt",
+        "/recipe/jwt/nope",
     ] {
         let reply = server.get(path, &[]).await;
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");

@@ -88,6 +88,13 @@ pub struct Config {
     /// access token is then told apart from other JWTs by its header
     /// (`typ` JWT, `version` 5, a `kid` of this key set) and its claims.
     pub session_token_type_claim: bool,
+    /// Test mode (default off): lifts the minimums that protect a real
+    /// deployment, as SuperTokens core does when it runs its tests — a
+    /// signing-key rotation interval under 60 s (down to 1 ms) and a refresh
+    /// lifetime no longer than the access-token lifetime. The SDKs' own test
+    /// suites need it (they rotate keys every 3.6 s); never turn it on in
+    /// production.
+    pub test_mode: bool,
 }
 
 impl Default for Config {
@@ -112,6 +119,7 @@ impl Default for Config {
             key_reload_cooldown: Duration::from_millis(500),
             max_access_token_bytes: 8 * 1024,
             session_token_type_claim: true,
+            test_mode: false,
         }
     }
 }
@@ -124,6 +132,9 @@ pub const MIN_ACCESS_TOKEN_BYTES: usize = 2 * 1024;
 /// manager verifies.
 pub const MAX_ACCESS_TOKEN_BYTES: usize = crate::token::jwt::MAX_TOKEN_LEN;
 
+/// Smallest signing-key rotation interval outside test mode.
+pub const MIN_SIGNING_KEY_ROTATION_INTERVAL: Duration = Duration::from_secs(60);
+
 /// Largest allowed refresh grace period.
 pub const MAX_REFRESH_GRACE_PERIOD: Duration = Duration::from_secs(300);
 
@@ -134,7 +145,7 @@ impl Config {
         if self.access_token_validity < Duration::from_secs(1) {
             return bad("access_token_validity must be at least 1 second");
         }
-        if self.refresh_token_validity <= self.access_token_validity {
+        if self.refresh_token_validity <= self.access_token_validity && !self.test_mode {
             return bad("refresh_token_validity must be longer than access_token_validity");
         }
         if self.refresh_grace_period > MAX_REFRESH_GRACE_PERIOD {
@@ -143,8 +154,12 @@ impl Config {
         if !(0.0..=0.5).contains(&self.access_token_validity_jitter) {
             return bad("access_token_validity_jitter must be between 0 and 0.5");
         }
-        if self.signing_key_rotation_interval < Duration::from_secs(60) {
+        if self.signing_key_rotation_interval < MIN_SIGNING_KEY_ROTATION_INTERVAL && !self.test_mode
+        {
             return bad("signing_key_rotation_interval must be at least 60 seconds");
+        }
+        if self.signing_key_rotation_interval < Duration::from_millis(1) {
+            return bad("signing_key_rotation_interval must be positive");
         }
         if self.signing_key_publish_lead >= self.signing_key_rotation_interval {
             return bad("signing_key_publish_lead must be shorter than the rotation interval");

@@ -271,6 +271,17 @@ impl KeySet {
         }
     }
 
+    /// Whether a dynamic key is due: none signs now, or the newest one ends
+    /// within `lead_ms` and has no successor yet.
+    pub(crate) fn dynamic_key_due(&self, now_ms: i64, lead_ms: i64) -> bool {
+        match self.dynamic.iter().max_by_key(|k| k.generation) {
+            None => true,
+            Some(newest) => newest
+                .not_after_ms
+                .is_some_and(|end| end.saturating_sub(now_ms) <= lead_ms),
+        }
+    }
+
     /// The verifying key for `kid`.
     pub(crate) fn verifying_key(&self, kid: &str) -> Option<(&str, &Arc<VerifyingKey>)> {
         self.verifying

@@ -11,13 +11,14 @@ pub mod store;
 pub mod token;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{AntiCsrfMode, Config};
+pub use config::{AntiCsrfMode, Config, MIN_SIGNING_KEY_ROTATION_INTERVAL};
 pub use error::{Error, Result, TryRefreshReason, UnauthorisedReason};
 pub use keys::{Jwk, Jwks};
 pub use manager::{
     CleanupReport, CreatedSession, DEFAULT_TENANT, IssuedAccessToken, IssuedRefreshToken,
-    NewSession, RefreshModel, RefreshRequest, RegeneratedSession, SessionInformation,
-    SessionManager, SessionManagerBuilder, TenantScope, VerifiedSession, VerifyOptions,
+    MAX_JWT_VALIDITY, NewSession, RefreshModel, RefreshRequest, RegeneratedSession,
+    SessionInformation, SessionManager, SessionManagerBuilder, TenantScope, VerifiedSession,
+    VerifyOptions,
 };
 pub use store::{SessionMetadata, SessionStore};
 pub use token::AccessTokenClaims;

@@ -36,6 +36,10 @@ pub(crate) async fn hello(State(state): State<AppState>) -> Result<Response, Api
 /// must-revalidate` (the core's header; N is the engine's JWKS max-age).
 pub(crate) async fn jwks(State(state): State<AppState>) -> Response {
     let manager = state.manager();
+    if let Err(e) = manager.publish_due_keys().await {
+        // The keys already published still verify; say so and serve them.
+        tracing::warn!(target: "tessera_server", error = %e, "could not publish a due signing key");
+    }
     let mut response = Json(&*manager.jwks()).into_response();
     let max_age = format!(
         "max-age={}, must-revalidate",

@@ -115,6 +115,23 @@ impl JsonInput {
         }
     }
 
+    /// An optional JSON object (`null` counts as absent).
+    pub(crate) fn opt_object(&mut self, name: &str) -> Result<Option<Value>, ApiError> {
+        match self.0.remove(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v @ Value::Object(_)) => Ok(Some(v)),
+            Some(_) => Err(invalid_field(name)),
+        }
+    }
+
+    /// A required integer (a JSON number without a fraction).
+    pub(crate) fn integer(&mut self, name: &str) -> Result<i64, ApiError> {
+        match self.0.remove(name) {
+            Some(Value::Number(n)) => n.as_i64().ok_or_else(|| invalid_field(name)),
+            _ => Err(invalid_field(name)),
+        }
+    }
+
     /// An optional array of strings (`null` counts as absent).
     pub(crate) fn opt_string_array(&mut self, name: &str) -> Result<Option<Vec<String>>, ApiError> {
         match self.0.remove(name) {

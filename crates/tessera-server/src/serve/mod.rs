@@ -23,6 +23,15 @@
 //! | GET | `/recipe/session/user`, `/{tenant}/recipe/session/user` | yes | `handles::list` |
 //! | PUT | `/recipe/session/data` | yes | `handles::update_data` |
 //! | PUT | `/recipe/jwt/data` | yes | `handles::update_jwt_data` |
+//! | POST | `/recipe/jwt` | yes | `jwt::create` |
+//! | GET | `/recipe/jwt/jwks` | yes | `core::jwks` |
+//! | PUT | `/recipe/multitenancy/app/v2`, `/recipe/multitenancy/app` | yes | `apps::create_or_update` |
+//! | POST | `/recipe/multitenancy/app/remove` | yes | `apps::remove` |
+//! | GET | `/recipe/multitenancy/app/list/v2`, `/recipe/multitenancy/app/list` | yes | `apps::list` |
+//! | GET | `/recipe/multitenancy/tenant/list/v2`, `/recipe/multitenancy/tenant/list` | yes | `apps::list_tenants` |
+//!
+//! Every route is served per app: the `/appid-<id>` prefix picks the app
+//! (`apps.rs`), whose own manager and API keys the handlers then use.
 //!
 //! Anything else is `404 Not found`; a known path with another method is
 //! `405 Method not supported` (SuperTokens core's texts). Every route that
@@ -35,26 +44,27 @@
 //! answer; connections to [`ServerLimits`] (see [`serve_with`]).
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::routing::{any, get, post, put};
 use tokio::net::TcpListener;
-use tower::Layer as _;
-use tower::util::MapRequestLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::metrics::Metrics;
 
+mod app_config;
+mod apps;
 mod claims;
 mod core;
 mod error;
 mod guard;
 mod handles;
 mod input;
+mod jwt;
 mod layers;
 mod path;
 mod reply;
@@ -70,6 +80,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// answered `431` (the SDKs send well under 2 KiB).
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 
+pub use apps::MAX_LOADED_APPS;
 pub use guard::HostPolicy;
 pub use tessera_axum::ServerLimits;
 
@@ -94,6 +105,15 @@ mod route {
     pub(super) const TENANT_USER: &str = "/{tenant}/recipe/session/user";
     pub(super) const SESSION_DATA: &str = "/recipe/session/data";
     pub(super) const JWT_DATA: &str = "/recipe/jwt/data";
+    pub(super) const JWT: &str = "/recipe/jwt";
+    pub(super) const JWT_JWKS: &str = "/recipe/jwt/jwks";
+    pub(super) const APP_V2: &str = "/recipe/multitenancy/app/v2";
+    pub(super) const APP: &str = "/recipe/multitenancy/app";
+    pub(super) const APP_REMOVE: &str = "/recipe/multitenancy/app/remove";
+    pub(super) const APP_LIST_V2: &str = "/recipe/multitenancy/app/list/v2";
+    pub(super) const APP_LIST: &str = "/recipe/multitenancy/app/list";
+    pub(super) const TENANT_LIST_V2: &str = "/recipe/multitenancy/tenant/list/v2";
+    pub(super) const TENANT_LIST: &str = "/recipe/multitenancy/tenant/list";
 }
 
 /// Every route template the router serves (see [`crate::metrics`]).
@@ -116,6 +136,15 @@ pub const ROUTE_TEMPLATES: &[&str] = &[
     route::TENANT_USER,
     route::SESSION_DATA,
     route::JWT_DATA,
+    route::JWT,
+    route::JWT_JWKS,
+    route::APP_V2,
+    route::APP,
+    route::APP_REMOVE,
+    route::APP_LIST_V2,
+    route::APP_LIST,
+    route::TENANT_LIST_V2,
+    route::TENANT_LIST,
 ];
 
 /// What every handler shares: the session manager, the API keys, the
@@ -129,7 +158,9 @@ struct StateInner {
     manager: tessera::SessionManager,
     api_keys: Vec<String>,
     host_policy: HostPolicy,
-    metrics: Metrics,
+    metrics: Arc<Metrics>,
+    /// The registry of apps, once the server runs (see `apps.rs`).
+    apps: Weak<apps::Apps>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -141,6 +172,7 @@ impl std::fmt::Debug for AppState {
                 &format_args!("<{} keys>", self.inner.api_keys.len()),
             )
             .field("host_policy", &self.inner.host_policy)
+            .field("app_id", &self.app_id())
             .finish_non_exhaustive()
     }
 }
@@ -164,9 +196,46 @@ impl AppState {
                 manager,
                 api_keys,
                 host_policy,
-                metrics: Metrics::new(),
+                metrics: Arc::new(Metrics::new()),
+                apps: Weak::new(),
             }),
         }
+    }
+
+    /// This state, as the public app's state in the registry `apps`.
+    fn in_registry(&self, apps: Weak<apps::Apps>) -> Self {
+        Self {
+            inner: Arc::new(StateInner {
+                manager: self.inner.manager.clone(),
+                api_keys: self.inner.api_keys.clone(),
+                host_policy: self.inner.host_policy,
+                metrics: Arc::clone(&self.inner.metrics),
+                apps,
+            }),
+        }
+    }
+
+    /// The state of another app of the same server: its manager and API
+    /// keys, the server's `Host` rule, metrics and registry.
+    fn for_app(&self, manager: tessera::SessionManager, api_keys: Vec<String>) -> Self {
+        Self {
+            inner: Arc::new(StateInner {
+                manager,
+                api_keys,
+                host_policy: self.inner.host_policy,
+                metrics: Arc::clone(&self.inner.metrics),
+                apps: self.inner.apps.clone(),
+            }),
+        }
+    }
+
+    /// The app this state serves.
+    pub fn app_id(&self) -> &str {
+        self.inner.manager.app_id()
+    }
+
+    fn apps(&self) -> Option<Arc<apps::Apps>> {
+        self.inner.apps.upgrade()
     }
 
     /// The session manager.
@@ -207,12 +276,21 @@ pub fn router(state: AppState) -> Router {
         .route(route::SESSION_DATA, put(handles::update_data))
         .route(route::JWT_DATA, put(handles::update_jwt_data))
         .route(route::USER_ID, get(core::get_user))
+        .route(route::JWT, post(jwt::create))
+        .route(route::JWT_JWKS, get(core::jwks))
         .route_layer(axum::middleware::from_fn(layers::check_cdi_version));
     // API key only (no CDI version negotiated yet, or not a CDI call);
     // browsers are refused before the key is looked at.
     let keyed = cdi
         .route(route::API_VERSION, get(core::api_version))
         .route(route::METRICS, get(core::metrics))
+        .route(route::APP_V2, put(apps::create_or_update))
+        .route(route::APP, put(apps::create_or_update))
+        .route(route::APP_REMOVE, post(apps::remove))
+        .route(route::APP_LIST_V2, get(apps::list))
+        .route(route::APP_LIST, get(apps::list))
+        .route(route::TENANT_LIST_V2, get(apps::list_tenants))
+        .route(route::TENANT_LIST, get(apps::list_tenants))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             layers::require_api_key,
@@ -268,16 +346,17 @@ pub async fn serve_with<F>(
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    // The app-id prefix must go before routing, so this layer wraps the
-    // router instead of being added with `Router::layer`.
-    let app = MapRequestLayer::new(path::normalise as fn(Request) -> Request).layer(router(state));
-    tessera_axum::serve(
-        listener,
-        Router::new().fallback_service(app),
-        limits,
-        shutdown,
-    )
-    .await
+    // The app-id prefix must go before routing: the dispatcher reads it,
+    // then hands the request to that app's router.
+    let apps = apps::Apps::start(state)
+        .await
+        .map_err(|e| std::io::Error::other(format!("cannot read the apps table: {e}")))?;
+    let app = Router::new()
+        .fallback(apps::dispatch)
+        .with_state(Arc::clone(&apps));
+    let served = tessera_axum::serve(listener, app, limits, shutdown).await;
+    drop(apps);
+    served
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed

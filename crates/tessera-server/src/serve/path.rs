@@ -3,21 +3,30 @@
 //! An SDK builds each URL as `connection_uri + path`, so a connection URI
 //! such as `http://core:3567/appid-shop` puts `/appid-shop` in front of
 //! every path (SuperTokens core reads it as the app id, matching
-//! `^/appid-[a-z0-9-]*` case-insensitively). tessera serves one app: the
-//! prefix is accepted and removed, and every app id reaches the same
-//! sessions. One trailing `/` is dropped too, as the core's routes allow it.
+//! `^/appid-[a-z0-9-]*` case-insensitively, and lower-cases it). The
+//! prefix is removed and its app id handed to the app dispatcher
+//! (`apps.rs`); without one the request goes to the `public` app. One
+//! trailing `/` is dropped too, as the core's routes allow it.
 
 use axum::extract::Request;
 use axum::http::Uri;
 use axum::http::uri::PathAndQuery;
 
 /// Removes an `/appid-<id>` prefix and a trailing slash from the request
-/// path; the query string is kept.
-pub(crate) fn normalise(mut request: Request) -> Request {
+/// path (the query string is kept); returns the request and the app id of
+/// the prefix, lower-cased (`None`: no prefix).
+pub(crate) fn split_app(mut request: Request) -> (Request, Option<String>) {
+    let app = app_id_of(request.uri().path());
     if let Some(uri) = normalised_uri(request.uri()) {
         *request.uri_mut() = uri;
     }
-    request
+    (request, app)
+}
+
+/// The lower-cased app id of an `/appid-<id>` prefix, if any.
+fn app_id_of(path: &str) -> Option<String> {
+    let first = path.strip_prefix('/')?.split('/').next()?;
+    is_app_id_segment(first).then(|| first[6..].to_ascii_lowercase())
 }
 
 fn normalised_uri(uri: &Uri) -> Option<Uri> {
@@ -61,7 +70,7 @@ fn is_app_id_segment(segment: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::normalised_path;
+    use super::{app_id_of, normalised_path};
 
     #[test]
     fn app_id_prefix_and_trailing_slash_are_removed() {
@@ -76,6 +85,17 @@ mod tests {
         assert_eq!(normalised_path("/appid-shop"), Some("/"));
         assert_eq!(normalised_path("/appid-shop/"), Some("/"));
         assert_eq!(normalised_path("/hello/"), Some("/hello"));
+    }
+
+    #[test]
+    fn the_app_id_is_read_lower_cased() {
+        assert_eq!(
+            app_id_of("/AppId-Shop-2/recipe/session"),
+            Some("shop-2".to_owned())
+        );
+        assert_eq!(app_id_of("/appid-/hello"), Some(String::new()));
+        assert_eq!(app_id_of("/recipe/session"), None);
+        assert_eq!(app_id_of("/appid_x/hello"), None);
     }
 
     #[test]

@@ -39,6 +39,8 @@ pub struct Options {
     pub access_token_validity: Duration,
     /// The `Host` rule when there are no API keys.
     pub host_policy: HostPolicy,
+    /// `tessera serve --test-mode`.
+    pub test_mode: bool,
 }
 
 impl Default for Options {
@@ -49,6 +51,7 @@ impl Default for Options {
             refresh_grace_period: Duration::from_secs(30),
             access_token_validity: Duration::from_secs(3600),
             host_policy: HostPolicy::Loopback,
+            test_mode: false,
         }
     }
 }
@@ -134,6 +137,7 @@ impl TestServer {
             .background_tasks(false)
             // As `tessera serve` builds it (`Settings::session_manager`).
             .session_token_type_claim(false)
+            .test_mode(options.test_mode)
             .build()
             .await
             .expect("session manager");

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # supertokens-node 24.0.3 against `tessera serve` (memory store, an API key).
 # Installs package.json into <target>/node-compat, starts tessera on a free
-# port, runs smoke.js and promotion.js, stops tessera. Exits non-zero on failure.
+# port, runs every *.js here (smoke.js, apps.js, ...), stops tessera. Exits non-zero on failure.
 # TESSERA_BIN: a tessera binary to use instead of building one.
 set -euo pipefail
 
@@ -39,5 +39,6 @@ for _ in $(seq 1 300); do
     sleep 0.1
 done
 [ -n "$url" ] || { echo "tessera did not start" >&2; exit 1; }
-NODE_PATH="$prefix/node_modules" TESSERA_URL="$url" KEY="$key" node "$here/smoke.js"
-NODE_PATH="$prefix/node_modules" TESSERA_URL="$url" KEY="$key" node "$here/promotion.js"
+for script in "$here"/*.js; do
+    NODE_PATH="$prefix/node_modules" TESSERA_URL="$url" KEY="$key" node "$script"
+done

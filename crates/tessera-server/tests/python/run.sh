@@ -131,4 +131,4 @@ echo "   app at $app_url"
 echo "== pytest"
 cd "$here"
 APP_URL="$app_url" TESSERA_URL="$tessera_url" TESSERA_API_KEY="$api_key" GRACE_SECONDS="$grace" \
-    "$python" -m pytest -q -p no:cacheprovider test_compat.py test_promotion.py
+    "$python" -m pytest -q -p no:cacheprovider test_*.py

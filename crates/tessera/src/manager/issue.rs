@@ -190,7 +190,11 @@ impl SessionManager {
     }
 
     /// The key that signs now, creating one if the store has none valid.
-    async fn current_signing_key(&self, dynamic: bool, now_ms: i64) -> Result<Arc<SigningKey>> {
+    pub(super) async fn current_signing_key(
+        &self,
+        dynamic: bool,
+        now_ms: i64,
+    ) -> Result<Arc<SigningKey>> {
         if !dynamic {
             self.inner.static_key_in_use.store(true, Ordering::Relaxed);
         }

@@ -194,6 +194,23 @@ impl SessionManager {
         Ok(report)
     }
 
+    /// Publishes the dynamic signing key that is due now, if one is: when
+    /// no dynamic key signs any more, or the newest one ends within the
+    /// publish lead without a successor. Otherwise it reads nothing (one
+    /// look at the parsed key set). JWKS endpoints call it, as SuperTokens
+    /// core rotates its keys when they are listed: a client that polls JWKS
+    /// sees each new key even while nothing signs (the background task does
+    /// the same every 30 s, too slowly for the seconds-long intervals of
+    /// test mode).
+    pub async fn publish_due_keys(&self) -> Result<()> {
+        let now = self.now_ms();
+        let lead = ms(self.inner.config.signing_key_publish_lead);
+        if self.inner.keys.load().dynamic_key_due(now, lead) {
+            self.maintain_keys().await?;
+        }
+        Ok(())
+    }
+
     /// One pass of everything the background task does: key maintenance and
     /// cleanup.
     pub async fn run_maintenance(&self) -> Result<CleanupReport> {

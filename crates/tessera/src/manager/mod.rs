@@ -24,6 +24,7 @@ mod failures;
 mod handles;
 mod ids;
 mod issue;
+mod jwt;
 mod keyring;
 mod maintenance;
 mod promotion;
@@ -31,6 +32,7 @@ mod refresh;
 mod verify;
 
 pub use handles::{SessionInformation, TenantScope};
+pub use jwt::MAX_JWT_VALIDITY;
 pub use maintenance::CleanupReport;
 
 /// The tenant every session belongs to unless told otherwise.
@@ -453,6 +455,13 @@ impl SessionManagerBuilder {
         self
     }
 
+    /// Test mode (default off; see [`Config::test_mode`]): allows the very
+    /// short key-rotation intervals of the SDKs' test suites.
+    pub fn test_mode(mut self, on: bool) -> Self {
+        self.config.test_mode = on;
+        self
+    }
+
     /// Uses this store.
     pub fn store<S: SessionStore>(mut self, store: S) -> Self {
         self.store = Some(Arc::new(store));
@@ -512,6 +521,7 @@ impl SessionManagerBuilder {
         };
         let cache = (self.config.verified_token_cache_capacity > 0)
             .then(|| VerifiedCache::new(self.config.verified_token_cache_capacity));
+        let app_view = store.app_id() != crate::store::DEFAULT_APP_ID;
         let manager = SessionManager {
             inner: Arc::new(Inner {
                 static_key_in_use: AtomicBool::new(!self.config.use_dynamic_signing_key),
@@ -534,7 +544,7 @@ impl SessionManagerBuilder {
                 kek_id = %kek.id(),
                 "signing keys are encrypted at rest"
             ),
-            None if persistent => tracing::warn!(
+            None if persistent && !app_view => tracing::warn!(
                 target: "tessera::keys",
                 "no key-encryption key configured: signing keys are stored in plain text \
                  (set TESSERA_KEY_ENCRYPTION_KEY or TESSERA_KEY_ENCRYPTION_KEY_FILE)"
@@ -548,6 +558,67 @@ impl SessionManagerBuilder {
             }
         }
         Ok(manager)
+    }
+}
+
+impl SessionManager {
+    /// A builder for the manager of another app in the same database: the
+    /// same configuration, clock and key-encryption key, over a view of this
+    /// manager's store scoped to `app_id` (its own sessions, signing keys
+    /// and refresh MAC key; see [`SessionStore::for_app`]). Change the
+    /// settings the app overrides, then `build()`.
+    ///
+    /// Fails with [`Error::InvalidInput`] when the store has no apps (a
+    /// custom store that does not implement [`SessionStore::for_app`]).
+    ///
+    /// ```
+    /// # async fn demo() -> tessera::Result<()> {
+    /// let public = tessera::SessionManager::in_memory().await?;
+    /// let shop = public
+    ///     .app_builder("shop")?
+    ///     .access_token_validity(std::time::Duration::from_secs(600))
+    ///     .build()
+    ///     .await?;
+    /// assert_eq!(shop.app_id(), "shop");
+    /// # Ok(()) }
+    /// ```
+    pub fn app_builder(&self, app_id: &str) -> Result<SessionManagerBuilder> {
+        let store = self.inner.store.for_app(app_id)?;
+        Ok(SessionManagerBuilder {
+            config: self.inner.config.clone(),
+            store: Some(store),
+            url: None,
+            clock: Arc::clone(&self.inner.clock),
+            background_tasks: true,
+            kek: self.inner.kek.load_full().map(|k| (*k).clone()),
+        })
+    }
+
+    /// The app this manager serves (`public` unless made by
+    /// [`SessionManager::app_builder`]).
+    pub fn app_id(&self) -> &str {
+        self.inner.store.app_id()
+    }
+
+    /// Creates or replaces the stored settings of `app_id` (a JSON object);
+    /// returns whether the app is new.
+    pub async fn put_app(&self, app_id: &str, config: &Value) -> Result<bool> {
+        self.inner
+            .store
+            .put_app(app_id, config, self.now_ms())
+            .await
+    }
+
+    /// Every stored app with its settings, ordered by id.
+    pub async fn list_apps(&self) -> Result<Vec<crate::store::StoredApp>> {
+        self.inner.store.list_apps().await
+    }
+
+    /// Deletes `app_id` with all its sessions and keys, in one transaction;
+    /// returns whether it existed. Managers built for it keep running until
+    /// closed, over an empty app.
+    pub async fn delete_app(&self, app_id: &str) -> Result<bool> {
+        self.inner.store.delete_app(app_id).await
     }
 }
 

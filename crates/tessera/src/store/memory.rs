@@ -3,19 +3,36 @@
 //! Everything lives in one `HashMap` behind a `std::sync::Mutex`; no lock is
 //! held across an `.await` (the futures are ready at once).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
 
-use super::{KeySecretUpdate, Rotation, SessionRecord, SessionStore, StoredKey, TenantFilter};
+use super::{
+    DEFAULT_APP_ID, KeySecretUpdate, Rotation, SessionRecord, SessionStore, StoredApp, StoredKey,
+    TenantFilter,
+};
 use crate::crypto::ct_eq;
 use crate::error::{Error, Result};
 
+/// The rows of one app.
 #[derive(Debug, Default)]
 struct Inner {
     sessions: HashMap<String, SessionRecord>,
     keys: Vec<StoredKey>,
+}
+
+/// What every view of one store shares: each app's rows and the app table.
+#[derive(Debug, Default)]
+struct Directory {
+    rows: HashMap<String, Arc<Mutex<Inner>>>,
+    apps: BTreeMap<String, Value>,
+}
+
+impl Directory {
+    fn rows_of(&mut self, app_id: &str) -> Arc<Mutex<Inner>> {
+        Arc::clone(self.rows.entry(app_id.to_owned()).or_default())
+    }
 }
 
 /// A store that keeps everything in memory; clones share the same data.
@@ -28,9 +45,26 @@ struct Inner {
 ///     .await?;
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct MemoryStore {
+    /// The rows of this view's app.
     inner: Arc<Mutex<Inner>>,
+    /// This view's app.
+    app: Arc<str>,
+    /// Shared by every view of the store.
+    directory: Arc<Mutex<Directory>>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        let mut directory = Directory::default();
+        let inner = directory.rows_of(DEFAULT_APP_ID);
+        Self {
+            inner,
+            app: DEFAULT_APP_ID.into(),
+            directory: Arc::new(Mutex::new(directory)),
+        }
+    }
 }
 
 impl MemoryStore {
@@ -45,6 +79,10 @@ impl MemoryStore {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    fn lock_directory(&self) -> MutexGuard<'_, Directory> {
+        self.directory.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn live<'a>(inner: &'a mut Inner, handle: &str, now_ms: i64) -> Option<&'a mut SessionRecord> {
         inner
             .sessions
@@ -54,6 +92,50 @@ impl MemoryStore {
 }
 
 impl SessionStore for MemoryStore {
+    fn for_app(&self, app_id: &str) -> Result<Self> {
+        let inner = self.lock_directory().rows_of(app_id);
+        Ok(Self {
+            inner,
+            app: app_id.into(),
+            directory: Arc::clone(&self.directory),
+        })
+    }
+
+    fn app_id(&self) -> &str {
+        &self.app
+    }
+
+    async fn put_app(&self, app_id: &str, config: &Value, _now_ms: i64) -> Result<bool> {
+        Ok(self
+            .lock_directory()
+            .apps
+            .insert(app_id.to_owned(), config.clone())
+            .is_none())
+    }
+
+    async fn list_apps(&self) -> Result<Vec<StoredApp>> {
+        Ok(self
+            .lock_directory()
+            .apps
+            .iter()
+            .map(|(app_id, config)| StoredApp {
+                app_id: app_id.clone(),
+                config: config.clone(),
+            })
+            .collect())
+    }
+
+    async fn delete_app(&self, app_id: &str) -> Result<bool> {
+        let mut directory = self.lock_directory();
+        if let Some(rows) = directory.rows.get(app_id) {
+            // Views made earlier hold the same rows: empty them in place.
+            let mut rows = rows.lock().unwrap_or_else(|p| p.into_inner());
+            rows.sessions.clear();
+            rows.keys.clear();
+        }
+        Ok(directory.apps.remove(app_id).is_some())
+    }
+
     async fn insert_session(&self, record: &SessionRecord) -> Result<()> {
         let mut inner = self.lock();
         if inner.sessions.contains_key(&record.handle) {

@@ -197,6 +197,20 @@ impl fmt::Debug for KeySecretUpdate {
     }
 }
 
+/// The app a store opened by URL or constructor reads and writes, and the
+/// default app of `tessera serve` (SuperTokens' `public`).
+pub const DEFAULT_APP_ID: &str = "public";
+
+/// One app row: the app's id and its settings as a JSON object (opaque to
+/// the store; `tessera serve` keeps SuperTokens' `coreConfig` there).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredApp {
+    /// The app id.
+    pub app_id: String,
+    /// The app's settings.
+    pub config: Value,
+}
+
 /// Which sessions of a user an operation covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TenantFilter<'a> {
@@ -357,9 +371,56 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
     }
 
     /// Closes connections (a SQLite store checkpoints its WAL). The default
-    /// does nothing; calls after it may fail.
+    /// does nothing; calls after it may fail. An app view made by
+    /// [`SessionStore::for_app`] leaves the shared connections open.
     fn close(&self) -> impl Future<Output = ()> + Send {
         async {}
+    }
+
+    /// A view of the same database that reads and writes only the rows of
+    /// `app_id`: its sessions, its keys. Every method of the view is scoped
+    /// to that app (a handle or `kid` of another app is "not found"), except
+    /// [`SessionStore::delete_expired`], which deletes expired sessions of
+    /// every app (an expired session is dead whatever app it belongs to).
+    /// A store opened by URL or constructor is the view of
+    /// [`DEFAULT_APP_ID`]. The default (for stores written before apps
+    /// existed) refuses.
+    fn for_app(&self, app_id: &str) -> Result<Self>
+    where
+        Self: Sized,
+    {
+        let _ = app_id;
+        Err(unsupported("apps (for_app)"))
+    }
+
+    /// The app this view is scoped to.
+    fn app_id(&self) -> &str {
+        DEFAULT_APP_ID
+    }
+
+    /// Creates or replaces the row of `app_id` with `config`; returns
+    /// whether the row is new. The default refuses.
+    fn put_app(
+        &self,
+        app_id: &str,
+        config: &Value,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        let _ = (app_id, config, now_ms);
+        async { Err(unsupported("apps (put_app)")) }
+    }
+
+    /// Every app row, ordered by id. The default refuses.
+    fn list_apps(&self) -> impl Future<Output = Result<Vec<StoredApp>>> + Send {
+        async { Err(unsupported("apps (list_apps)")) }
+    }
+
+    /// In one transaction: deletes the app row of `app_id` with all of the
+    /// app's sessions and keys; returns whether the app row existed. The
+    /// default refuses.
+    fn delete_app(&self, app_id: &str) -> impl Future<Output = Result<bool>> + Send {
+        let _ = app_id;
+        async { Err(unsupported("apps (delete_app)")) }
     }
 }
 
@@ -430,6 +491,11 @@ pub(crate) trait DynStore: Send + Sync + fmt::Debug + 'static {
     ) -> BoxFuture<'a, Result<bool>>;
     fn update_key_secrets<'a>(&'a self, u: &'a [KeySecretUpdate]) -> BoxFuture<'a, Result<bool>>;
     fn close(&self) -> BoxFuture<'_, ()>;
+    fn for_app(&self, app_id: &str) -> Result<std::sync::Arc<dyn DynStore>>;
+    fn app_id(&self) -> &str;
+    fn put_app<'a>(&'a self, app: &'a str, c: &'a Value, now: i64) -> BoxFuture<'a, Result<bool>>;
+    fn list_apps(&self) -> BoxFuture<'_, Result<Vec<StoredApp>>>;
+    fn delete_app<'a>(&'a self, app: &'a str) -> BoxFuture<'a, Result<bool>>;
 }
 
 impl<S: SessionStore> DynStore for S {
@@ -529,5 +595,20 @@ impl<S: SessionStore> DynStore for S {
     }
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(SessionStore::close(self))
+    }
+    fn for_app(&self, app_id: &str) -> Result<std::sync::Arc<dyn DynStore>> {
+        Ok(std::sync::Arc::new(SessionStore::for_app(self, app_id)?))
+    }
+    fn app_id(&self) -> &str {
+        SessionStore::app_id(self)
+    }
+    fn put_app<'a>(&'a self, app: &'a str, c: &'a Value, now: i64) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(SessionStore::put_app(self, app, c, now))
+    }
+    fn list_apps(&self) -> BoxFuture<'_, Result<Vec<StoredApp>>> {
+        Box::pin(SessionStore::list_apps(self))
+    }
+    fn delete_app<'a>(&'a self, app: &'a str) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(SessionStore::delete_app(self, app))
     }
 }

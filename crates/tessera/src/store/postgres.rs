@@ -39,10 +39,13 @@ use sqlx::Row;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 
 use super::sql_common::{
-    Migration, check_schema_version, json_text, key_columns, key_from_row, session_columns,
-    session_from_row,
+    Migration, app_from_row, check_schema_version, json_text, key_columns, key_from_row,
+    session_columns, session_from_row,
 };
-use super::{KeySecretUpdate, Rotation, SessionRecord, SessionStore, StoredKey, TenantFilter};
+use super::{
+    DEFAULT_APP_ID, KeySecretUpdate, Rotation, SessionRecord, SessionStore, StoredApp, StoredKey,
+    TenantFilter,
+};
 use crate::error::{Error, Result};
 
 /// Pool size unless [`PostgresStoreOptions::max_connections`] says otherwise.
@@ -53,11 +56,12 @@ const DEFAULT_MAX_CONNECTIONS: u32 = 10;
 const MIGRATION_LOCK_CLASS: i32 = 0x7465_7373;
 
 /// The schema, one step per version. Never edit a released step: add one.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "sessions and signing keys",
-    statements: &[
-        "CREATE TABLE tessera_sessions (
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "sessions and signing keys",
+        statements: &[
+            "CREATE TABLE tessera_sessions (
             handle                 TEXT   NOT NULL PRIMARY KEY,
             tenant_id              TEXT   NOT NULL,
             user_id                TEXT   NOT NULL,
@@ -76,9 +80,9 @@ const MIGRATIONS: &[Migration] = &[Migration {
             user_agent             TEXT,
             device                 TEXT
         )",
-        "CREATE INDEX tessera_sessions_by_user ON tessera_sessions (user_id, tenant_id)",
-        "CREATE INDEX tessera_sessions_by_expiry ON tessera_sessions (expires_at_ms)",
-        "CREATE TABLE tessera_keys (
+            "CREATE INDEX tessera_sessions_by_user ON tessera_sessions (user_id, tenant_id)",
+            "CREATE INDEX tessera_sessions_by_expiry ON tessera_sessions (expires_at_ms)",
+            "CREATE TABLE tessera_keys (
             kid             TEXT   NOT NULL PRIMARY KEY,
             purpose         TEXT   NOT NULL,
             generation      BIGINT NOT NULL,
@@ -91,8 +95,27 @@ const MIGRATIONS: &[Migration] = &[Migration {
             retire_after_ms BIGINT,
             UNIQUE (purpose, generation)
         )",
-    ],
-}];
+        ],
+    },
+    Migration {
+        version: 2,
+        description: "apps: every session and key row belongs to an app; existing rows to `public`",
+        statements: &[
+            "ALTER TABLE tessera_sessions ADD COLUMN app_id TEXT NOT NULL DEFAULT 'public'",
+            "DROP INDEX tessera_sessions_by_user",
+            "CREATE INDEX tessera_sessions_by_user ON tessera_sessions (app_id, user_id, tenant_id)",
+            "ALTER TABLE tessera_keys ADD COLUMN app_id TEXT NOT NULL DEFAULT 'public'",
+            "ALTER TABLE tessera_keys DROP CONSTRAINT tessera_keys_purpose_generation_key",
+            "ALTER TABLE tessera_keys ADD CONSTRAINT tessera_keys_app_purpose_generation_key
+             UNIQUE (app_id, purpose, generation)",
+            "CREATE TABLE tessera_apps (
+            app_id        TEXT   NOT NULL PRIMARY KEY,
+            config        TEXT   NOT NULL,
+            created_at_ms BIGINT NOT NULL
+        )",
+        ],
+    },
+];
 
 const CREATE_VERSION_TABLE: &str = "CREATE TABLE tessera_schema_version (
     version       BIGINT NOT NULL PRIMARY KEY,
@@ -177,6 +200,10 @@ impl PostgresStoreOptions {
 pub struct PostgresStore {
     pool: PgPool,
     about: Arc<About>,
+    /// The app whose rows this view reads and writes.
+    app: Arc<str>,
+    /// Whether [`SessionStore::close`] closes the pool (app views share it).
+    owner: bool,
 }
 
 /// What `Debug` shows: where the store points, never credentials.
@@ -190,6 +217,7 @@ impl fmt::Debug for PostgresStore {
         f.debug_struct("PostgresStore")
             .field("server", &self.about.server)
             .field("schema", &self.about.schema)
+            .field("app", &self.app)
             .field("connections", &self.pool.size())
             .finish_non_exhaustive()
     }
@@ -268,6 +296,8 @@ impl PostgresStore {
                 server,
                 schema: options.schema,
             }),
+            app: DEFAULT_APP_ID.into(),
+            owner: true,
         })
     }
 
@@ -381,21 +411,20 @@ async fn migrate(pool: &PgPool, schema: Option<&str>) -> Result<()> {
 const INSERT_SESSION: &str = concat!(
     "INSERT INTO tessera_sessions (",
     session_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+    ", app_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
      ON CONFLICT (handle) DO NOTHING"
 );
 
 const GET_SESSION: &str = concat!(
     "SELECT ",
     session_columns!(),
-    " FROM tessera_sessions WHERE handle = $1 AND expires_at_ms > $2"
+    " FROM tessera_sessions WHERE handle = $1 AND expires_at_ms > $2 AND app_id = $3"
 );
 
 const SESSION_EXISTS: &str =
-    "SELECT 1 FROM tessera_sessions WHERE handle = $1 AND expires_at_ms > $2";
+    "SELECT 1 FROM tessera_sessions WHERE handle = $1 AND expires_at_ms > $2 AND app_id = $3";
 
-const GET_SESSION_DATA: &str =
-    "SELECT session_data FROM tessera_sessions WHERE handle = $1 AND expires_at_ms > $2";
+const GET_SESSION_DATA: &str = "SELECT session_data FROM tessera_sessions WHERE handle = $1 AND expires_at_ms > $2 AND app_id = $3";
 
 /// The compare-and-swap: the `WHERE` clause is the whole rule. The new idle
 /// expiry is capped at the row's absolute end (`NULL < x` is not true, so a
@@ -406,32 +435,34 @@ const ROTATE_REFRESH: &str = concat!(
          rotated_at_ms = $5,
          expires_at_ms = CASE WHEN absolute_expires_at_ms < $6
                               THEN absolute_expires_at_ms ELSE $6 END
-     WHERE handle = $7 AND current_hash = $8 AND expires_at_ms > $9
+     WHERE handle = $7 AND current_hash = $8 AND expires_at_ms > $9 AND app_id = $10
      RETURNING ",
     session_columns!()
 );
 
 const UPDATE_SESSION_DATA: &str = "UPDATE tessera_sessions SET session_data = $1
-     WHERE handle = $2 AND expires_at_ms > $3";
+     WHERE handle = $2 AND expires_at_ms > $3 AND app_id = $4";
 
 const UPDATE_JWT_PAYLOAD: &str = concat!(
     "UPDATE tessera_sessions SET jwt_payload = $1
-     WHERE handle = $2 AND expires_at_ms > $3
+     WHERE handle = $2 AND expires_at_ms > $3 AND app_id = $4
      RETURNING ",
     session_columns!()
 );
 
 const DELETE_SESSIONS_ALL_TENANTS: &str =
-    "DELETE FROM tessera_sessions WHERE handle = ANY($1) RETURNING handle";
+    "DELETE FROM tessera_sessions WHERE handle = ANY($1) AND app_id = $2 RETURNING handle";
 
 const DELETE_SESSIONS_IN_TENANT: &str =
-    "DELETE FROM tessera_sessions WHERE handle = ANY($1) AND tenant_id = $2 RETURNING handle";
+    "DELETE FROM tessera_sessions WHERE handle = ANY($1) AND tenant_id = $2 AND app_id = $3
+     RETURNING handle";
 
 const DELETE_USER_ALL_TENANTS: &str =
-    "DELETE FROM tessera_sessions WHERE user_id = $1 RETURNING handle";
+    "DELETE FROM tessera_sessions WHERE user_id = $1 AND app_id = $2 RETURNING handle";
 
 const DELETE_USER_IN_TENANT: &str =
-    "DELETE FROM tessera_sessions WHERE user_id = $1 AND tenant_id = $2 RETURNING handle";
+    "DELETE FROM tessera_sessions WHERE user_id = $1 AND tenant_id = $2 AND app_id = $3
+     RETURNING handle";
 
 // The liveness test is written `expires_at_ms - $2 > 0`, not
 // `expires_at_ms > $2`, so that it cannot use the expiry index: with stale
@@ -439,11 +470,11 @@ const DELETE_USER_IN_TENANT: &str =
 // whole expiry index (1.1M rows, 16 ms) with the per-user index (10 rows).
 // A user has few sessions; the user index plus a filter is always right.
 const LIST_USER_ALL_TENANTS: &str = "SELECT handle FROM tessera_sessions
-     WHERE user_id = $1 AND expires_at_ms - $2 > 0
+     WHERE user_id = $1 AND expires_at_ms - $2 > 0 AND app_id = $3
      ORDER BY created_at_ms, handle";
 
 const LIST_USER_IN_TENANT: &str = "SELECT handle FROM tessera_sessions
-     WHERE user_id = $1 AND expires_at_ms - $2 > 0 AND tenant_id = $3
+     WHERE user_id = $1 AND expires_at_ms - $2 > 0 AND tenant_id = $3 AND app_id = $4
      ORDER BY created_at_ms, handle";
 
 /// A bounded batch; rows another transaction holds (a refresh in flight, a
@@ -457,7 +488,7 @@ const DELETE_EXPIRED: &str = "DELETE FROM tessera_sessions
 const LOAD_KEYS: &str = concat!(
     "SELECT ",
     key_columns!(),
-    " FROM tessera_keys ORDER BY purpose, generation"
+    " FROM tessera_keys WHERE app_id = $1 ORDER BY purpose, generation"
 );
 
 /// `DO NOTHING` without a conflict target covers both the `kid` primary key
@@ -465,23 +496,82 @@ const LOAD_KEYS: &str = concat!(
 const INSERT_KEY: &str = concat!(
     "INSERT INTO tessera_keys (",
     key_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING"
+    ", app_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING"
 );
 
-const KEY_IDS: &str = "SELECT kid FROM tessera_keys";
+const KEY_IDS: &str = "SELECT kid FROM tessera_keys WHERE app_id = $1";
 
-const DELETE_KEY: &str = "DELETE FROM tessera_keys WHERE kid = $1";
+const DELETE_KEY: &str = "DELETE FROM tessera_keys WHERE kid = $1 AND app_id = $2";
 
 /// The compare-and-swap of a stored secret: the `WHERE` clause.
 const UPDATE_KEY_SECRET: &str =
-    "UPDATE tessera_keys SET secret = $1 WHERE kid = $2 AND secret = $3";
+    "UPDATE tessera_keys SET secret = $1 WHERE kid = $2 AND secret = $3 AND app_id = $4";
 
-const DELETE_RETIRED_KEYS: &str = "DELETE FROM tessera_keys WHERE retire_after_ms <= $1";
+const DELETE_RETIRED_KEYS: &str =
+    "DELETE FROM tessera_keys WHERE retire_after_ms <= $1 AND app_id = $2";
+
+/// Creates or replaces an app row; `xmax = 0` tells an insert from an update.
+const PUT_APP: &str = "INSERT INTO tessera_apps (app_id, config, created_at_ms) VALUES ($1, $2, $3)
+     ON CONFLICT (app_id) DO UPDATE SET config = EXCLUDED.config
+     RETURNING (xmax = 0) AS inserted";
+
+const LIST_APPS: &str = "SELECT app_id, config FROM tessera_apps ORDER BY app_id";
+
+const DELETE_APP_SESSIONS: &str = "DELETE FROM tessera_sessions WHERE app_id = $1";
+
+const DELETE_APP_KEYS: &str = "DELETE FROM tessera_keys WHERE app_id = $1";
+
+const DELETE_APP: &str = "DELETE FROM tessera_apps WHERE app_id = $1";
 
 impl SessionStore for PostgresStore {
     async fn close(&self) {
-        // The inherent method: closes the pools.
-        PostgresStore::close(self).await;
+        // The inherent method: closes the pool (an app view leaves it).
+        if self.owner {
+            PostgresStore::close(self).await;
+        }
+    }
+
+    fn for_app(&self, app_id: &str) -> Result<Self> {
+        Ok(Self {
+            app: app_id.into(),
+            owner: false,
+            ..self.clone()
+        })
+    }
+
+    fn app_id(&self) -> &str {
+        &self.app
+    }
+
+    async fn put_app(&self, app_id: &str, config: &Value, now_ms: i64) -> Result<bool> {
+        let inserted: bool = sqlx::query_scalar(PUT_APP)
+            .bind(app_id)
+            .bind(json_text(config)?)
+            .bind(now_ms)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(inserted)
+    }
+
+    async fn list_apps(&self) -> Result<Vec<StoredApp>> {
+        let rows = sqlx::query(LIST_APPS).fetch_all(&self.pool).await?;
+        rows.iter().map(app_from_row).collect()
+    }
+
+    async fn delete_app(&self, app_id: &str) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        for statement in [DELETE_APP_SESSIONS, DELETE_APP_KEYS] {
+            sqlx::query(statement)
+                .bind(app_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let done = sqlx::query(DELETE_APP)
+            .bind(app_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
     }
 
     async fn insert_session(&self, record: &SessionRecord) -> Result<()> {
@@ -504,6 +594,7 @@ impl SessionStore for PostgresStore {
             .bind(record.metadata.ip.as_deref())
             .bind(record.metadata.user_agent.as_deref())
             .bind(record.metadata.device.as_deref())
+            .bind(&*self.app)
             .execute(&self.pool)
             .await?;
         if done.rows_affected() == 0 {
@@ -516,6 +607,7 @@ impl SessionStore for PostgresStore {
         sqlx::query(GET_SESSION)
             .bind(handle)
             .bind(now_ms)
+            .bind(&*self.app)
             .fetch_optional(&self.pool)
             .await?
             .map(|row| session_from_row(&row))
@@ -526,6 +618,7 @@ impl SessionStore for PostgresStore {
         let row = sqlx::query(SESSION_EXISTS)
             .bind(handle)
             .bind(now_ms)
+            .bind(&*self.app)
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.is_some())
@@ -535,6 +628,7 @@ impl SessionStore for PostgresStore {
         let text: Option<String> = sqlx::query_scalar(GET_SESSION_DATA)
             .bind(handle)
             .bind(now_ms)
+            .bind(&*self.app)
             .fetch_optional(&self.pool)
             .await?;
         text.map(|t| {
@@ -563,6 +657,7 @@ impl SessionStore for PostgresStore {
             .bind(handle)
             .bind(&expected_current_hash[..])
             .bind(now_ms)
+            .bind(&*self.app)
             .fetch_optional(&self.pool)
             .await?
             .map(|row| session_from_row(&row))
@@ -574,6 +669,7 @@ impl SessionStore for PostgresStore {
             .bind(json_text(data)?)
             .bind(handle)
             .bind(now_ms)
+            .bind(&*self.app)
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() > 0)
@@ -589,6 +685,7 @@ impl SessionStore for PostgresStore {
             .bind(json_text(payload)?)
             .bind(handle)
             .bind(now_ms)
+            .bind(&*self.app)
             .fetch_optional(&self.pool)
             .await?
             .map(|row| session_from_row(&row))
@@ -604,8 +701,13 @@ impl SessionStore for PostgresStore {
             return Ok(Vec::new());
         }
         let query = match tenant {
-            TenantFilter::All => sqlx::query(DELETE_SESSIONS_ALL_TENANTS).bind(handles),
-            TenantFilter::Only(t) => sqlx::query(DELETE_SESSIONS_IN_TENANT).bind(handles).bind(t),
+            TenantFilter::All => sqlx::query(DELETE_SESSIONS_ALL_TENANTS)
+                .bind(handles)
+                .bind(&*self.app),
+            TenantFilter::Only(t) => sqlx::query(DELETE_SESSIONS_IN_TENANT)
+                .bind(handles)
+                .bind(t)
+                .bind(&*self.app),
         };
         let rows = query.fetch_all(&self.pool).await?;
         handles_of(&rows)
@@ -617,8 +719,13 @@ impl SessionStore for PostgresStore {
         tenant: TenantFilter<'_>,
     ) -> Result<Vec<String>> {
         let query = match tenant {
-            TenantFilter::All => sqlx::query(DELETE_USER_ALL_TENANTS).bind(user_id),
-            TenantFilter::Only(t) => sqlx::query(DELETE_USER_IN_TENANT).bind(user_id).bind(t),
+            TenantFilter::All => sqlx::query(DELETE_USER_ALL_TENANTS)
+                .bind(user_id)
+                .bind(&*self.app),
+            TenantFilter::Only(t) => sqlx::query(DELETE_USER_IN_TENANT)
+                .bind(user_id)
+                .bind(t)
+                .bind(&*self.app),
         };
         let rows = query.fetch_all(&self.pool).await?;
         handles_of(&rows)
@@ -633,11 +740,13 @@ impl SessionStore for PostgresStore {
         let query = match tenant {
             TenantFilter::All => sqlx::query(LIST_USER_ALL_TENANTS)
                 .bind(user_id)
-                .bind(now_ms),
+                .bind(now_ms)
+                .bind(&*self.app),
             TenantFilter::Only(t) => sqlx::query(LIST_USER_IN_TENANT)
                 .bind(user_id)
                 .bind(now_ms)
-                .bind(t),
+                .bind(t)
+                .bind(&*self.app),
         };
         let rows = query.fetch_all(&self.pool).await?;
         handles_of(&rows)
@@ -653,25 +762,32 @@ impl SessionStore for PostgresStore {
     }
 
     async fn load_keys(&self) -> Result<Vec<StoredKey>> {
-        let rows = sqlx::query(LOAD_KEYS).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(LOAD_KEYS)
+            .bind(&*self.app)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(key_from_row).collect()
     }
 
     async fn insert_key(&self, key: &StoredKey) -> Result<bool> {
-        let done = insert_key_query(key).execute(&self.pool).await?;
+        let done = insert_key_query(key, &self.app).execute(&self.pool).await?;
         Ok(done.rows_affected() > 0)
     }
 
     async fn delete_retired_keys(&self, now_ms: i64) -> Result<u64> {
         let done = sqlx::query(DELETE_RETIRED_KEYS)
             .bind(now_ms)
+            .bind(&*self.app)
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected())
     }
 
     async fn key_ids(&self) -> Result<Vec<String>> {
-        let rows = sqlx::query(KEY_IDS).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(KEY_IDS)
+            .bind(&*self.app)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|row| row.try_get("kid").map_err(Error::from))
             .collect()
@@ -680,10 +796,14 @@ impl SessionStore for PostgresStore {
     async fn replace_keys(&self, remove: &[String], add: &[StoredKey]) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
         for kid in remove {
-            sqlx::query(DELETE_KEY).bind(kid).execute(&mut *tx).await?;
+            sqlx::query(DELETE_KEY)
+                .bind(kid)
+                .bind(&*self.app)
+                .execute(&mut *tx)
+                .await?;
         }
         for key in add {
-            if insert_key_query(key)
+            if insert_key_query(key, &self.app)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected()
@@ -704,6 +824,7 @@ impl SessionStore for PostgresStore {
                 .bind(&u.secret[..])
                 .bind(&u.kid)
                 .bind(&u.expected[..])
+                .bind(&*self.app)
                 .execute(&mut *tx)
                 .await?;
             if done.rows_affected() != 1 {
@@ -717,9 +838,10 @@ impl SessionStore for PostgresStore {
 }
 
 /// `INSERT_KEY` with `key` bound.
-fn insert_key_query(
-    key: &StoredKey,
-) -> sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments> {
+fn insert_key_query<'a>(
+    key: &'a StoredKey,
+    app: &'a str,
+) -> sqlx::query::Query<'a, sqlx::Postgres, sqlx::postgres::PgArguments> {
     sqlx::query(INSERT_KEY)
         .bind(&key.kid)
         .bind(key.purpose.as_str())
@@ -731,6 +853,7 @@ fn insert_key_query(
         .bind(key.not_before_ms)
         .bind(key.not_after_ms)
         .bind(key.retire_after_ms)
+        .bind(app)
 }
 
 /// The `handle` column of each row.

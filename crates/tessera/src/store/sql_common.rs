@@ -9,7 +9,7 @@
 use serde_json::Value;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
-use super::{KeyPurpose, RefreshState, SessionMetadata, SessionRecord, StoredKey};
+use super::{KeyPurpose, RefreshState, SessionMetadata, SessionRecord, StoredApp, StoredKey};
 use crate::error::{Error, Result};
 
 /// The session columns in the order every `SELECT`/`RETURNING` lists them
@@ -163,6 +163,20 @@ where
         retire_after_ms: col(row, "retire_after_ms")?,
         kid,
     })
+}
+
+/// Decodes a row selected as `app_id, config` from `tessera_apps`.
+pub(super) fn app_from_row<R>(row: &R) -> Result<StoredApp>
+where
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let app_id: String = col(row, "app_id")?;
+    let config: String = col(row, "config")?;
+    let config = serde_json::from_str(&config)
+        .map_err(|e| Error::CorruptData(format!("app {app_id}: config is not JSON: {e}")))?;
+    Ok(StoredApp { app_id, config })
 }
 
 #[cfg(test)]

@@ -52,10 +52,13 @@ use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use super::sql_common::{
-    Migration, check_schema_version, json_text, key_columns, key_from_row, session_columns,
-    session_from_row,
+    Migration, app_from_row, check_schema_version, json_text, key_columns, key_from_row,
+    session_columns, session_from_row,
 };
-use super::{KeySecretUpdate, Rotation, SessionRecord, SessionStore, StoredKey, TenantFilter};
+use super::{
+    DEFAULT_APP_ID, KeySecretUpdate, Rotation, SessionRecord, SessionStore, StoredApp, StoredKey,
+    TenantFilter,
+};
 use crate::error::{Error, Result};
 
 /// How long a statement waits for another process's lock before failing.
@@ -65,11 +68,12 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const READ_CONNECTIONS: u32 = 4;
 
 /// The schema, one step per version. Never edit a released step: add one.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "sessions and signing keys",
-    statements: &[
-        "CREATE TABLE tessera_sessions (
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "sessions and signing keys",
+        statements: &[
+            "CREATE TABLE tessera_sessions (
             handle                 TEXT    NOT NULL PRIMARY KEY,
             tenant_id              TEXT    NOT NULL,
             user_id                TEXT    NOT NULL,
@@ -88,9 +92,9 @@ const MIGRATIONS: &[Migration] = &[Migration {
             user_agent             TEXT,
             device                 TEXT
         ) STRICT",
-        "CREATE INDEX tessera_sessions_by_user ON tessera_sessions (user_id, tenant_id)",
-        "CREATE INDEX tessera_sessions_by_expiry ON tessera_sessions (expires_at_ms)",
-        "CREATE TABLE tessera_keys (
+            "CREATE INDEX tessera_sessions_by_user ON tessera_sessions (user_id, tenant_id)",
+            "CREATE INDEX tessera_sessions_by_expiry ON tessera_sessions (expires_at_ms)",
+            "CREATE TABLE tessera_keys (
             kid             TEXT    NOT NULL PRIMARY KEY,
             purpose         TEXT    NOT NULL,
             generation      INTEGER NOT NULL,
@@ -103,8 +107,44 @@ const MIGRATIONS: &[Migration] = &[Migration {
             retire_after_ms INTEGER,
             UNIQUE (purpose, generation)
         ) STRICT",
-    ],
-}];
+        ],
+    },
+    Migration {
+        version: 2,
+        description: "apps: every session and key row belongs to an app; existing rows to `public`",
+        statements: &[
+            "ALTER TABLE tessera_sessions ADD COLUMN app_id TEXT NOT NULL DEFAULT 'public'",
+            "DROP INDEX tessera_sessions_by_user",
+            "CREATE INDEX tessera_sessions_by_user ON tessera_sessions (app_id, user_id, tenant_id)",
+            "CREATE TABLE tessera_keys_v2 (
+            app_id          TEXT    NOT NULL,
+            kid             TEXT    NOT NULL PRIMARY KEY,
+            purpose         TEXT    NOT NULL,
+            generation      INTEGER NOT NULL,
+            algorithm       TEXT    NOT NULL,
+            secret          BLOB    NOT NULL,
+            public_der      BLOB    NOT NULL,
+            created_at_ms   INTEGER NOT NULL,
+            not_before_ms   INTEGER NOT NULL,
+            not_after_ms    INTEGER,
+            retire_after_ms INTEGER,
+            UNIQUE (app_id, purpose, generation)
+        ) STRICT",
+            "INSERT INTO tessera_keys_v2 (app_id, kid, purpose, generation, algorithm, secret,
+             public_der, created_at_ms, not_before_ms, not_after_ms, retire_after_ms)
+         SELECT 'public', kid, purpose, generation, algorithm, secret, public_der,
+             created_at_ms, not_before_ms, not_after_ms, retire_after_ms
+         FROM tessera_keys",
+            "DROP TABLE tessera_keys",
+            "ALTER TABLE tessera_keys_v2 RENAME TO tessera_keys",
+            "CREATE TABLE tessera_apps (
+            app_id        TEXT    NOT NULL PRIMARY KEY,
+            config        TEXT    NOT NULL,
+            created_at_ms INTEGER NOT NULL
+        ) STRICT",
+        ],
+    },
+];
 
 const CREATE_VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS tessera_schema_version (
     version       INTEGER NOT NULL PRIMARY KEY,
@@ -135,12 +175,19 @@ pub struct SqliteStore {
     read: SqlitePool,
     /// The file path, or `:memory:`; for `Debug`.
     location: Arc<str>,
+    /// The app whose rows this view reads and writes (`public` unless
+    /// [`SessionStore::for_app`] made it).
+    app: Arc<str>,
+    /// Whether [`SessionStore::close`] closes the pools: only the store
+    /// that opened them does; app views share them.
+    owner: bool,
 }
 
 impl fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SqliteStore")
             .field("location", &self.location)
+            .field("app", &self.app)
             .field("read_connections", &self.read.size())
             .finish_non_exhaustive()
     }
@@ -224,6 +271,8 @@ impl SqliteStore {
             write,
             read,
             location: location.into(),
+            app: DEFAULT_APP_ID.into(),
+            owner: true,
         })
     }
 
@@ -243,6 +292,8 @@ impl SqliteStore {
             write: pool.clone(),
             read: pool,
             location: ":memory:".into(),
+            app: DEFAULT_APP_ID.into(),
+            owner: true,
         })
     }
 }
@@ -351,21 +402,20 @@ async fn migrate(pool: &SqlitePool) -> Result<()> {
 const INSERT_SESSION: &str = concat!(
     "INSERT INTO tessera_sessions (",
     session_columns!(),
-    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+    ", app_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
      ON CONFLICT (handle) DO NOTHING"
 );
 
 const GET_SESSION: &str = concat!(
     "SELECT ",
     session_columns!(),
-    " FROM tessera_sessions WHERE handle = ?1 AND expires_at_ms > ?2"
+    " FROM tessera_sessions WHERE handle = ?1 AND expires_at_ms > ?2 AND app_id = ?3"
 );
 
 const SESSION_EXISTS: &str =
-    "SELECT 1 FROM tessera_sessions WHERE handle = ?1 AND expires_at_ms > ?2";
+    "SELECT 1 FROM tessera_sessions WHERE handle = ?1 AND expires_at_ms > ?2 AND app_id = ?3";
 
-const GET_SESSION_DATA: &str =
-    "SELECT session_data FROM tessera_sessions WHERE handle = ?1 AND expires_at_ms > ?2";
+const GET_SESSION_DATA: &str = "SELECT session_data FROM tessera_sessions WHERE handle = ?1 AND expires_at_ms > ?2 AND app_id = ?3";
 
 /// The compare-and-swap: the `WHERE` clause is the whole rule. The new idle
 /// expiry is capped at the row's absolute end (`NULL < x` is not true, so a
@@ -376,41 +426,40 @@ const ROTATE_REFRESH: &str = concat!(
          rotated_at_ms = ?5,
          expires_at_ms = CASE WHEN absolute_expires_at_ms < ?6
                               THEN absolute_expires_at_ms ELSE ?6 END
-     WHERE handle = ?7 AND current_hash = ?8 AND expires_at_ms > ?9
+     WHERE handle = ?7 AND current_hash = ?8 AND expires_at_ms > ?9 AND app_id = ?10
      RETURNING ",
     session_columns!()
 );
 
 const UPDATE_SESSION_DATA: &str = "UPDATE tessera_sessions SET session_data = ?1
-     WHERE handle = ?2 AND expires_at_ms > ?3";
+     WHERE handle = ?2 AND expires_at_ms > ?3 AND app_id = ?4";
 
 const UPDATE_JWT_PAYLOAD: &str = concat!(
     "UPDATE tessera_sessions SET jwt_payload = ?1
-     WHERE handle = ?2 AND expires_at_ms > ?3
+     WHERE handle = ?2 AND expires_at_ms > ?3 AND app_id = ?4
      RETURNING ",
     session_columns!()
 );
 
 const DELETE_SESSIONS_ALL_TENANTS: &str = "DELETE FROM tessera_sessions
-     WHERE handle IN (SELECT value FROM json_each(?1))
+     WHERE handle IN (SELECT value FROM json_each(?1)) AND app_id = ?2
      RETURNING handle";
 
 const DELETE_SESSIONS_IN_TENANT: &str = "DELETE FROM tessera_sessions
-     WHERE handle IN (SELECT value FROM json_each(?1)) AND tenant_id = ?2
+     WHERE handle IN (SELECT value FROM json_each(?1)) AND tenant_id = ?2 AND app_id = ?3
      RETURNING handle";
 
 const DELETE_USER_ALL_TENANTS: &str =
-    "DELETE FROM tessera_sessions WHERE user_id = ?1 RETURNING handle";
+    "DELETE FROM tessera_sessions WHERE user_id = ?1 AND app_id = ?2 RETURNING handle";
 
-const DELETE_USER_IN_TENANT: &str =
-    "DELETE FROM tessera_sessions WHERE user_id = ?1 AND tenant_id = ?2 RETURNING handle";
+const DELETE_USER_IN_TENANT: &str = "DELETE FROM tessera_sessions WHERE user_id = ?1 AND tenant_id = ?2 AND app_id = ?3 RETURNING handle";
 
 const LIST_USER_ALL_TENANTS: &str = "SELECT handle FROM tessera_sessions
-     WHERE user_id = ?1 AND expires_at_ms > ?2
+     WHERE user_id = ?1 AND expires_at_ms > ?2 AND app_id = ?3
      ORDER BY created_at_ms, handle";
 
 const LIST_USER_IN_TENANT: &str = "SELECT handle FROM tessera_sessions
-     WHERE user_id = ?1 AND expires_at_ms > ?2 AND tenant_id = ?3
+     WHERE user_id = ?1 AND expires_at_ms > ?2 AND tenant_id = ?3 AND app_id = ?4
      ORDER BY created_at_ms, handle";
 
 /// A bounded batch: the sub-select walks the expiry index and stops at the
@@ -421,7 +470,7 @@ const DELETE_EXPIRED: &str = "DELETE FROM tessera_sessions
 const LOAD_KEYS: &str = concat!(
     "SELECT ",
     key_columns!(),
-    " FROM tessera_keys ORDER BY purpose, generation"
+    " FROM tessera_keys WHERE app_id = ?1 ORDER BY purpose, generation"
 );
 
 /// `DO NOTHING` without a conflict target covers both the `kid` primary key
@@ -429,23 +478,95 @@ const LOAD_KEYS: &str = concat!(
 const INSERT_KEY: &str = concat!(
     "INSERT INTO tessera_keys (",
     key_columns!(),
-    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING"
+    ", app_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT DO NOTHING"
 );
 
-const KEY_IDS: &str = "SELECT kid FROM tessera_keys";
+const KEY_IDS: &str = "SELECT kid FROM tessera_keys WHERE app_id = ?1";
 
-const DELETE_KEY: &str = "DELETE FROM tessera_keys WHERE kid = ?1";
+const DELETE_KEY: &str = "DELETE FROM tessera_keys WHERE kid = ?1 AND app_id = ?2";
 
 /// The compare-and-swap of a stored secret: the `WHERE` clause.
 const UPDATE_KEY_SECRET: &str =
-    "UPDATE tessera_keys SET secret = ?1 WHERE kid = ?2 AND secret = ?3";
+    "UPDATE tessera_keys SET secret = ?1 WHERE kid = ?2 AND secret = ?3 AND app_id = ?4";
 
-const DELETE_RETIRED_KEYS: &str = "DELETE FROM tessera_keys WHERE retire_after_ms <= ?1";
+const DELETE_RETIRED_KEYS: &str =
+    "DELETE FROM tessera_keys WHERE retire_after_ms <= ?1 AND app_id = ?2";
+
+const APP_EXISTS: &str = "SELECT 1 FROM tessera_apps WHERE app_id = ?1";
+
+const INSERT_APP: &str =
+    "INSERT INTO tessera_apps (app_id, config, created_at_ms) VALUES (?1, ?2, ?3)";
+
+const UPDATE_APP: &str = "UPDATE tessera_apps SET config = ?2 WHERE app_id = ?1";
+
+const LIST_APPS: &str = "SELECT app_id, config FROM tessera_apps ORDER BY app_id";
+
+const DELETE_APP_SESSIONS: &str = "DELETE FROM tessera_sessions WHERE app_id = ?1";
+
+const DELETE_APP_KEYS: &str = "DELETE FROM tessera_keys WHERE app_id = ?1";
+
+const DELETE_APP: &str = "DELETE FROM tessera_apps WHERE app_id = ?1";
 
 impl SessionStore for SqliteStore {
     async fn close(&self) {
-        // The inherent method: closes the pools.
-        SqliteStore::close(self).await;
+        // The inherent method: closes the pools (an app view leaves them).
+        if self.owner {
+            SqliteStore::close(self).await;
+        }
+    }
+
+    fn for_app(&self, app_id: &str) -> Result<Self> {
+        Ok(Self {
+            app: app_id.into(),
+            owner: false,
+            ..self.clone()
+        })
+    }
+
+    fn app_id(&self) -> &str {
+        &self.app
+    }
+
+    async fn put_app(&self, app_id: &str, config: &Value, now_ms: i64) -> Result<bool> {
+        let config = json_text(config)?;
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        let exists = sqlx::query(APP_EXISTS)
+            .bind(app_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        let query = if exists {
+            sqlx::query(UPDATE_APP).bind(app_id).bind(config)
+        } else {
+            sqlx::query(INSERT_APP)
+                .bind(app_id)
+                .bind(config)
+                .bind(now_ms)
+        };
+        query.execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(!exists)
+    }
+
+    async fn list_apps(&self) -> Result<Vec<StoredApp>> {
+        let rows = sqlx::query(LIST_APPS).fetch_all(&self.read).await?;
+        rows.iter().map(app_from_row).collect()
+    }
+
+    async fn delete_app(&self, app_id: &str) -> Result<bool> {
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        for statement in [DELETE_APP_SESSIONS, DELETE_APP_KEYS] {
+            sqlx::query(statement)
+                .bind(app_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let done = sqlx::query(DELETE_APP)
+            .bind(app_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
     }
 
     async fn insert_session(&self, record: &SessionRecord) -> Result<()> {
@@ -468,6 +589,7 @@ impl SessionStore for SqliteStore {
             .bind(record.metadata.ip.as_deref())
             .bind(record.metadata.user_agent.as_deref())
             .bind(record.metadata.device.as_deref())
+            .bind(&*self.app)
             .execute(&self.write)
             .await?;
         if done.rows_affected() == 0 {
@@ -480,6 +602,7 @@ impl SessionStore for SqliteStore {
         sqlx::query(GET_SESSION)
             .bind(handle)
             .bind(now_ms)
+            .bind(&*self.app)
             .fetch_optional(&self.read)
             .await?
             .map(|row| session_from_row(&row))
@@ -490,6 +613,7 @@ impl SessionStore for SqliteStore {
         let row = sqlx::query(SESSION_EXISTS)
             .bind(handle)
             .bind(now_ms)
+            .bind(&*self.app)
             .fetch_optional(&self.read)
             .await?;
         Ok(row.is_some())
@@ -499,6 +623,7 @@ impl SessionStore for SqliteStore {
         let text: Option<String> = sqlx::query_scalar(GET_SESSION_DATA)
             .bind(handle)
             .bind(now_ms)
+            .bind(&*self.app)
             .fetch_optional(&self.read)
             .await?;
         text.map(|t| {
@@ -527,6 +652,7 @@ impl SessionStore for SqliteStore {
             .bind(handle)
             .bind(&expected_current_hash[..])
             .bind(now_ms)
+            .bind(&*self.app)
             .fetch_optional(&self.write)
             .await?
             .map(|row| session_from_row(&row))
@@ -538,6 +664,7 @@ impl SessionStore for SqliteStore {
             .bind(json_text(data)?)
             .bind(handle)
             .bind(now_ms)
+            .bind(&*self.app)
             .execute(&self.write)
             .await?;
         Ok(done.rows_affected() > 0)
@@ -553,6 +680,7 @@ impl SessionStore for SqliteStore {
             .bind(json_text(payload)?)
             .bind(handle)
             .bind(now_ms)
+            .bind(&*self.app)
             .fetch_optional(&self.write)
             .await?
             .map(|row| session_from_row(&row))
@@ -570,8 +698,13 @@ impl SessionStore for SqliteStore {
         let handles = serde_json::to_string(handles)
             .map_err(|e| Error::InvalidInput(format!("session handles: {e}")))?;
         let query = match tenant {
-            TenantFilter::All => sqlx::query(DELETE_SESSIONS_ALL_TENANTS).bind(handles),
-            TenantFilter::Only(t) => sqlx::query(DELETE_SESSIONS_IN_TENANT).bind(handles).bind(t),
+            TenantFilter::All => sqlx::query(DELETE_SESSIONS_ALL_TENANTS)
+                .bind(handles)
+                .bind(&*self.app),
+            TenantFilter::Only(t) => sqlx::query(DELETE_SESSIONS_IN_TENANT)
+                .bind(handles)
+                .bind(t)
+                .bind(&*self.app),
         };
         let rows = query.fetch_all(&self.write).await?;
         handles_of(&rows)
@@ -583,8 +716,13 @@ impl SessionStore for SqliteStore {
         tenant: TenantFilter<'_>,
     ) -> Result<Vec<String>> {
         let query = match tenant {
-            TenantFilter::All => sqlx::query(DELETE_USER_ALL_TENANTS).bind(user_id),
-            TenantFilter::Only(t) => sqlx::query(DELETE_USER_IN_TENANT).bind(user_id).bind(t),
+            TenantFilter::All => sqlx::query(DELETE_USER_ALL_TENANTS)
+                .bind(user_id)
+                .bind(&*self.app),
+            TenantFilter::Only(t) => sqlx::query(DELETE_USER_IN_TENANT)
+                .bind(user_id)
+                .bind(t)
+                .bind(&*self.app),
         };
         let rows = query.fetch_all(&self.write).await?;
         handles_of(&rows)
@@ -599,11 +737,13 @@ impl SessionStore for SqliteStore {
         let query = match tenant {
             TenantFilter::All => sqlx::query(LIST_USER_ALL_TENANTS)
                 .bind(user_id)
-                .bind(now_ms),
+                .bind(now_ms)
+                .bind(&*self.app),
             TenantFilter::Only(t) => sqlx::query(LIST_USER_IN_TENANT)
                 .bind(user_id)
                 .bind(now_ms)
-                .bind(t),
+                .bind(t)
+                .bind(&*self.app),
         };
         let rows = query.fetch_all(&self.read).await?;
         handles_of(&rows)
@@ -619,25 +759,34 @@ impl SessionStore for SqliteStore {
     }
 
     async fn load_keys(&self) -> Result<Vec<StoredKey>> {
-        let rows = sqlx::query(LOAD_KEYS).fetch_all(&self.read).await?;
+        let rows = sqlx::query(LOAD_KEYS)
+            .bind(&*self.app)
+            .fetch_all(&self.read)
+            .await?;
         rows.iter().map(key_from_row).collect()
     }
 
     async fn insert_key(&self, key: &StoredKey) -> Result<bool> {
-        let done = insert_key_query(key).execute(&self.write).await?;
+        let done = insert_key_query(key, &self.app)
+            .execute(&self.write)
+            .await?;
         Ok(done.rows_affected() > 0)
     }
 
     async fn delete_retired_keys(&self, now_ms: i64) -> Result<u64> {
         let done = sqlx::query(DELETE_RETIRED_KEYS)
             .bind(now_ms)
+            .bind(&*self.app)
             .execute(&self.write)
             .await?;
         Ok(done.rows_affected())
     }
 
     async fn key_ids(&self) -> Result<Vec<String>> {
-        let rows = sqlx::query(KEY_IDS).fetch_all(&self.write).await?;
+        let rows = sqlx::query(KEY_IDS)
+            .bind(&*self.app)
+            .fetch_all(&self.write)
+            .await?;
         rows.iter()
             .map(|row| row.try_get("kid").map_err(Error::from))
             .collect()
@@ -646,10 +795,14 @@ impl SessionStore for SqliteStore {
     async fn replace_keys(&self, remove: &[String], add: &[StoredKey]) -> Result<bool> {
         let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
         for kid in remove {
-            sqlx::query(DELETE_KEY).bind(kid).execute(&mut *tx).await?;
+            sqlx::query(DELETE_KEY)
+                .bind(kid)
+                .bind(&*self.app)
+                .execute(&mut *tx)
+                .await?;
         }
         for key in add {
-            if insert_key_query(key)
+            if insert_key_query(key, &self.app)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected()
@@ -670,6 +823,7 @@ impl SessionStore for SqliteStore {
                 .bind(&u.secret[..])
                 .bind(&u.kid)
                 .bind(&u.expected[..])
+                .bind(&*self.app)
                 .execute(&mut *tx)
                 .await?;
             if done.rows_affected() != 1 {
@@ -683,9 +837,10 @@ impl SessionStore for SqliteStore {
 }
 
 /// `INSERT_KEY` with `key` bound.
-fn insert_key_query(
-    key: &StoredKey,
-) -> sqlx::query::Query<'_, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'_>> {
+fn insert_key_query<'a>(
+    key: &'a StoredKey,
+    app: &'a str,
+) -> sqlx::query::Query<'a, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'a>> {
     sqlx::query(INSERT_KEY)
         .bind(&key.kid)
         .bind(key.purpose.as_str())
@@ -697,6 +852,7 @@ fn insert_key_query(
         .bind(key.not_before_ms)
         .bind(key.not_after_ms)
         .bind(key.retire_after_ms)
+        .bind(app)
 }
 
 /// The `handle` column of each row.
