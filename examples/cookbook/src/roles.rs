@@ -11,7 +11,7 @@
 //! [`SessionLayer::claim_validator`](tessera_axum::SessionLayer::claim_validator).
 //!
 //! Roles in the payload are as fresh as the access token: after changing a
-//! user's roles, call [`Sessions::update_jwt_payload`](tessera_axum::Sessions::update_jwt_payload)
+//! user's roles, call `update_jwt_payload` on [`Sessions`](tessera_axum::Sessions)
 //! for each of the user's sessions (or revoke them) so that the next
 //! refresh carries the new roles.
 
