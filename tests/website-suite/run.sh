@@ -101,7 +101,7 @@ rm -f "$checkout/test-report/test-results.xml"
 status=0
 [ $# -gt 0 ] || set -- test/*.test.js
 (cd "$checkout" && TEST_MODE=testing PUPPETEER_SKIP_CHROMIUM_DOWNLOAD=1 PUPPETEER_EXECUTABLE_PATH="$chromium" \
-    ./node_modules/.bin/mocha --no-config --exit --require isomorphic-fetch --timeout 500000 --slow 20000 \
+    ./node_modules/.bin/_mocha --no-config --exit --require isomorphic-fetch --timeout 500000 --slow 20000 \
     --reporter mocha-multi-reporters --reporter-options configFile=mocha-multi-reporters.json \
     "$@" 2>&1 | tee "$log" | grep -E '^\s+([0-9]+\) |✓ )' ) || status=$?
 

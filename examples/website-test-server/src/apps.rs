@@ -103,8 +103,11 @@ async fn manager(core_config: &Value) -> Result<SessionManager, Error> {
         }
         // The core takes hours (the suite asks for 0.002 h = 7.2 s); the
         // engine rotates at most once a minute.
-        config.signing_key_rotation_interval =
-            Duration::from_secs_f64(hours * 3600.0).max(MIN_KEY_ROTATION);
+        let interval = Duration::from_secs_f64(hours * 3600.0).max(MIN_KEY_ROTATION);
+        config.signing_key_rotation_interval = interval;
+        // A new key is published before it signs; the lead must be shorter
+        // than the interval.
+        config.signing_key_publish_lead = config.signing_key_publish_lead.min(interval / 2);
     }
     Ok(SessionManager::builder()
         .config(config)

@@ -32,7 +32,10 @@ pub(crate) async fn cors(req: Request, next: Next) -> Response {
         *resp.status_mut() = StatusCode::NO_CONTENT;
         let h = resp.headers_mut();
         h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, ORIGIN);
-        h.insert(ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
+        h.insert(
+            ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
         h.insert(ACCESS_CONTROL_ALLOW_METHODS, ALLOWED_METHODS);
         h.insert(ACCESS_CONTROL_ALLOW_HEADERS, ALLOWED_HEADERS);
         h.insert(VARY, HeaderValue::from_static("Origin"));
@@ -43,7 +46,10 @@ pub(crate) async fn cors(req: Request, next: Next) -> Response {
     let h = resp.headers_mut();
     if !h.contains_key(ACCESS_CONTROL_ALLOW_ORIGIN) {
         h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, ORIGIN);
-        h.insert(ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
+        h.insert(
+            ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
         h.append(VARY, HeaderValue::from_static("Origin"));
     }
     resp

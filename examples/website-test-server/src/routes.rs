@@ -82,7 +82,10 @@ pub(crate) fn router() -> Router<Arc<Port>> {
         .route("/vendor/{file}", get(vendor))
         .route("/testError", get(test_error))
         .route("/auth/jwt/jwks.json", get(jwks))
-        .route("/auth/.well-known/openid-configuration", get(openid_configuration))
+        .route(
+            "/auth/.well-known/openid-configuration",
+            get(openid_configuration),
+        )
         .fallback(not_found)
 }
 
@@ -96,11 +99,7 @@ fn body_json(body: &Bytes) -> Value {
 }
 
 fn text(s: impl Into<String>) -> Response {
-    (
-        [(CONTENT_TYPE, "text/html; charset=utf-8")],
-        s.into(),
-    )
-        .into_response()
+    ([(CONTENT_TYPE, "text/html; charset=utf-8")], s.into()).into_response()
 }
 
 async fn empty() -> Response {
@@ -170,7 +169,9 @@ async fn login(State(port): St, sessions: Sessions, body: Bytes) -> Result<Respo
     } else {
         json!({})
     };
-    let session = sessions.create_new_session(user_id, payload, json!({})).await?;
+    let session = sessions
+        .create_new_session(user_id, payload, json!({}))
+        .await?;
     Ok(text(session.get_user_id()))
 }
 
@@ -239,7 +240,10 @@ fn full_payload(claims: &AccessTokenClaims) -> Value {
     m.insert("rsub".into(), json!(claims.recipe_user_id));
     m.insert("tId".into(), json!(claims.tenant_id));
     m.insert("sessionHandle".into(), json!(claims.session_handle));
-    m.insert("refreshTokenHash1".into(), json!(claims.refresh_token_hash1));
+    m.insert(
+        "refreshTokenHash1".into(),
+        json!(claims.refresh_token_hash1),
+    );
     m.insert("parentRefreshTokenHash1".into(), Value::Null);
     m.insert("antiCsrfToken".into(), json!(claims.anti_csrf_token));
     m.insert("iat".into(), json!(claims.issued_at));
@@ -362,7 +366,12 @@ pub(crate) async fn count_refresh(State(port): St, req: Request, next: Next) -> 
 }
 
 async fn refresh_called(State(port): St) -> Response {
-    text(port.counters.refresh_called.load(Ordering::SeqCst).to_string())
+    text(
+        port.counters
+            .refresh_called
+            .load(Ordering::SeqCst)
+            .to_string(),
+    )
 }
 
 async fn refresh_attempted(State(port): St) -> Response {
@@ -408,7 +417,11 @@ async fn check_allow_credentials(headers: HeaderMap) -> Response {
 /// Reads `rel` (no `..`, no absolute path) under the static directory.
 async fn static_file(port: &Port, rel: &str) -> Response {
     let rel_path = FsPath::new(rel);
-    if rel.is_empty() || !rel_path.components().all(|c| matches!(c, Component::Normal(_))) {
+    if rel.is_empty()
+        || !rel_path
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)))
+    {
         return not_found().await;
     }
     let path = port.site.static_dir.join(rel_path);
