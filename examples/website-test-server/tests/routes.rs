@@ -1,0 +1,287 @@
+//! The test server over a real socket: the setup routes, a cookie-mode
+//! session through login, verification, counted refresh and logout, the
+//! header mode, and the helpers the suite reads. (The suite itself, in
+//! Chromium, is tests/website-suite/run.sh.)
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+use reqwest::cookie::Jar;
+use serde_json::{Value, json};
+use tessera_website_test_server::{Apps, Port, Site, app};
+
+struct Server {
+    base: String,
+    client: reqwest::Client,
+    task: tokio::task::JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn start() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("index.html"), "<html>page</html>").unwrap();
+    let site = Arc::new(Site {
+        apps: Apps::new().await.unwrap(),
+        static_dir: dir.path().to_owned(),
+        package_version: "20.1.7".into(),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = app(Port::new(site));
+    let task = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let client = reqwest::Client::builder()
+        .cookie_provider(Arc::new(Jar::default()))
+        .build()
+        .unwrap();
+    Server {
+        base,
+        client,
+        task,
+        _dir: dir,
+    }
+}
+
+impl Server {
+    async fn post(&self, path: &str, body: Value) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn text(&self, path: &str) -> String {
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "GET {path}");
+        resp.text().await.unwrap()
+    }
+
+    /// A new app with this core config, set up on the server.
+    async fn setup(&self, core_config: Value, anti_csrf: bool, jwt: bool) {
+        let resp = self
+            .post(
+                "/test/setup/app",
+                json!({ "appId": "app-1", "coreConfig": core_config }),
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        let core_url = resp.text().await.unwrap();
+        assert!(core_url.ends_with("/appid-app-1"), "{core_url}");
+        let resp = self
+            .post(
+                "/test/setup/st",
+                json!({ "coreUrl": core_url, "enableAntiCsrf": anti_csrf, "enableJWT": jwt }),
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::OK);
+    }
+}
+
+#[tokio::test]
+async fn cookie_session_login_verify_counted_refresh_logout() {
+    let s = start().await;
+    // The signing-key interval the suite asks for (0.002 h) is accepted.
+    s.setup(
+        json!({ "access_token_validity": 3, "access_token_signing_key_update_interval": "0.002" }),
+        true,
+        false,
+    )
+    .await;
+
+    let login = s
+        .client
+        .post(format!("{}/login", s.base))
+        .header("st-auth-mode", "cookie")
+        .json(&json!({ "userId": "u1" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::OK);
+    let anti_csrf = login.headers()["anti-csrf"].to_str().unwrap().to_owned();
+    assert!(login.headers().contains_key("front-token"));
+    assert_eq!(login.text().await.unwrap(), "u1");
+
+    assert_eq!(s.text("/").await, "u1");
+    assert_eq!(s.text("/getSessionCalledTime").await, "1");
+
+    // The whole payload, protected claims included, with the issuer.
+    let payload: Value = serde_json::from_str(&s.text("/update-jwt").await).unwrap();
+    assert_eq!(payload["sub"], "u1");
+    assert_eq!(payload["iss"], "http://0.0.0.0:8080/auth");
+    assert_eq!(payload["antiCsrfToken"], anti_csrf.as_str());
+
+    // A refresh with rid is counted as called; without rid only attempted.
+    let refresh = s
+        .client
+        .post(format!("{}/auth/session/refresh", s.base))
+        .header("rid", "session")
+        .header("anti-csrf", &anti_csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refresh.status(), StatusCode::OK);
+    let anti_csrf = refresh.headers()["anti-csrf"].to_str().unwrap().to_owned();
+    assert_eq!(refresh.text().await.unwrap(), "refresh success");
+    assert_eq!(s.text("/refreshCalledTime").await, "1");
+    assert_eq!(s.text("/refreshAttemptedTime").await, "1");
+
+    // A POST without the anti-CSRF token is refused (VIA_TOKEN).
+    let resp = s.post("/logout", json!({})).await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+
+    let resp = s
+        .client
+        .post(format!("{}/logout", s.base))
+        .header("anti-csrf", &anti_csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["front-token"], "remove");
+    let resp = s.client.get(format!("{}/", s.base)).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+
+    // /beforeeach resets the counters.
+    assert_eq!(
+        s.post("/beforeeach", json!({})).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(s.text("/refreshCalledTime").await, "0");
+    assert_eq!(s.text("/refreshAttemptedTime").await, "0");
+}
+
+#[tokio::test]
+async fn header_session_with_jwt_and_payload_update() {
+    let s = start().await;
+    s.setup(json!({ "access_token_validity": 60 }), false, true)
+        .await;
+    let flags: Value = serde_json::from_str(&s.text("/featureFlags").await).unwrap();
+    assert_eq!(flags["sessionJwt"], true);
+
+    let login = s.post("/login", json!({ "userId": "u2" })).await;
+    let access = login.headers()["st-access-token"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let bearer = format!("Bearer {access}");
+    let payload: Value = s
+        .client
+        .get(format!("{}/update-jwt", s.base))
+        .header("authorization", &bearer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(payload["customClaim"], "customValue");
+
+    // The body replaces the custom claims; protected names in it are dropped.
+    let resp = s
+        .client
+        .post(format!("{}/update-jwt", s.base))
+        .header("authorization", &bearer)
+        .json(&json!({ "newClaim": "newValue", "sub": "someone-else" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.headers().contains_key("st-access-token"));
+    let payload: Value = resp.json().await.unwrap();
+    assert_eq!(payload["newClaim"], "newValue");
+    assert_eq!(payload["sub"], "u2");
+    assert!(payload.get("customClaim").is_none());
+
+    let resp = s
+        .client
+        .post(format!("{}/session-claims-error", s.base))
+        .header("authorization", &bearer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(
+        body["claimValidationErrors"],
+        json!([{ "id": "test-claim-failing", "reason": { "message": "testReason" } }])
+    );
+}
+
+#[tokio::test]
+async fn helpers_static_files_and_cors() {
+    let s = start().await;
+    assert_eq!(s.text("/index.html").await, "<html>page</html>");
+    assert_eq!(s.text("/getPackageVersion").await, "20.1.7");
+    let resp = s
+        .client
+        .get(format!("{}/vendor/..%2Findex.html", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(resp.status(), StatusCode::OK);
+    let resp = s
+        .client
+        .get(format!("{}/testError?code=418", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 418);
+    assert_eq!(resp.text().await.unwrap(), "test error message");
+
+    let preflight = s
+        .client
+        .request(reqwest::Method::OPTIONS, format!("{}/login", s.base))
+        .header("origin", "http://localhost:8080")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        "http://localhost:8080"
+    );
+    assert_eq!(
+        preflight.headers()["access-control-allow-credentials"],
+        "true"
+    );
+
+    let jwks = s
+        .client
+        .get(format!("{}/auth/jwt/jwks.json", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(jwks.headers()["access-control-allow-origin"], "*");
+    let body: Value = jwks.json().await.unwrap();
+    assert!(!body["keys"].as_array().unwrap().is_empty());
+
+    // An unknown app id is refused no matter what; a missing one is made up.
+    let resp = s
+        .post(
+            "/test/setup/app",
+            json!({ "appId": "a/b", "coreConfig": {} }),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let resp = s
+        .post(
+            "/test/setup/app",
+            json!({ "coreConfig": { "access_token_validity": 0 } }),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+}
