@@ -1,0 +1,134 @@
+//! [`Context`]: one request seen by the FDI core, from the ASGI middleware
+//! to the response's headers.
+
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+use pyo3_async_runtimes::tokio::future_into_py;
+use tessera::NewSession;
+use tessera_http::{RequestContext, SessionOptions};
+
+use crate::errors::{self, Rejection};
+use crate::request::{Headers, Req};
+use crate::session::Session;
+
+/// One request: its method, path and headers, and the queue of token
+/// changes for its response. Made by `Engine.context` in the middleware;
+/// every session method of the request goes through it.
+#[pyclass(frozen, module = "tessera._tessera")]
+#[derive(Debug)]
+pub struct Context {
+    ctx: Arc<RequestContext>,
+    req: Arc<Req>,
+    client_ip: Option<String>,
+}
+
+impl Context {
+    pub(crate) fn new(ctx: Arc<RequestContext>, req: Req, client_ip: Option<String>) -> Self {
+        Self {
+            ctx,
+            req: Arc::new(req),
+            client_ip,
+        }
+    }
+}
+
+#[pymethods]
+impl Context {
+    /// Verifies the request's session (FDI §4, §5): a `Session`, or `None`
+    /// when the request carries no access token and `session_required` is
+    /// false. Raises `UnauthorisedError`, `TryRefreshTokenError`,
+    /// `InvalidClaimError`.
+    #[pyo3(signature = (session_required = true, anti_csrf_check = None, check_database = false))]
+    fn verify<'py>(
+        &self,
+        py: Python<'py>,
+        session_required: bool,
+        anti_csrf_check: Option<bool>,
+        check_database: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let ctx = self.ctx.clone();
+        let req = self.req.clone();
+        let mut options = SessionOptions::new().check_database(check_database);
+        if let Some(check) = anti_csrf_check {
+            options = options.anti_csrf_check(check);
+        }
+        future_into_py(py, async move {
+            match ctx.verify::<tessera_http::Error>(&*req, &options).await {
+                Ok(Some(s)) => Ok(Some(Session(s))),
+                Ok(None) if session_required => Err(errors::to_py(tessera_http::Error::no_token())),
+                Ok(None) => Ok(None),
+                Err(e) => Err(errors::to_py(e)),
+            }
+        })
+    }
+
+    /// Creates a session (JSON text for the payload and the data) and
+    /// queues its tokens for this response, as cookies when the request
+    /// says `st-auth-mode: cookie`, as headers otherwise. 1 database call.
+    #[pyo3(signature = (user_id, access_token_payload = "{}".to_owned(), session_data_in_database = "{}".to_owned(), tenant_id = None))]
+    fn create_new_session<'py>(
+        &self,
+        py: Python<'py>,
+        user_id: String,
+        access_token_payload: String,
+        session_data_in_database: String,
+        tenant_id: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let payload = crate::json::parse(&access_token_payload, "the access token payload")?;
+        let data = crate::json::parse(&session_data_in_database, "the session data")?;
+        let sessions = self
+            .ctx
+            .sessions::<tessera_http::Error>(&*self.req, self.client_ip.clone());
+        future_into_py(py, async move {
+            let mut new = NewSession::new(user_id).jwt_payload(payload).session_data(data);
+            if let Some(t) = tenant_id {
+                new = new.tenant(t);
+            }
+            sessions
+                .create_session(new)
+                .await
+                .map(Session)
+                .map_err(errors::to_py)
+        })
+    }
+
+    /// The refresh flow (FDI §7): the JSON body of the `200` answer.
+    fn refresh<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let ctx = self.ctx.clone();
+        let req = self.req.clone();
+        future_into_py(py, async move {
+            ctx.refresh(&*req)
+                .await
+                .map(|v| v.to_string())
+                .map_err(errors::to_py)
+        })
+    }
+
+    /// The sign-out flow (FDI §8): the JSON body of the `200` answer.
+    fn signout<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let ctx = self.ctx.clone();
+        let req = self.req.clone();
+        future_into_py(py, async move {
+            ctx.signout(&*req)
+                .await
+                .map(|v| v.to_string())
+                .map_err(errors::to_py)
+        })
+    }
+
+    /// Ends the request: applies the error's `rejection` (if the response
+    /// is an error of tessera) and every queued token change to the
+    /// response's ASGI `headers`. Returns the status the response must take
+    /// (or `None` to keep its own) and the new header list.
+    #[pyo3(signature = (headers, rejection = None))]
+    fn finish(
+        &self,
+        headers: Vec<(Vec<u8>, Vec<u8>)>,
+        rejection: Option<PyRef<'_, Rejection>>,
+    ) -> (Option<u16>, Vec<(Vec<u8>, Vec<u8>)>) {
+        let mut out = Headers(headers);
+        let status = self.ctx.finish(rejection.map(|r| r.0), &mut out);
+        (status, out.0)
+    }
+}
