@@ -9,7 +9,7 @@ use tessera::NewSession;
 use tessera_http::{RequestContext, SessionOptions};
 
 use crate::errors::{self, Rejection};
-use crate::request::{Headers, Req};
+use crate::request::{AsgiHeaders, Headers, Req};
 use crate::session::Session;
 
 /// One request: its method, path and headers, and the queue of token
@@ -81,7 +81,9 @@ impl Context {
             .ctx
             .sessions::<tessera_http::Error>(&*self.req, self.client_ip.clone());
         future_into_py(py, async move {
-            let mut new = NewSession::new(user_id).jwt_payload(payload).session_data(data);
+            let mut new = NewSession::new(user_id)
+                .jwt_payload(payload)
+                .session_data(data);
             if let Some(t) = tenant_id {
                 new = new.tenant(t);
             }
@@ -124,9 +126,9 @@ impl Context {
     #[pyo3(signature = (headers, rejection = None))]
     fn finish(
         &self,
-        headers: Vec<(Vec<u8>, Vec<u8>)>,
+        headers: AsgiHeaders,
         rejection: Option<PyRef<'_, Rejection>>,
-    ) -> (Option<u16>, Vec<(Vec<u8>, Vec<u8>)>) {
+    ) -> (Option<u16>, AsgiHeaders) {
         let mut out = Headers(headers);
         let status = self.ctx.finish(rejection.map(|r| r.0), &mut out);
         (status, out.0)

@@ -13,7 +13,7 @@ use tessera_http::{Fdi, SameSite, TokenTransferPolicy};
 
 use crate::context::Context;
 use crate::errors;
-use crate::request::Req;
+use crate::request::{AsgiHeaders, Req};
 
 /// The engine and the browser-protocol settings of one app. Made once (by
 /// `tessera.fastapi.init`); cheap to share.
@@ -94,9 +94,7 @@ impl Settings {
             (Some(api), Some(web)) => fdi = fdi.domains(api, web).map_err(bad)?,
             (None, None) => {}
             _ => {
-                return Err(errors::config(
-                    "api_domain and website_domain go together",
-                ));
+                return Err(errors::config("api_domain and website_domain go together"));
             }
         }
         if let Some(secure) = self.cookie_secure {
@@ -144,10 +142,7 @@ impl Settings {
 }
 
 /// Runs `fut` on the engine's runtime with the GIL released (startup only).
-pub(crate) fn block_on<T: Send>(
-    py: Python<'_>,
-    fut: impl Future<Output = T> + Send,
-) -> T {
+pub(crate) fn block_on<T: Send>(py: Python<'_>, fut: impl Future<Output = T> + Send) -> T {
     py.detach(|| get_runtime().block_on(fut))
 }
 
@@ -273,7 +268,7 @@ impl Engine {
         &self,
         method: String,
         path: String,
-        headers: Vec<(Vec<u8>, Vec<u8>)>,
+        headers: AsgiHeaders,
         client_ip: Option<String>,
     ) -> Context {
         Context::new(
@@ -284,15 +279,25 @@ impl Engine {
     }
 
     /// Revokes one session; `True` if it existed. 1 database call.
-    fn revoke_session<'py>(&self, py: Python<'py>, session_handle: String) -> PyResult<Bound<'py, PyAny>> {
+    fn revoke_session<'py>(
+        &self,
+        py: Python<'py>,
+        session_handle: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let m = self.fdi.manager().clone();
         future_into_py(py, async move {
-            m.revoke_session(&session_handle).await.map_err(errors::engine)
+            m.revoke_session(&session_handle)
+                .await
+                .map_err(errors::engine)
         })
     }
 
     /// Revokes every session of a user; their handles. 1 database call.
-    fn revoke_all_sessions_for_user<'py>(&self, py: Python<'py>, user_id: String) -> PyResult<Bound<'py, PyAny>> {
+    fn revoke_all_sessions_for_user<'py>(
+        &self,
+        py: Python<'py>,
+        user_id: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let m = self.fdi.manager().clone();
         future_into_py(py, async move {
             m.revoke_all_sessions_for_user(&user_id)
@@ -302,7 +307,11 @@ impl Engine {
     }
 
     /// Revokes the given sessions; the handles that existed.
-    fn revoke_multiple_sessions<'py>(&self, py: Python<'py>, session_handles: Vec<String>) -> PyResult<Bound<'py, PyAny>> {
+    fn revoke_multiple_sessions<'py>(
+        &self,
+        py: Python<'py>,
+        session_handles: Vec<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let m = self.fdi.manager().clone();
         future_into_py(py, async move {
             m.revoke_multiple_sessions(&session_handles)
@@ -312,7 +321,11 @@ impl Engine {
     }
 
     /// Handles of a user's live sessions, oldest first. 1 database call.
-    fn get_all_session_handles_for_user<'py>(&self, py: Python<'py>, user_id: String) -> PyResult<Bound<'py, PyAny>> {
+    fn get_all_session_handles_for_user<'py>(
+        &self,
+        py: Python<'py>,
+        user_id: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let m = self.fdi.manager().clone();
         future_into_py(py, async move {
             m.get_all_session_handles_for_user(&user_id)
@@ -322,7 +335,11 @@ impl Engine {
     }
 
     /// What the database knows of a live session (JSON text), or `None`.
-    fn get_session_information<'py>(&self, py: Python<'py>, session_handle: String) -> PyResult<Bound<'py, PyAny>> {
+    fn get_session_information<'py>(
+        &self,
+        py: Python<'py>,
+        session_handle: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let m = self.fdi.manager().clone();
         future_into_py(py, async move {
             Ok(m.get_session_information(&session_handle)
@@ -334,7 +351,11 @@ impl Engine {
     }
 
     /// The session data of a live session (JSON text), or `None`.
-    fn get_session_data<'py>(&self, py: Python<'py>, session_handle: String) -> PyResult<Bound<'py, PyAny>> {
+    fn get_session_data<'py>(
+        &self,
+        py: Python<'py>,
+        session_handle: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let m = self.fdi.manager().clone();
         future_into_py(py, async move {
             Ok(m.get_session_data(&session_handle)
@@ -345,7 +366,12 @@ impl Engine {
     }
 
     /// Overwrites a session's data (JSON text); `False` if it is gone.
-    fn update_session_data<'py>(&self, py: Python<'py>, session_handle: String, data: &str) -> PyResult<Bound<'py, PyAny>> {
+    fn update_session_data<'py>(
+        &self,
+        py: Python<'py>,
+        session_handle: String,
+        data: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let m = self.fdi.manager().clone();
         let data = parse(data, "the session data")?;
         future_into_py(py, async move {
@@ -357,7 +383,12 @@ impl Engine {
 
     /// Replaces a session's stored access-token payload (JSON text); the
     /// client gets it with its next refresh. `False` if it is gone.
-    fn update_access_token_payload<'py>(&self, py: Python<'py>, session_handle: String, payload: &str) -> PyResult<Bound<'py, PyAny>> {
+    fn update_access_token_payload<'py>(
+        &self,
+        py: Python<'py>,
+        session_handle: String,
+        payload: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let m = self.fdi.manager().clone();
         let payload = parse(payload, "the access token payload")?;
         future_into_py(py, async move {

@@ -30,7 +30,10 @@ fn _tessera(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<session::Session>()?;
     m.add_class::<errors::Rejection>()?;
     m.add("TesseraError", py.get_type::<errors::TesseraError>())?;
-    m.add("UnauthorisedError", py.get_type::<errors::UnauthorisedError>())?;
+    m.add(
+        "UnauthorisedError",
+        py.get_type::<errors::UnauthorisedError>(),
+    )?;
     m.add(
         "TryRefreshTokenError",
         py.get_type::<errors::TryRefreshTokenError>(),
@@ -39,8 +42,14 @@ fn _tessera(m: &Bound<'_, PyModule>) -> PyResult<()> {
         "TokenTheftDetectedError",
         py.get_type::<errors::TokenTheftDetectedError>(),
     )?;
-    m.add("InvalidClaimError", py.get_type::<errors::InvalidClaimError>())?;
-    m.add("InvalidInputError", py.get_type::<errors::InvalidInputError>())?;
+    m.add(
+        "InvalidClaimError",
+        py.get_type::<errors::InvalidClaimError>(),
+    )?;
+    m.add(
+        "InvalidInputError",
+        py.get_type::<errors::InvalidInputError>(),
+    )?;
     m.add("InternalError", py.get_type::<errors::InternalError>())?;
     m.add("ConfigError", py.get_type::<errors::ConfigError>())?;
     m.add("TESTING", cfg!(feature = "testing"))?;

@@ -4,6 +4,9 @@
 
 use tessera_http::{RequestView, ResponseHeaders};
 
+/// ASGI's header list: `(name, value)` byte pairs.
+pub(crate) type AsgiHeaders = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// A request as Python describes it: ASGI header names are lower case.
 #[derive(Debug, Clone)]
 pub(crate) struct Req {
@@ -15,7 +18,7 @@ pub(crate) struct Req {
 impl Req {
     /// From ASGI's `(name, value)` byte pairs; values that are not UTF-8
     /// are left out (the core would not read them either).
-    pub(crate) fn new(method: String, path: String, raw: Vec<(Vec<u8>, Vec<u8>)>) -> Self {
+    pub(crate) fn new(method: String, path: String, raw: AsgiHeaders) -> Self {
         let headers = raw
             .into_iter()
             .filter_map(|(n, v)| {
@@ -51,7 +54,7 @@ impl RequestView for Req {
 
 /// A response's ASGI header list.
 #[derive(Debug, Default)]
-pub(crate) struct Headers(pub(crate) Vec<(Vec<u8>, Vec<u8>)>);
+pub(crate) struct Headers(pub(crate) AsgiHeaders);
 
 /// Whether `value` can go in an HTTP header (visible ASCII, space, tab).
 fn valid_value(value: &str) -> bool {

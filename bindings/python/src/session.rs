@@ -56,7 +56,11 @@ impl Session {
 
     /// Replaces the payload (JSON text) and issues a new access token on
     /// this response. 1 database call.
-    fn update_access_token_payload<'py>(&self, py: Python<'py>, payload: &str) -> PyResult<Bound<'py, PyAny>> {
+    fn update_access_token_payload<'py>(
+        &self,
+        py: Python<'py>,
+        payload: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let payload = crate::json::parse(payload, "the access token payload")?;
         let s = self.0.clone();
         future_into_py(py, async move {
@@ -88,7 +92,9 @@ impl Session {
     /// database call.
     fn revoke_session<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let s = self.0.clone();
-        future_into_py(py, async move { s.revoke_session().await.map_err(errors::to_py) })
+        future_into_py(py, async move {
+            s.revoke_session().await.map_err(errors::to_py)
+        })
     }
 
     /// Everything the database knows of this session, JSON text. 1

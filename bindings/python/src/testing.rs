@@ -3,8 +3,8 @@
 //! Rust adapters' harness does the same). Built only with the `testing`
 //! feature.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use pyo3::prelude::*;
 use serde_json::Value;
@@ -66,7 +66,11 @@ impl<S: SessionStore> SessionStore for Counting<S> {
         self.hit();
         self.inner.insert_session(record).await
     }
-    async fn get_session(&self, handle: &str, now_ms: i64) -> tessera::Result<Option<SessionRecord>> {
+    async fn get_session(
+        &self,
+        handle: &str,
+        now_ms: i64,
+    ) -> tessera::Result<Option<SessionRecord>> {
         self.hit();
         self.inner.get_session(handle, now_ms).await
     }
@@ -90,7 +94,12 @@ impl<S: SessionStore> SessionStore for Counting<S> {
             .rotate_refresh(handle, expected_current_hash, rotation, now_ms)
             .await
     }
-    async fn update_session_data(&self, handle: &str, data: &Value, now_ms: i64) -> tessera::Result<bool> {
+    async fn update_session_data(
+        &self,
+        handle: &str,
+        data: &Value,
+        now_ms: i64,
+    ) -> tessera::Result<bool> {
         self.hit();
         self.inner.update_session_data(handle, data, now_ms).await
     }
@@ -103,11 +112,19 @@ impl<S: SessionStore> SessionStore for Counting<S> {
         self.hit();
         self.inner.update_jwt_payload(handle, payload, now_ms).await
     }
-    async fn delete_sessions(&self, handles: &[String], tenant: TenantFilter<'_>) -> tessera::Result<Vec<String>> {
+    async fn delete_sessions(
+        &self,
+        handles: &[String],
+        tenant: TenantFilter<'_>,
+    ) -> tessera::Result<Vec<String>> {
         self.hit();
         self.inner.delete_sessions(handles, tenant).await
     }
-    async fn delete_sessions_for_user(&self, user_id: &str, tenant: TenantFilter<'_>) -> tessera::Result<Vec<String>> {
+    async fn delete_sessions_for_user(
+        &self,
+        user_id: &str,
+        tenant: TenantFilter<'_>,
+    ) -> tessera::Result<Vec<String>> {
         self.hit();
         self.inner.delete_sessions_for_user(user_id, tenant).await
     }
@@ -118,7 +135,9 @@ impl<S: SessionStore> SessionStore for Counting<S> {
         now_ms: i64,
     ) -> tessera::Result<Vec<String>> {
         self.hit();
-        self.inner.list_handles_for_user(user_id, tenant, now_ms).await
+        self.inner
+            .list_handles_for_user(user_id, tenant, now_ms)
+            .await
     }
     async fn delete_expired(&self, now_ms: i64, limit: u32) -> tessera::Result<u64> {
         self.hit();
