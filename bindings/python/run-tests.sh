@@ -14,6 +14,15 @@
 #   PYTHON            interpreter for the virtualenvs (default: python3, >= 3.9)
 #   TESSERA_SEED_BIN  a built tessera-seed-example to use instead of building one
 #   PYTEST_ARGS       extra pytest arguments
+#   TESSERA_PY_BROWSER_SUITES  suites of tests/browser/session.test.mjs to run
+#                     against the FastAPI demo (default "0,2": cookie mode
+#                     with rid, header mode; "" for none)
+#
+# The browser step (supertokens-website in headless Chromium against
+# bindings/python/demo, the demo's page and routes on FastAPI) uses what
+# tests/browser/run.sh set up (playwright-core, the SDK bundle); scripts/test
+# runs that first. Without them it is skipped with a message, except under
+# CI=true, where it fails.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -52,5 +61,20 @@ rm -rf "$work/venv"
 "$work/venv/bin/pip" install --quiet --disable-pip-version-check "$wheel[test]"
 
 echo "== pytest"
-cd "$here/tests"
-TESSERA_SEED_BIN="$seed" "$work/venv/bin/python" -m pytest -q -p no:cacheprovider ${PYTEST_ARGS:-}
+(cd "$here/tests" && TESSERA_SEED_BIN="$seed" "$work/venv/bin/python" -m pytest -q -p no:cacheprovider ${PYTEST_ARGS:-})
+
+suites="${TESSERA_PY_BROWSER_SUITES-0,2}"
+[ -n "$suites" ] || exit 0
+browser="$root/tests/browser"
+if [ ! -d "$browser/node_modules/playwright-core" ] || [ ! -f "$root/examples/demo/static/supertokens.js" ]; then
+    if [ "${CI:-}" = "true" ]; then
+        echo "python browser: tests/browser/node_modules or the SDK bundle is missing (run tests/browser/run.sh first)" >&2
+        exit 1
+    fi
+    echo "== SKIPPED: the FastAPI browser suites (run tests/browser/run.sh once to set them up)"
+    exit 0
+fi
+echo "== supertokens-website in Chromium against the FastAPI demo (suites $suites)"
+(cd "$browser" && TESSERA_PY="$work/venv/bin/python" TESSERA_DEMO_FRAMEWORK=fastapi \
+    TESSERA_DEMO_BIN="$here/demo/tessera-demo-fastapi" TESSERA_BROWSER_SUITES="$suites" \
+    CHROMIUM="${CHROMIUM:-/usr/bin/chromium}" node --test --test-reporter=spec session.test.mjs)
