@@ -60,6 +60,9 @@ rm -rf "$work/venv"
 "$python" -m venv "$work/venv"
 "$work/venv/bin/pip" install --quiet --disable-pip-version-check "$wheel[test]"
 
+echo "== mypy --strict on the installed package (stubs and py.typed)"
+(cd "$work" && "$work/venv/bin/python" -m mypy --strict --no-incremental --cache-dir=/dev/null -p tessera)
+
 echo "== pytest"
 (cd "$here/tests" && TESSERA_SEED_BIN="$seed" "$work/venv/bin/python" -m pytest -q -p no:cacheprovider ${PYTEST_ARGS:-})
 

@@ -127,7 +127,7 @@ def make_app(
             "data": info.session_data_in_database,
             "expiry": info.expiry,
             "timeCreated": info.time_created,
-            "accessTokenExpiry": session._session.get_access_token_expiry(),
+            "accessTokenExpiry": session.get_access_token_expiry(),
             "transferMethod": session.get_token_transfer_method(),
         }
 

@@ -69,8 +69,8 @@ def _str(self: TesseraError) -> str:
 
 # The exceptions are made in Rust (their args are (message, status, body,
 # rejection)); these names make them readable.
-TesseraError.status = property(_status, doc="The HTTP status of the answer (before configuration).")  # type: ignore[attr-defined]
-TesseraError.body = property(_body, doc="The JSON body of the answer, as text.")  # type: ignore[attr-defined]
-TesseraError.json = property(_payload, doc="The JSON body of the answer, parsed.")  # type: ignore[attr-defined]
-TesseraError.rejection = property(_rejection, doc="What the response's end must do (opaque).")  # type: ignore[attr-defined]
-TesseraError.__str__ = _str  # type: ignore[method-assign]
+setattr(TesseraError, "status", property(_status, doc="The HTTP status of the answer (before configuration)."))
+setattr(TesseraError, "body", property(_body, doc="The JSON body of the answer, as text."))
+setattr(TesseraError, "json", property(_payload, doc="The JSON body of the answer, parsed."))
+setattr(TesseraError, "rejection", property(_rejection, doc="What the response's end must do (opaque)."))
+setattr(TesseraError, "__str__", _str)

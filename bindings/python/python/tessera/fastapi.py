@@ -286,6 +286,10 @@ class SessionContainer:
         """The seed's name of :meth:`get_access_token_payload`."""
         return self.get_access_token_payload()
 
+    def get_access_token_expiry(self) -> int:
+        """When the current access token expires, ms since the epoch."""
+        return self._session.get_access_token_expiry()
+
     def get_token_transfer_method(self) -> str:
         """``"cookie"`` or ``"header"``: how this session's tokens travel."""
         return self._session.get_token_transfer_method()
