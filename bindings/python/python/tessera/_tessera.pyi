@@ -82,6 +82,14 @@ class Context:
         anti_csrf_check: Optional[bool] = None,
         check_database: bool = False,
     ) -> Awaitable[Optional[Session]]: ...
+    def verify_now(
+        self,
+        session_required: bool = True,
+        anti_csrf_check: Optional[bool] = None,
+        check_database: bool = False,
+    ) -> Tuple[bool, Any]:
+        """(True, Session | None) when ready now, else (False, Awaitable[Session | None])."""
+        ...
     def create_new_session(
         self,
         user_id: str,
@@ -93,7 +101,7 @@ class Context:
     def signout(self) -> Awaitable[str]: ...
     def finish(
         self, headers: Sequence[Tuple[bytes, bytes]], rejection: Optional[Rejection] = None
-    ) -> Tuple[Optional[int], Headers]: ...
+    ) -> Tuple[Optional[int], Optional[Headers]]: ...
 
 class Session:
     def get_user_id(self) -> str: ...

@@ -103,11 +103,12 @@ class _Middleware:
         async def send_with_tokens(message: Message) -> None:
             if message["type"] == "http.response.start":
                 rejection = state.pop(_REJECTION, None)
-                status, headers = ctx.finish(list(message.get("headers", [])), rejection)
-                message = dict(message)
-                message["headers"] = headers
-                if status is not None:
-                    message["status"] = status
+                status, headers = ctx.finish(message.get("headers", []), rejection)
+                if headers is not None:
+                    message = dict(message)
+                    message["headers"] = headers
+                    if status is not None:
+                        message["status"] = status
             await send(message)
 
         await self.app(scope, receive, send_with_tokens)
@@ -385,7 +386,10 @@ async def get_session(
     check_database: bool = False,
 ) -> Optional[SessionContainer]:
     """The request's session, as :func:`verify_session` gives it."""
-    session = await _context(request).verify(session_required, anti_csrf_check, check_database)
+    # Ready at once unless the engine has to ask the store: no trip through
+    # the event loop for the common case.
+    done, value = _context(request).verify_now(session_required, anti_csrf_check, check_database)
+    session = value if done else await value
     if session is None:
         return None
     container = SessionContainer(session)
