@@ -6,7 +6,8 @@
 #
 # Builds tessera-bench-load and `tessera serve` (release), installs
 # python/requirements.txt into a virtualenv (unless the interpreter already
-# has them), then runs `tessera-bench-load all` with every argument given
+# has them) and a release wheel of bindings/python (tessera.fastapi; set
+# TESSERA_BENCH_SKIP_WHEEL=1 to keep the installed one), then runs `tessera-bench-load all` with every argument given
 # here (see `--help`). Not part of scripts/test: it measures, it asserts
 # nothing.
 #
@@ -46,6 +47,18 @@ fi
 if ! has_requirements "$venv/bin/python"; then
     echo "== installing $requirements" >&2
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
+fi
+
+# tessera.fastapi (bindings/python) for the FastAPI + tessera system: a
+# release wheel of that crate alone, installed into the same virtualenv.
+if [ -z "${TESSERA_BENCH_SKIP_WHEEL:-}" ]; then
+    echo "== building the tessera Python wheel (release, maturin from PyPI)" >&2
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'maturin>=1.9,<2'
+    rm -rf "$target/bench-load/wheels"
+    (cd "$root/bindings/python" && CARGO_TARGET_DIR="$target" "$venv/bin/maturin" build --release --quiet \
+        --interpreter "$venv/bin/python" --out "$target/bench-load/wheels")
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps \
+        "$target"/bench-load/wheels/tessera_session-*.whl
 fi
 
 cd "$root"

@@ -301,7 +301,7 @@ pub fn markdown(env: &Environment, opts: &Options, results: &Results, command: &
     );
     let _ = writeln!(
         md,
-        "- **Set-up**: all systems on 127.0.0.1, same routes and handlers (`bench/load/src/servers.rs`, `bench/load/python/app.py`). tessera-axum: cookie mode, anti-CSRF off, SQLite in a temp file, engine defaults (verified-token cache of 10,000). tower-sessions' SQLite store with tessera's SQLite settings (WAL, `synchronous=NORMAL`, no ping before each pool acquire). supertokens-python: cookie mode, `anti_csrf=\"NONE\"`, `tessera serve` (SQLite) as its core on the same core as uvicorn.\n"
+        "- **Set-up**: all systems on 127.0.0.1, same routes and handlers (`bench/load/src/servers.rs`, `bench/load/python/app.py`). tessera-axum: cookie mode, anti-CSRF off, SQLite in a temp file, engine defaults (verified-token cache of 10,000). tower-sessions' SQLite store with tessera's SQLite settings (WAL, `synchronous=NORMAL`, no ping before each pool acquire). supertokens-python: cookie mode, `anti_csrf=\"NONE\"`, `tessera serve` (SQLite) as its core on the same core as uvicorn. FastAPI + tessera.fastapi (`bench/load/python/app_tessera.py`): a release wheel of bindings/python, cookie mode, anti-CSRF off, SQLite in a temp file, one uvicorn worker (uvloop, httptools) like the supertokens-python app; bare FastAPI (`app_bare.py`) is its ceiling.\n"
     );
 
     // Goals.
@@ -364,6 +364,53 @@ pub fn markdown(env: &Environment, opts: &Options, results: &Results, command: &
         }
     }
     md.push('\n');
+
+    // Goals of the FastAPI package (issue 16): ratios of requests/s.
+    let py_goals = [
+        (
+            "FastAPI + tessera ÷ bare FastAPI, verify",
+            Workload::Verify,
+            System::FastapiTessera,
+            System::FastapiBare,
+            0.8,
+        ),
+        (
+            "FastAPI + tessera ÷ supertokens-python, data calls",
+            Workload::Data,
+            System::FastapiTessera,
+            System::Python,
+            10.0,
+        ),
+        (
+            "FastAPI + tessera ÷ supertokens-python, create + refresh",
+            Workload::CreateRefresh,
+            System::FastapiTessera,
+            System::Python,
+            10.0,
+        ),
+    ];
+    if py_goals
+        .iter()
+        .any(|(_, w, s, _, _)| results.cell(*w, *s).is_some())
+    {
+        let _ = writeln!(md, "### Goals of the FastAPI package (requests/s)\n");
+        let _ = writeln!(md, "| ratio | value | goal | |\n|---|---:|---:|---|");
+        for (name, w, s, peer, goal) in py_goals {
+            match ratio_cell(rps(w, s), rps(w, peer)) {
+                Some(r) => {
+                    let _ = writeln!(
+                        md,
+                        "| {name} | {r:.2}× | ≥ {goal}× | {} |",
+                        if r >= goal { "met" } else { "**missed**" }
+                    );
+                }
+                None => {
+                    let _ = writeln!(md, "| {name} | — | ≥ {goal}× | not run |");
+                }
+            }
+        }
+        md.push('\n');
+    }
 
     for &w in &opts.workloads {
         let present: Vec<System> = w
@@ -518,11 +565,7 @@ mod tests {
     #[test]
     fn a_missing_file_gets_a_title_and_the_section() {
         let out = update_document("", &gen_block("T1"));
-        assert!(
-            out.starts_with(
-                "# Benchmarks\n\n## Load benchmarks\n\n<!-- bench-load:begin"
-            )
-        );
+        assert!(out.starts_with("# Benchmarks\n\n## Load benchmarks\n\n<!-- bench-load:begin"));
         assert!(out.contains("T1"));
     }
 
@@ -545,9 +588,7 @@ mod tests {
     #[test]
     fn a_missing_section_is_appended() {
         let out = update_document("# Benchmarks\n\n## Other\n\ntext\n", &gen_block("T"));
-        assert!(
-            out.starts_with("# Benchmarks\n\n## Other\n\ntext\n\n## Load benchmarks\n")
-        );
+        assert!(out.starts_with("# Benchmarks\n\n## Other\n\ntext\n\n## Load benchmarks\n"));
     }
 
     #[test]

@@ -37,17 +37,23 @@ pub enum System {
     TsMemory,
     /// supertokens-python + FastAPI under uvicorn, `tessera serve` as core.
     Python,
+    /// FastAPI under uvicorn with no authentication: the Python ceiling.
+    FastapiBare,
+    /// FastAPI under uvicorn with tessera.fastapi (bindings/python), SQLite.
+    FastapiTessera,
 }
 
 impl System {
     /// Every system, in report order.
-    pub const ALL: [System; 6] = [
+    pub const ALL: [System; 8] = [
         System::Bare,
         System::Tessera,
         System::TesseraNoCache,
         System::TsSqlite,
         System::TsMemory,
         System::Python,
+        System::FastapiBare,
+        System::FastapiTessera,
     ];
 
     /// The name in the report.
@@ -59,6 +65,8 @@ impl System {
             System::TsSqlite => "tower-sessions (SQLite store)",
             System::TsMemory => "tower-sessions (memory store)",
             System::Python => "supertokens-python + FastAPI (uvicorn), core: tessera serve",
+            System::FastapiBare => "bare FastAPI (uvicorn, no auth)",
+            System::FastapiTessera => "FastAPI + tessera.fastapi (uvicorn, SQLite)",
         }
     }
 
@@ -71,6 +79,8 @@ impl System {
             System::TsSqlite => "ts-sqlite",
             System::TsMemory => "ts-memory",
             System::Python => "python",
+            System::FastapiBare => "fastapi-bare",
+            System::FastapiTessera => "fastapi-tessera",
         }
     }
 }
@@ -107,20 +117,24 @@ impl Workload {
                 System::TsSqlite,
                 System::TsMemory,
                 System::Python,
+                System::FastapiBare,
+                System::FastapiTessera,
             ],
             Workload::Data => &[
                 System::Tessera,
                 System::TsSqlite,
                 System::TsMemory,
                 System::Python,
+                System::FastapiTessera,
             ],
-            Workload::CreateRefresh => &[System::Tessera, System::Python],
+            Workload::CreateRefresh => &[System::Tessera, System::Python, System::FastapiTessera],
             Workload::Users => &[
                 System::Tessera,
                 System::TesseraNoCache,
                 System::TsSqlite,
                 System::TsMemory,
                 System::Python,
+                System::FastapiTessera,
             ],
         }
     }
@@ -555,6 +569,43 @@ pub async fn run_all(opts: &Options, work: &Path) -> Result<Results, BoxError> {
                 wait_http(addr, "/verify", Duration::from_secs(60)).await?;
                 addr
             }
+            System::FastapiBare | System::FastapiTessera => {
+                let port = free_port()?;
+                let module = if system == System::FastapiBare {
+                    "app_bare:app"
+                } else {
+                    "app_tessera:app"
+                };
+                let mut app = command(opts.pin, &opts.python);
+                app.args(["-m", "uvicorn", module, "--host", "127.0.0.1", "--port"])
+                    .arg(port.to_string())
+                    .args([
+                        "--workers",
+                        "1",
+                        "--loop",
+                        "uvloop",
+                        "--http",
+                        "httptools",
+                        "--log-level",
+                        "warning",
+                        "--no-access-log",
+                    ])
+                    .current_dir(&opts.python_app_dir)
+                    .env(
+                        "TESSERA_DATABASE_URL",
+                        format!("sqlite://{}/fastapi-tessera.db", work.display()),
+                    )
+                    .stdout(Stdio::from(std::fs::File::create(
+                        work.join(format!("{}.out", system.key())),
+                    )?))
+                    .stderr(Stdio::from(std::fs::File::create(
+                        work.join(format!("{}.log", system.key())),
+                    )?));
+                children.push(app.spawn()?);
+                let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
+                wait_http(addr, "/verify", Duration::from_secs(60)).await?;
+                addr
+            }
             _ => {
                 let mut cmd = command(opts.pin, &exe);
                 cmd.args(["serve", system.key(), "--addr", "127.0.0.1:0"]);
@@ -596,7 +647,7 @@ pub async fn run_all(opts: &Options, work: &Path) -> Result<Results, BoxError> {
     for r in running.iter_mut() {
         let system = r.system;
         match system {
-            System::Bare | System::TesseraNoCache => continue,
+            System::Bare | System::TesseraNoCache | System::FastapiBare => continue,
             _ => {}
         }
         let addr = r.addr;
@@ -631,7 +682,10 @@ pub async fn run_all(opts: &Options, work: &Path) -> Result<Results, BoxError> {
     // cache-off tessera shares tessera's database, so its tokens too.
     let from_tessera = tessera_sessions(&running);
     for r in &mut running {
-        if matches!(r.system, System::Bare | System::TesseraNoCache) {
+        if matches!(
+            r.system,
+            System::Bare | System::TesseraNoCache | System::FastapiBare
+        ) {
             match &from_tessera {
                 Some((conn, users)) => {
                     r.conn_cookies = conn.clone();
