@@ -115,6 +115,34 @@ async fn cdi_2_18_creates_a_v2_token_that_verifies_and_regenerates_as_v2() {
 }
 
 #[tokio::test]
+async fn every_apps_jwks_lists_its_static_key_from_the_start_as_the_cores() {
+    // supertokens-node verifies a v2 token (no `kid`) by trying each key of
+    // a JWKS that has several; the core makes the static key with the app.
+    let server = TestServer::start().await;
+    server
+        .put(
+            "/recipe/multitenancy/app/v2",
+            &json!({"appId": "fresh", "coreConfig": {}}),
+        )
+        .await
+        .ok_json();
+    for path in [
+        "/.well-known/jwks.json",
+        "/appid-fresh/.well-known/jwks.json",
+    ] {
+        let jwks = server.get_bare(path).await.ok_json();
+        let kids: Vec<&str> = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap())
+            .collect();
+        assert!(kids.iter().any(|k| k.starts_with("s-")), "{path}: {kids:?}");
+        assert!(kids.iter().any(|k| k.starts_with("d-")), "{path}: {kids:?}");
+    }
+}
+
+#[tokio::test]
 async fn a_v2_session_whose_payload_holds_a_v5_claim_cannot_refresh_and_stores_nothing() {
     let server = TestServer::start().await;
     let created = create_as(&server, "2.18", json!({"sub": "asdf"})).await;
