@@ -120,8 +120,7 @@ impl SessionManager {
                 None,
                 &mac_key,
                 dynamic,
-                SizeRule::Refuse,
-                version,
+                (SizeRule::Refuse, version),
             )
             .await?;
         self.inner.store.insert_session(&record).await?;
@@ -365,8 +364,7 @@ impl SessionManager {
                 parent,
                 mac_key,
                 dynamic,
-                SizeRule::Warn,
-                TokenVersion::V5,
+                (SizeRule::Warn, TokenVersion::V5),
             )
             .await?;
         self.cache_issued(&created.access_token, &created.claims);
@@ -374,7 +372,8 @@ impl SessionManager {
     }
 
     /// Signs the access token for `record` and packages every token (not
-    /// cached: the caller caches once the row is in the store).
+    /// cached: the caller caches once the row is in the store). `format`:
+    /// how the size limit applies, and the token format to write.
     async fn session_tokens(
         &self,
         record: &SessionRecord,
@@ -382,9 +381,9 @@ impl SessionManager {
         parent: Option<&RefreshToken>,
         mac_key: &[u8],
         dynamic: bool,
-        size_rule: SizeRule,
-        version: TokenVersion,
+        format: (SizeRule, TokenVersion),
     ) -> Result<CreatedSession> {
+        let (size_rule, version) = format;
         let anti_csrf = refresh
             .anti_csrf
             .then(|| anti_csrf::derive(mac_key, &record.handle));

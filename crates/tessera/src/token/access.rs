@@ -605,7 +605,7 @@ mod tests {
                 ..claims()
             };
             let p = c.payload(None, false);
-            assert_eq!(p.contains_key("rsub"), false, "{version:?}");
+            assert!(!p.contains_key("rsub"), "{version:?}");
             assert_eq!(
                 p.contains_key("tId"),
                 version == TokenVersion::V4,
