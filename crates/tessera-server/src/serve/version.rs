@@ -22,7 +22,7 @@ pub const SUPPORTED_CDI_VERSIONS: &[&str] = &["5.0", "5.1", "5.2", "5.3", "5.4",
 /// Older CDI versions SuperTokens core still serves (2.7–4.0), accepted
 /// only on create, verify and regenerate, where tessera serves them as the
 /// core does: create issues the access-token format of the version
-/// ([`CdiVersion::token_version`]: v2 below 2.21, v3 for 2.21, v4 for 3.x,
+/// (`CdiVersion::token_version`: v2 below 2.21, v3 for 2.21, v4 for 3.x,
 /// v5 from 4.0) and leaves out of `session` the fields the version lacks;
 /// verify and regenerate take every format (regenerate keeps it). Not in
 /// `/apiversion`, since the rest of those versions (refresh issuing old
