@@ -115,7 +115,7 @@ async fn cdi_2_18_creates_a_v2_token_that_verifies_and_regenerates_as_v2() {
 }
 
 #[tokio::test]
-async fn every_apps_jwks_lists_its_static_key_from_the_start_as_the_cores() {
+async fn every_apps_jwks_lists_its_static_key_as_the_cores_does() {
     // supertokens-node verifies a v2 token (no `kid`) by trying each key of
     // a JWKS that has several; the core makes the static key with the app.
     let server = TestServer::start().await;

@@ -76,8 +76,6 @@ impl Apps {
     /// The registry for a server whose public app is `state`, with the apps
     /// the store holds.
     pub(crate) async fn start(state: AppState) -> Result<Arc<Self>, tessera::Error> {
-        // The public app's static key exists from the start, as in the core.
-        state.manager().ensure_static_key().await?;
         let stored = match state.manager().list_apps().await {
             Ok(stored) => stored,
             // A custom store without apps: the server serves `public` only.
@@ -202,8 +200,6 @@ impl Apps {
             .map_err(|e| ApiError::BadRequest(format!("Invalid core config: {e}")))?
             .build()
             .await?;
-        // As the core, which makes each app's static key when it loads it.
-        manager.ensure_static_key().await?;
         let api_keys = settings
             .api_keys
             .unwrap_or_else(|| self.public.state.api_keys().to_vec());
