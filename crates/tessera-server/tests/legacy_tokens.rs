@@ -115,9 +115,9 @@ async fn cdi_2_18_creates_a_v2_token_that_verifies_and_regenerates_as_v2() {
 }
 
 #[tokio::test]
-async fn every_apps_jwks_lists_its_static_key_as_the_cores_does() {
+async fn once_a_v2_token_exists_the_apps_jwks_lists_several_keys() {
     // supertokens-node verifies a v2 token (no `kid`) by trying each key of
-    // a JWKS that has several; the core makes the static key with the app.
+    // a JWKS that has several, as the core's always has (static + dynamic).
     let server = TestServer::start().await;
     server
         .put(
@@ -126,11 +126,16 @@ async fn every_apps_jwks_lists_its_static_key_as_the_cores_does() {
         )
         .await
         .ok_json();
-    for path in [
-        "/.well-known/jwks.json",
-        "/appid-fresh/.well-known/jwks.json",
-    ] {
-        let jwks = server.get_bare(path).await.ok_json();
+    let body = json!({"userId": "u", "enableAntiCsrf": false,
+                      "userDataInJWT": {}, "userDataInDatabase": {}});
+    for prefix in ["", "/appid-fresh"] {
+        let reply = server
+            .post_as("2.18", &format!("{prefix}/recipe/session"), &body)
+            .await
+            .ok_json();
+        assert_eq!(reply["status"], "OK", "{reply}");
+        let path = format!("{prefix}/.well-known/jwks.json");
+        let jwks = server.get_bare(&path).await.ok_json();
         let kids: Vec<&str> = jwks["keys"]
             .as_array()
             .unwrap()

@@ -32,17 +32,10 @@ pub(crate) async fn hello(State(state): State<AppState>) -> Result<Response, Api
 }
 
 /// `GET /.well-known/jwks.json` (no API key): the public keys of every
-/// access token that may still be live, the static key included, with `Cache-Control: max-age=N,
+/// access token that may still be live, with `Cache-Control: max-age=N,
 /// must-revalidate` (the core's header; N is the engine's JWKS max-age).
 pub(crate) async fn jwks(State(state): State<AppState>) -> Response {
     let manager = state.manager();
-    // The app's static key is listed from the first JWKS on, as the core
-    // lists the static key it makes when it loads an app (supertokens-node
-    // verifies a kid-less v2 token by trying each key of a JWKS that has
-    // several). Made once per app; only existing apps get here.
-    if let Err(e) = manager.ensure_static_key().await {
-        tracing::warn!(target: "tessera_server", error = %e, "could not make the static signing key");
-    }
     if let Err(e) = manager.publish_due_keys().await {
         // The keys already published still verify; say so and serve them.
         tracing::warn!(target: "tessera_server", error = %e, "could not publish a due signing key");

@@ -69,6 +69,13 @@ async fn create_for(
         enable_anti_csrf: Some(enable_anti_csrf),
         use_dynamic_signing_key,
     };
+    if token_version == tessera::TokenVersion::V2 {
+        // A v2 token names no key: the SDKs verify it by trying each key of
+        // a JWKS that has several, as the core's always does (it makes the
+        // static key when it loads an app). Made once, before such a token
+        // exists, so every JWKS a client can fetch for it lists both.
+        state.manager().ensure_static_key().await?;
+    }
     let created = state
         .manager()
         .create_session_versioned(new, token_version)
