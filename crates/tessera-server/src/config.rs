@@ -237,6 +237,9 @@ impl Settings {
             .database_url(&self.database_url)
             .background_tasks(background_tasks)
             .session_token_type_claim(false)
+            // The core's older token formats and version-less JWT-recipe
+            // tokens, as the core verifies them (`AccessToken.java`).
+            .core_token_versions(true)
             .test_mode(self.test_mode);
         if let Some(d) = self.refresh_grace_period {
             builder = builder.refresh_grace_period(d);

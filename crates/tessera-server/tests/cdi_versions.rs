@@ -49,12 +49,21 @@ async fn api_version_lists_every_version_served() {
         versions,
         json!({"versions": ["5.0", "5.1", "5.2", "5.3", "5.4", "5.5", "5.6"]})
     );
-    for unknown in ["5.7", "6.0", "4.0", "3.0", "2.18", "five"] {
+    for unknown in ["5.7", "6.0", "2.6", "1.0", "five"] {
         let reply = server
             .post_as(unknown, "/recipe/session/verify", &json!({}))
             .await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{unknown}");
         assert_eq!(reply.text, format!("cdi-version {unknown} not supported\n"));
+    }
+    // The core's older versions are served on create, verify and
+    // regenerate only (tests/legacy_tokens.rs); never listed, never refresh.
+    for legacy in ["4.0", "3.0", "2.18"] {
+        let reply = server
+            .post_as(legacy, "/recipe/session/refresh", &json!({}))
+            .await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{legacy}");
+        assert_eq!(reply.text, format!("cdi-version {legacy} not supported\n"));
     }
 }
 

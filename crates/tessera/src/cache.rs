@@ -138,6 +138,8 @@ mod tests {
                 ("iat", serde_json::json!(1u64)),
                 ("tId", serde_json::json!("public")),
                 ("rsub", serde_json::json!("u")),
+                ("parentRefreshTokenHash1", serde_json::Value::Null),
+                ("antiCsrfToken", serde_json::Value::Null),
                 ("stt", serde_json::json!(0)),
             ] {
                 map.insert(k.to_owned(), v);

@@ -88,6 +88,19 @@ pub struct Config {
     /// access token is then told apart from other JWTs by its header
     /// (`typ` JWT, `version` 5, a `kid` of this key set) and its claims.
     pub session_token_type_claim: bool,
+    /// Accept and issue SuperTokens core's older access-token formats
+    /// (default off; see [`TokenVersion`](crate::TokenVersion)): v2, v3 and
+    /// v4 tokens verify (v2 by trying each RS256 key of this set, as the
+    /// core does, for its header names no key), a token may be issued in
+    /// them ([`SessionManager::create_session_versioned`](crate::SessionManager::create_session_versioned)),
+    /// and a header without `version` is read as v5, as the core reads a
+    /// JWT of its JWT recipe: such a token verifies when it carries every v5
+    /// session claim. Only for `tessera serve`, whose SDKs may hold such
+    /// tokens; it requires `session_token_type_claim` off and no issuer (the
+    /// old formats have neither), and only holders of the signing keys —
+    /// the server, and API-key holders through its JWT recipe — can make
+    /// such tokens.
+    pub core_token_versions: bool,
     /// Test mode (default off): lifts the minimums that protect a real
     /// deployment, as SuperTokens core does when it runs its tests — a
     /// signing-key rotation interval under 60 s (down to 1 ms) and a refresh
@@ -119,6 +132,7 @@ impl Default for Config {
             key_reload_cooldown: Duration::from_millis(500),
             max_access_token_bytes: 8 * 1024,
             session_token_type_claim: true,
+            core_token_versions: false,
             test_mode: false,
         }
     }
@@ -147,6 +161,11 @@ impl Config {
         }
         if self.refresh_token_validity <= self.access_token_validity && !self.test_mode {
             return bad("refresh_token_validity must be longer than access_token_validity");
+        }
+        if self.core_token_versions && (self.session_token_type_claim || self.issuer.is_some()) {
+            return bad(
+                "core_token_versions needs session_token_type_claim off and no issuer (SuperTokens core's tokens have neither)",
+            );
         }
         if self.refresh_grace_period > MAX_REFRESH_GRACE_PERIOD {
             return bad("refresh_grace_period must be between 0 and 300 seconds");

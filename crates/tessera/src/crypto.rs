@@ -83,6 +83,12 @@ pub(crate) fn b64url_decode(s: &str) -> Option<Vec<u8>> {
     STRICT_B64URL.decode(s).ok()
 }
 
+/// Standard base64, padded and canonical, strictly decoded (SuperTokens'
+/// v2 access tokens): `None` for anything else.
+pub(crate) fn b64std_decode(s: &str) -> Option<Vec<u8>> {
+    STANDARD.decode(s).ok()
+}
+
 /// Standard base64 with padding (the front token).
 pub(crate) fn b64std(data: &[u8]) -> String {
     STANDARD.encode(data)

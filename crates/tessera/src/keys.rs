@@ -289,6 +289,11 @@ impl KeySet {
             .map(|(k, v)| (k.as_str(), v))
     }
 
+    /// Every verifying key with its `kid`.
+    pub(crate) fn verifying_keys(&self) -> impl Iterator<Item = (&str, &Arc<VerifyingKey>)> {
+        self.verifying.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
     /// The `kid` and key whose header tessera writes as exactly `header_b64`.
     pub(crate) fn key_by_exact_header(
         &self,

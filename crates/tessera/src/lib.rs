@@ -21,4 +21,4 @@ pub use manager::{
     VerifyOptions,
 };
 pub use store::{SessionMetadata, SessionStore};
-pub use token::AccessTokenClaims;
+pub use token::{AccessTokenClaims, TokenVersion};

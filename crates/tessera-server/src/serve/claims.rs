@@ -3,7 +3,7 @@
 //!
 //! The core (12.x, `AccessToken.AccessTokenInfo.requiredAndProtectedPropsV5`,
 //! checked in `Session.updateSession` and `AccessTokenInfo.toJSON`) refuses a
-//! payload that holds any of its v5 protected claims ([`CORE_PROTECTED`]) with
+//! payload that holds any of its v5 protected claims (`TokenVersion::V5.core_protected_claims()`) with
 //! `400 The user payload contains protected field`, and takes every other key
 //! as a user claim. The SDKs remove those claims before they send a payload.
 //!
@@ -17,22 +17,10 @@
 //! layer decides what reaches it.
 
 use serde_json::Value;
+use tessera::TokenVersion;
 use tessera::token::PROTECTED_CLAIMS;
 
 use super::error::ApiError;
-
-/// The core's protected claims for v5 access tokens.
-pub(crate) const CORE_PROTECTED: [&str; 9] = [
-    "sub",
-    "exp",
-    "iat",
-    "sessionHandle",
-    "refreshTokenHash1",
-    "parentRefreshTokenHash1",
-    "antiCsrfToken",
-    "tId",
-    "rsub",
-];
 
 /// Whether the engine behind `state` puts and requires its `stt` claim
 /// (`tessera serve` builds it without, as SuperTokens core issues no `stt`).
@@ -40,7 +28,7 @@ pub(crate) fn type_claim(state: &super::AppState) -> bool {
     state.manager().config().session_token_type_claim
 }
 
-/// The core's answer to a payload holding one of [`CORE_PROTECTED`].
+/// The core's answer to a payload holding one of its protected claims.
 pub(crate) const PROTECTED_FIELD: &str = "The user payload contains protected field";
 
 /// Turns an SDK's `userDataInJWT` into the user payload for the engine:
@@ -50,12 +38,23 @@ pub(crate) const PROTECTED_FIELD: &str = "The user payload contains protected fi
 /// does); with it, the claims only tessera protects (`stt`) are dropped and
 /// the engine sets its own. A non-object is passed on for the engine to
 /// refuse.
-pub(crate) fn user_payload_from_sdk(
+pub(crate) fn user_payload_from_sdk(payload: Value, type_claim: bool) -> Result<Value, ApiError> {
+    user_payload_for_version(payload, type_claim, TokenVersion::V5)
+}
+
+/// [`user_payload_from_sdk`] for a token of `version`, whose protected
+/// claims are the core's for that format (v2: none, its payload is nested).
+pub(crate) fn user_payload_for_version(
     mut payload: Value,
     type_claim: bool,
+    version: TokenVersion,
 ) -> Result<Value, ApiError> {
     if let Value::Object(map) = &mut payload {
-        if CORE_PROTECTED.iter().any(|k| map.contains_key(*k)) {
+        if version
+            .core_protected_claims()
+            .iter()
+            .any(|k| map.contains_key(*k))
+        {
             return Err(ApiError::BadRequest(PROTECTED_FIELD.to_owned()));
         }
         if type_claim {
@@ -85,7 +84,7 @@ mod tests {
 
     #[test]
     fn every_claim_the_core_protects_is_refused_as_the_core_refuses_it() {
-        for claim in CORE_PROTECTED {
+        for &claim in TokenVersion::V5.core_protected_claims() {
             match user_payload_from_sdk(json!({ claim: "v", "role": 1 }), false) {
                 Err(ApiError::BadRequest(m)) => assert_eq!(m, PROTECTED_FIELD, "{claim}"),
                 other => panic!("{claim}: {other:?}"),
@@ -97,7 +96,7 @@ mod tests {
     fn every_engine_protected_claim_is_either_refused_or_dropped() {
         for claim in PROTECTED_CLAIMS {
             let out = user_payload_from_sdk(json!({ claim: 0 }), true);
-            if CORE_PROTECTED.contains(&claim) {
+            if TokenVersion::V5.core_protected_claims().contains(&claim) {
                 assert!(out.is_err(), "{claim}");
             } else {
                 assert_eq!(out.unwrap(), json!({}), "{claim}");

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use subtle::{Choice, ConstantTimeEq};
 
 use super::error::{ApiError, text_response};
+use super::version::LEGACY_CDI_VERSIONS;
 use super::{AppState, MAX_BODY_BYTES, MAX_HEADER_BYTES, ROUTE_TEMPLATES, SUPPORTED_CDI_VERSIONS};
 use crate::metrics::{endpoint_label, method_label};
 
@@ -66,6 +67,18 @@ pub(crate) async fn check_cdi_version(request: Request, next: Next) -> Response 
     if let Some(v) = request.headers().get("cdi-version") {
         let v = v.to_str().unwrap_or_default().trim();
         if !SUPPORTED_CDI_VERSIONS.contains(&v) {
+            return ApiError::BadRequest(format!("cdi-version {v} not supported")).into_response();
+        }
+    }
+    next.run(request).await
+}
+
+/// [`check_cdi_version`] for the routes that also serve the core's older
+/// versions ([`LEGACY_CDI_VERSIONS`]: create, verify, regenerate).
+pub(crate) async fn check_cdi_version_or_legacy(request: Request, next: Next) -> Response {
+    if let Some(v) = request.headers().get("cdi-version") {
+        let v = v.to_str().unwrap_or_default().trim();
+        if !SUPPORTED_CDI_VERSIONS.contains(&v) && !LEGACY_CDI_VERSIONS.contains(&v) {
             return ApiError::BadRequest(format!("cdi-version {v} not supported")).into_response();
         }
     }

@@ -71,7 +71,7 @@ mod reply;
 mod session;
 mod version;
 
-pub use version::SUPPORTED_CDI_VERSIONS;
+pub use version::{LEGACY_CDI_VERSIONS, SUPPORTED_CDI_VERSIONS};
 /// Largest request body accepted (the SDKs send a few KiB at most).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Longest a request may take before it is answered `408`.
@@ -260,15 +260,19 @@ impl AppState {
 /// The routes, with their middleware, before path normalisation.
 pub fn router(state: AppState) -> Router {
     // CDI endpoints: API key and `cdi-version` checked.
-    let cdi = Router::new()
-        .route(
-            route::SESSION,
-            post(session::create).get(handles::information),
-        )
+    // Create, verify and regenerate also serve the core's older versions
+    // (see `version.rs`).
+    let legacy = Router::new()
+        .route(route::SESSION, post(session::create))
         .route(route::TENANT_SESSION, post(session::create_in_tenant))
         .route(route::VERIFY, post(session::verify))
-        .route(route::REFRESH, post(session::refresh))
         .route(route::REGENERATE, post(session::regenerate))
+        .route_layer(axum::middleware::from_fn(
+            layers::check_cdi_version_or_legacy,
+        ));
+    let cdi = Router::new()
+        .route(route::SESSION, get(handles::information))
+        .route(route::REFRESH, post(session::refresh))
         .route(route::REMOVE, post(handles::remove))
         .route(route::TENANT_REMOVE, post(handles::remove_in_tenant))
         .route(route::USER, get(handles::list))
@@ -278,7 +282,8 @@ pub fn router(state: AppState) -> Router {
         .route(route::USER_ID, get(core::get_user))
         .route(route::JWT, post(jwt::create))
         .route(route::JWT_JWKS, get(core::jwks))
-        .route_layer(axum::middleware::from_fn(layers::check_cdi_version));
+        .route_layer(axum::middleware::from_fn(layers::check_cdi_version))
+        .merge(legacy);
     // API key only (no CDI version negotiated yet, or not a CDI call);
     // browsers are refused before the key is looked at.
     let keyed = cdi

@@ -99,8 +99,20 @@ pub(crate) fn refresh_token(t: &IssuedRefreshToken) -> Value {
     json!({"token": t.token, "expiry": t.expiry_ms, "createdTime": t.created_ms})
 }
 
+/// [`created`], shaped for the request's CDI version (see
+/// `CdiVersion::shape_session`).
+pub(crate) fn created_as(c: &CreatedSession, version: super::version::CdiVersion) -> Response {
+    let mut body = created_body(c);
+    version.shape_session(&mut body);
+    with_tokens(body)
+}
+
 /// The answer to a create or a successful refresh.
 pub(crate) fn created(c: &CreatedSession) -> Response {
+    with_tokens(created_body(c))
+}
+
+fn created_body(c: &CreatedSession) -> Value {
     let mut body = json!({
         "status": "OK",
         "session": session(&c.claims),
@@ -110,5 +122,5 @@ pub(crate) fn created(c: &CreatedSession) -> Response {
     if let (Some(token), Some(map)) = (&c.anti_csrf_token, body.as_object_mut()) {
         map.insert("antiCsrfToken".to_owned(), Value::from(token.as_str()));
     }
-    with_tokens(body)
+    body
 }

@@ -8,7 +8,7 @@ use tessera::{DEFAULT_TENANT, Error, NewSession, RefreshRequest, SessionMetadata
 use super::version::CdiVersion;
 
 use super::AppState;
-use super::claims::{type_claim, user_payload_from_sdk};
+use super::claims::{PROTECTED_FIELD, type_claim, user_payload_for_version};
 use super::error::ApiError;
 use super::input::JsonInput;
 use super::reply;
@@ -21,9 +21,10 @@ pub(crate) fn tenant_id(segment: &str) -> String {
 /// `POST /recipe/session`: creates a session in the `public` tenant.
 pub(crate) async fn create(
     State(state): State<AppState>,
+    version: CdiVersion,
     input: JsonInput,
 ) -> Result<Response, ApiError> {
-    create_for(&state, DEFAULT_TENANT.to_owned(), input).await
+    create_for(&state, DEFAULT_TENANT.to_owned(), version, input).await
 }
 
 /// `POST /{tenant}/recipe/session`: creates a session.
@@ -32,18 +33,21 @@ pub(crate) async fn create(
 /// it is also the user id), `userDataInJWT`, `userDataInDatabase`,
 /// `enableAntiCsrf`, optional `useDynamicSigningKey`. Answer: `OK` with
 /// `session`, `accessToken`, `refreshToken` and, with anti-CSRF,
-/// `antiCsrfToken`.
+/// `antiCsrfToken`. The access token is in the format of the request's CDI
+/// version, as the core issues it (v5 from 4.0; see `version.rs`).
 pub(crate) async fn create_in_tenant(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
+    version: CdiVersion,
     input: JsonInput,
 ) -> Result<Response, ApiError> {
-    create_for(&state, tenant_id(&tenant), input).await
+    create_for(&state, tenant_id(&tenant), version, input).await
 }
 
 async fn create_for(
     state: &AppState,
     tenant: String,
+    version: CdiVersion,
     mut input: JsonInput,
 ) -> Result<Response, ApiError> {
     // Same order of checks as the core, so the same field is named first.
@@ -53,7 +57,8 @@ async fn create_for(
     let session_data = input.object("userDataInDatabase")?;
     let use_dynamic_signing_key = input.opt_bool("useDynamicSigningKey")?;
     // Checked after the fields are read, where the core checks it.
-    let jwt_payload = user_payload_from_sdk(jwt_payload, type_claim(state))?;
+    let token_version = version.token_version();
+    let jwt_payload = user_payload_for_version(jwt_payload, type_claim(state), token_version)?;
     let new = NewSession {
         recipe_user_id: Some(user_id.clone()),
         user_id,
@@ -64,9 +69,19 @@ async fn create_for(
         enable_anti_csrf: Some(enable_anti_csrf),
         use_dynamic_signing_key,
     };
-    let created = state.manager().create_session(new).await?;
+    if token_version == tessera::TokenVersion::V2 {
+        // A v2 token names no key: the SDKs verify it by trying each key of
+        // a JWKS that has several, as the core's always does (it makes the
+        // static key when it loads an app). Made once, before such a token
+        // exists, so every JWKS a client can fetch for it lists both.
+        state.manager().ensure_static_key().await?;
+    }
+    let created = state
+        .manager()
+        .create_session_versioned(new, token_version)
+        .await?;
     state.metrics().session_created();
-    Ok(reply::created(&created))
+    Ok(reply::created_as(&created, version))
 }
 
 /// `POST /recipe/session/verify`: verifies an access token.
@@ -111,6 +126,7 @@ pub(crate) async fn verify(
                 "status": "OK",
                 "session": reply::session(&verified.claims),
             });
+            version.shape_session(&mut body);
             if let (Some(available), Some(map)) =
                 (verified.payload_update_available, body.as_object_mut())
             {
@@ -171,6 +187,10 @@ pub(crate) async fn refresh(
         Err(Error::Unauthorised { reason }) => {
             Ok(reply::unauthorised(reply::unauthorised_message(reason)))
         }
+        // The stored payload holds a claim a v5 token sets (only a payload
+        // stored with a v2 token can): the core answers UNAUTHORISED
+        // (`RefreshSessionAPI`, `AccessTokenPayloadError`).
+        Err(Error::InvalidInput(_)) => Ok(reply::unauthorised(PROTECTED_FIELD)),
         Err(Error::TokenTheftDetected {
             session_handle,
             user_id,
@@ -202,10 +222,15 @@ pub(crate) async fn refresh(
 /// valid or its session is gone.
 pub(crate) async fn regenerate(
     State(state): State<AppState>,
+    version: CdiVersion,
     mut input: JsonInput,
 ) -> Result<Response, ApiError> {
     let access_token = input.string("accessToken")?;
-    let payload = user_payload_from_sdk(input.object("userDataInJWT")?, type_claim(&state))?;
+    let payload = input.object("userDataInJWT")?;
+    // The new token keeps the old one's format, and so its payload rule.
+    let token_version = tessera::token::access::token_version_of(&access_token)
+        .unwrap_or(tessera::TokenVersion::V5);
+    let payload = user_payload_for_version(payload, type_claim(&state), token_version)?;
     match state
         .manager()
         .regenerate_access_token(&access_token, payload)
@@ -216,6 +241,7 @@ pub(crate) async fn regenerate(
                 "status": "OK",
                 "session": reply::session(&regenerated.claims),
             });
+            version.shape_session(&mut body);
             if let (Some(token), Some(map)) = (&regenerated.access_token, body.as_object_mut()) {
                 map.insert("accessToken".to_owned(), reply::access_token(token));
             }

@@ -12,12 +12,28 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use tessera::RefreshModel;
+use tessera::{RefreshModel, TokenVersion};
 
 /// The CDI versions tessera speaks, oldest first; the last is what a
 /// request without a `cdi-version` header gets. Each is served the session
 /// behaviour the core gives it and is tested in `tests/cdi_versions.rs`.
 pub const SUPPORTED_CDI_VERSIONS: &[&str] = &["5.0", "5.1", "5.2", "5.3", "5.4", "5.5", "5.6"];
+
+/// Older CDI versions SuperTokens core still serves (2.7–4.0), accepted
+/// only on create, verify and regenerate, where tessera serves them as the
+/// core does: create issues the access-token format of the version
+/// (`CdiVersion::token_version`: v2 below 2.21, v3 for 2.21, v4 for 3.x,
+/// v5 from 4.0) and leaves out of `session` the fields the version lacks;
+/// verify and regenerate take every format (regenerate keeps it). Not in
+/// `/apiversion`, since the rest of those versions (refresh issuing old
+/// formats, their older response shapes) is not implemented: an SDK never
+/// negotiates them, and the SDKs' own suites send them only to make
+/// legacy tokens (supertokens-node's `accessTokenVersions.test.js`,
+/// supertokens-python's v2 test).
+pub const LEGACY_CDI_VERSIONS: &[&str] = &[
+    "2.7", "2.8", "2.9", "2.10", "2.11", "2.12", "2.13", "2.14", "2.15", "2.16", "2.17", "2.18",
+    "2.19", "2.20", "2.21", "3.0", "3.1", "4.0",
+];
 
 /// A CDI version `major.minor`, ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -45,6 +61,41 @@ impl CdiVersion {
             .last()
             .and_then(|v| Self::parse(v))
             .unwrap_or(Self::ROTATION)
+    }
+
+    const V2_21: Self = Self {
+        major: 2,
+        minor: 21,
+    };
+    const V3_0: Self = Self { major: 3, minor: 0 };
+    const V4_0: Self = Self { major: 4, minor: 0 };
+
+    /// The access-token format the core issues for this version
+    /// (`AccessToken.getAccessTokenVersionForCDI`).
+    pub(crate) fn token_version(self) -> TokenVersion {
+        if self >= Self::V4_0 {
+            TokenVersion::V5
+        } else if self >= Self::V3_0 {
+            TokenVersion::V4
+        } else if self >= Self::V2_21 {
+            TokenVersion::V3
+        } else {
+            TokenVersion::V2
+        }
+    }
+
+    /// Removes from a `session` answer object what this version's answers
+    /// lack: `tenantId` below 3.0, `recipeUserId` below 4.0 (the core's
+    /// `SessionAPI`).
+    pub(crate) fn shape_session(self, body: &mut serde_json::Value) {
+        if let Some(session) = body.get_mut("session").and_then(|s| s.as_object_mut()) {
+            if self < Self::V3_0 {
+                session.remove("tenantId");
+            }
+            if self < Self::V4_0 {
+                session.remove("recipeUserId");
+            }
+        }
     }
 
     /// The refresh model this version's SDKs expect.
@@ -85,6 +136,32 @@ mod tests {
             .collect();
         assert!(parsed.windows(2).all(|w| w[0] < w[1]));
         assert_eq!(CdiVersion::latest(), *parsed.last().unwrap());
+    }
+
+    #[test]
+    fn each_version_gets_the_cores_token_format() {
+        for (v, want) in [
+            ("2.7", TokenVersion::V2),
+            ("2.18", TokenVersion::V2),
+            ("2.20", TokenVersion::V2),
+            ("2.21", TokenVersion::V3),
+            ("3.0", TokenVersion::V4),
+            ("3.1", TokenVersion::V4),
+            ("4.0", TokenVersion::V5),
+            ("5.4", TokenVersion::V5),
+        ] {
+            assert_eq!(CdiVersion::parse(v).unwrap().token_version(), want, "{v}");
+        }
+        assert!(
+            LEGACY_CDI_VERSIONS
+                .iter()
+                .all(|v| CdiVersion::parse(v).is_some())
+        );
+        assert!(
+            LEGACY_CDI_VERSIONS
+                .iter()
+                .all(|v| !SUPPORTED_CDI_VERSIONS.contains(v))
+        );
     }
 
     #[test]

@@ -137,6 +137,7 @@ impl TestServer {
             .background_tasks(false)
             // As `tessera serve` builds it (`Settings::session_manager`).
             .session_token_type_claim(false)
+            .core_token_versions(true)
             .test_mode(options.test_mode)
             .build()
             .await

@@ -17,7 +17,8 @@ use super::{NewSession, RegeneratedSession, SessionManager, invalid};
 use crate::error::Result;
 use crate::store::{SessionMetadata, SessionRecord, TenantFilter};
 use crate::token::AccessTokenClaims;
-use crate::token::access::validate_user_payload_with;
+use crate::token::TokenVersion;
+use crate::token::access::{validate_user_payload_for, validate_user_payload_with};
 
 /// What the database knows of a session.
 #[derive(Debug, Clone, PartialEq)]
@@ -171,6 +172,7 @@ impl SessionManager {
             tenant_id: &record.tenant_id,
             user_payload: &payload,
             absolute_expires_at_ms: record.absolute_expires_at_ms,
+            version: TokenVersion::V5,
         };
         // A measuring signature with the longest claims the session can get
         // (an anti-CSRF token, the full validity): a refresh will fit.
@@ -204,12 +206,15 @@ impl SessionManager {
         access_token: &str,
         new_payload: Value,
     ) -> Result<Option<RegeneratedSession>> {
-        validate_user_payload_with(
+        let old = self.decode_ignoring_expiry(access_token).await?;
+        // The new token keeps the old one's format (the core's
+        // `Session.regenerateToken`), and its payload rule.
+        validate_user_payload_for(
             &new_payload,
             self.inner.config.issuer.is_some(),
             self.inner.config.session_token_type_claim,
+            old.version,
         )?;
-        let old = self.decode_ignoring_expiry(access_token).await?;
         let dynamic = old.kid.starts_with("d-");
         let subject = Subject {
             handle: &old.session_handle,
@@ -218,6 +223,7 @@ impl SessionManager {
             tenant_id: &old.tenant_id,
             user_payload: &new_payload,
             absolute_expires_at_ms: None,
+            version: old.version,
         };
         let (signed, signed_claims) = self
             .sign_access_token(

@@ -7,11 +7,11 @@ use serde_json::Value;
 
 use super::{IssuedAccessToken, SessionManager};
 use crate::config::ms;
-use crate::crypto::{b64url, random_bytes};
+use crate::crypto::{b64std, b64url, random_bytes};
 use crate::error::{Error, Result};
 use crate::keys::SigningKey;
-use crate::token::AccessTokenClaims;
 use crate::token::front::front_token;
+use crate::token::{AccessTokenClaims, TokenVersion};
 
 /// Who an access token is for.
 pub(crate) struct Subject<'a> {
@@ -22,6 +22,8 @@ pub(crate) struct Subject<'a> {
     pub(crate) user_payload: &'a Value,
     /// The session's absolute end (ms); no access token outlives it.
     pub(crate) absolute_expires_at_ms: Option<i64>,
+    /// The token format to write (v5 unless an old CDI version asks).
+    pub(crate) version: TokenVersion,
 }
 
 /// The refresh-token hashes an access token carries.
@@ -116,6 +118,26 @@ impl SessionManager {
             None => self.jittered_expiry_secs(now_ms, issued_at)?,
         };
         let expires_at = cap_at_absolute_end(expires_at, subject.absolute_expires_at_ms);
+        if subject.version != TokenVersion::V5 && !self.inner.config.core_token_versions {
+            return Err(Error::InvalidInput(
+                "access-token formats other than v5 need core_token_versions".into(),
+            ));
+        }
+        // A stored payload that holds a claim this format sets (possible
+        // only for a payload stored with a v2 token, whose claims are
+        // nested) cannot go into the token: refused, never overwritten, as
+        // the core refuses it (`AccessTokenInfo.toJSON`).
+        if let Value::Object(user) = subject.user_payload
+            && let Some(key) = subject
+                .version
+                .core_protected_claims()
+                .iter()
+                .find(|k| user.contains_key(**k))
+        {
+            return Err(Error::InvalidInput(format!(
+                "the access-token payload may not contain the protected claim `{key}`"
+            )));
+        }
         let claims = AccessTokenClaims {
             session_handle: subject.handle.to_owned(),
             user_id: subject.user_id.to_owned(),
@@ -128,6 +150,7 @@ impl SessionManager {
             anti_csrf_token,
             user_payload: subject.user_payload.clone(),
             kid: key.kid.clone(),
+            version: subject.version,
         };
         let payload = claims.payload(
             self.inner.config.issuer.as_deref(),
@@ -136,21 +159,35 @@ impl SessionManager {
         let payload_json =
             serde_json::to_vec(&payload).map_err(|_| Error::Crypto("payload encoding"))?;
         let max = self.inner.config.max_access_token_bytes;
+        // v2 is standard base64 throughout with the core's fixed header;
+        // v3 and v4 name their version and key; v5 has its header cached.
+        let encode = |bytes: &[u8]| match subject.version {
+            TokenVersion::V2 => b64std(bytes),
+            _ => b64url(bytes),
+        };
+        let header: std::borrow::Cow<'_, str> = match subject.version {
+            TokenVersion::V5 => key.header_b64.as_str().into(),
+            TokenVersion::V2 => crate::token::jwt::V2_HEADER.into(),
+            other => b64url(
+                serde_json::json!({"alg": "RS256", "typ": "JWT", "version": other.as_str(), "kid": key.kid})
+                    .to_string()
+                    .as_bytes(),
+            )
+            .into(),
+        };
         // Header, dot, payload, dot, signature (342 characters for RS2048):
         // refuse before paying for a signature when the payload alone is over.
-        if size_rule == SizeRule::Refuse
-            && key.header_b64.len() + 1 + b64url_len(payload_json.len()) > max
+        if size_rule == SizeRule::Refuse && header.len() + 1 + b64url_len(payload_json.len()) > max
         {
             return Err(too_large(max));
         }
-        let mut token =
-            String::with_capacity(key.header_b64.len() + payload_json.len() * 4 / 3 + 350);
-        token.push_str(&key.header_b64);
+        let mut token = String::with_capacity(header.len() + payload_json.len() * 4 / 3 + 350);
+        token.push_str(&header);
         token.push('.');
-        token.push_str(&b64url(&payload_json));
+        token.push_str(&encode(&payload_json));
         let signature = key.sign(token.as_bytes())?;
         token.push('.');
-        token.push_str(&b64url(&signature));
+        token.push_str(&encode(&signature));
         if token.len() > max {
             match size_rule {
                 SizeRule::Refuse => return Err(too_large(max)),

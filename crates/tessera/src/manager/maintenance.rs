@@ -38,6 +38,26 @@ pub struct CleanupReport {
 }
 
 impl SessionManager {
+    /// Creates the static signing key now unless the store has one, and
+    /// keeps it from then on like a key in use. Without this call the
+    /// static key is made on first use; SuperTokens core makes it when it
+    /// loads an app, so its JWKS lists it from the start (the SDKs rely on
+    /// that: a v2 token, whose header names no key, is verified by trying
+    /// each key of a JWKS that has several).
+    pub async fn ensure_static_key(&self) -> Result<()> {
+        self.inner.static_key_in_use.store(true, Ordering::Relaxed);
+        if self
+            .inner
+            .keys
+            .load()
+            .signing_key(false, self.now_ms())
+            .is_some()
+        {
+            return Ok(());
+        }
+        self.maintain_keys().await
+    }
+
     /// Makes sure the store holds every key needed now (creating what is
     /// missing, once across all processes) and reloads the parsed set.
     pub(crate) async fn maintain_keys(&self) -> Result<()> {

@@ -436,6 +436,13 @@ impl SessionManagerBuilder {
         self
     }
 
+    /// Accept and issue SuperTokens core's older token formats (default
+    /// off); see [`Config::core_token_versions`].
+    pub fn core_token_versions(mut self, on: bool) -> Self {
+        self.config.core_token_versions = on;
+        self
+    }
+
     /// Sign with rotating keys (default) or with the static key.
     pub fn use_dynamic_signing_key(mut self, on: bool) -> Self {
         self.config.use_dynamic_signing_key = on;

@@ -300,6 +300,8 @@ impl SessionManager {
             tenant_id: &record.tenant_id,
             user_payload: payload,
             absolute_expires_at_ms: record.absolute_expires_at_ms,
+            // The core keeps the token's format (`Session.getSession`).
+            version: claims.version,
         };
         let (issued, new_claims) = self
             .issue_access_token(

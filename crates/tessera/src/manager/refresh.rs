@@ -12,7 +12,8 @@ use crate::config::ms;
 use crate::crypto::{self, ct_eq};
 use crate::error::{Error, Result, UnauthorisedReason};
 use crate::store::{RefreshState, Rotation, SessionRecord, TenantFilter};
-use crate::token::access::validate_user_payload_with;
+use crate::token::TokenVersion;
+use crate::token::access::validate_user_payload_for;
 use crate::token::anti_csrf;
 use crate::token::refresh::{RefreshToken, new_handle};
 
@@ -42,17 +43,38 @@ impl SessionManager {
     /// tenant id may not), the payload
     /// must fit in an access token of at most `max_access_token_bytes`;
     /// otherwise [`Error::InvalidInput`] and nothing is stored.
-    #[tracing::instrument(level = "debug", skip_all, fields(user_id = ?new.user_id), err(level = "debug"))]
     pub async fn create_session(&self, new: NewSession) -> Result<CreatedSession> {
+        self.create_session_versioned(new, TokenVersion::V5).await
+    }
+
+    /// [`create_session`](Self::create_session) with its first access token
+    /// in the format `version`, as SuperTokens core issues to an SDK of an
+    /// old CDI version; the payload rule is that format's (a v2 payload is
+    /// nested and may hold any key, `sub` included — such a session's
+    /// refresh to a v5 token then fails, as in the core). Formats other
+    /// than v5 need [`Config::core_token_versions`](crate::Config)
+    /// ([`Error::InvalidInput`] otherwise). Refreshes issue v5 tokens.
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id = ?new.user_id), err(level = "debug"))]
+    pub async fn create_session_versioned(
+        &self,
+        new: NewSession,
+        version: TokenVersion,
+    ) -> Result<CreatedSession> {
         check_id("user id", &new.user_id, Empty::Allowed)?;
         check_id("tenant id", &new.tenant_id, Empty::Refused)?;
         if let Some(r) = &new.recipe_user_id {
             check_id("recipe user id", r, Empty::Allowed)?;
         }
-        validate_user_payload_with(
+        if version != TokenVersion::V5 && !self.inner.config.core_token_versions {
+            return Err(Error::InvalidInput(
+                "access-token formats other than v5 need core_token_versions".into(),
+            ));
+        }
+        validate_user_payload_for(
             &new.jwt_payload,
             self.inner.config.issuer.is_some(),
             self.inner.config.session_token_type_claim,
+            version,
         )?;
         if !new.session_data.is_object() {
             return Err(invalid("the session data must be a JSON object"));
@@ -92,7 +114,14 @@ impl SessionManager {
         // Signed before the row is written, so a refused token (too large)
         // leaves nothing behind; cached only once the row exists.
         let created = self
-            .session_tokens(&record, &refresh, None, &mac_key, dynamic, SizeRule::Refuse)
+            .session_tokens(
+                &record,
+                &refresh,
+                None,
+                &mac_key,
+                dynamic,
+                (SizeRule::Refuse, version),
+            )
             .await?;
         self.inner.store.insert_session(&record).await?;
         self.cache_issued(&created.access_token, &created.claims);
@@ -329,14 +358,22 @@ impl SessionManager {
         dynamic: bool,
     ) -> Result<CreatedSession> {
         let created = self
-            .session_tokens(record, refresh, parent, mac_key, dynamic, SizeRule::Warn)
+            .session_tokens(
+                record,
+                refresh,
+                parent,
+                mac_key,
+                dynamic,
+                (SizeRule::Warn, TokenVersion::V5),
+            )
             .await?;
         self.cache_issued(&created.access_token, &created.claims);
         Ok(created)
     }
 
     /// Signs the access token for `record` and packages every token (not
-    /// cached: the caller caches once the row is in the store).
+    /// cached: the caller caches once the row is in the store). `format`:
+    /// how the size limit applies, and the token format to write.
     async fn session_tokens(
         &self,
         record: &SessionRecord,
@@ -344,8 +381,9 @@ impl SessionManager {
         parent: Option<&RefreshToken>,
         mac_key: &[u8],
         dynamic: bool,
-        size_rule: SizeRule,
+        format: (SizeRule, TokenVersion),
     ) -> Result<CreatedSession> {
+        let (size_rule, version) = format;
         let anti_csrf = refresh
             .anti_csrf
             .then(|| anti_csrf::derive(mac_key, &record.handle));
@@ -356,6 +394,7 @@ impl SessionManager {
             tenant_id: &record.tenant_id,
             user_payload: &record.jwt_payload,
             absolute_expires_at_ms: record.absolute_expires_at_ms,
+            version,
         };
         let (access_token, claims) = self
             .sign_access_token(

@@ -7,10 +7,10 @@ use serde_json::{Map, Value};
 
 use super::{SessionManager, VerifyOptions};
 use crate::config::ms;
-use crate::crypto::b64url_decode;
+use crate::crypto::{b64std_decode, b64url_decode};
 use crate::error::{Error, Result, TryRefreshReason, UnauthorisedReason};
 use crate::keys::{KeySet, RS256};
-use crate::token::AccessTokenClaims;
+use crate::token::{AccessTokenClaims, TokenVersion};
 use crate::token::{anti_csrf, jwt};
 
 /// Why a token failed decoding.
@@ -159,12 +159,56 @@ impl SessionManager {
         token: &str,
         keys: &KeySet,
     ) -> std::result::Result<AccessTokenClaims, DecodeError> {
+        let core_versions = self.inner.config.core_token_versions;
+        if core_versions && token.starts_with(jwt::V2_HEADER) {
+            return self.decode_v2(token, keys);
+        }
         let parts = jwt::split(token).ok_or(DecodeError::Invalid)?;
-        let (kid, key) = match keys.key_by_exact_header(parts.header_b64) {
-            Some(known) => known,
-            None => key_from_header(parts.header_b64, keys)?,
+        let (kid, key, version) = match keys.key_by_exact_header(parts.header_b64) {
+            Some((kid, key)) => (kid, key, TokenVersion::V5),
+            None => key_from_header(parts.header_b64, keys, core_versions)?,
         };
-        self.verify_and_decode_payload(&parts, kid, key)
+        self.verify_and_decode_payload(&parts, kid, key, version)
+    }
+
+    /// A SuperTokens v2 token (only with `core_token_versions`): exactly
+    /// the core's fixed header, standard base64 (padded, canonical) payload
+    /// and signature, verified with each RS256 key of the set in turn, as
+    /// the core does, since the header names none.
+    fn decode_v2(
+        &self,
+        token: &str,
+        keys: &KeySet,
+    ) -> std::result::Result<AccessTokenClaims, DecodeError> {
+        if token.len() > jwt::MAX_TOKEN_LEN {
+            return Err(DecodeError::Invalid);
+        }
+        let mut parts = token.split('.');
+        let (Some(header), Some(payload_b64), Some(sig_b64), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(DecodeError::Invalid);
+        };
+        if header != jwt::V2_HEADER || payload_b64.is_empty() {
+            return Err(DecodeError::Invalid);
+        }
+        let signature = b64std_decode(sig_b64).ok_or(DecodeError::Invalid)?;
+        let signing_input = &token[..header.len() + 1 + payload_b64.len()];
+        let (kid, _) = keys
+            .verifying_keys()
+            .find(|(_, key)| {
+                key.algorithm == RS256 && key.verify(signing_input.as_bytes(), &signature)
+            })
+            .ok_or(DecodeError::Invalid)?;
+        let payload = b64std_decode(payload_b64).ok_or(DecodeError::Invalid)?;
+        let map: Map<String, Value> =
+            serde_json::from_slice(&payload).map_err(|_| DecodeError::Invalid)?;
+        let claims = AccessTokenClaims::from_payload_with(map, kid, None, false, TokenVersion::V2)
+            .ok_or(DecodeError::Invalid)?;
+        if !self.lifetime_is_plausible(&claims) {
+            return Err(DecodeError::Invalid);
+        }
+        Ok(claims)
     }
 
     fn verify_and_decode_payload(
@@ -172,6 +216,7 @@ impl SessionManager {
         parts: &jwt::Parts<'_>,
         kid: &str,
         key: &crate::keys::VerifyingKey,
+        version: TokenVersion,
     ) -> std::result::Result<AccessTokenClaims, DecodeError> {
         if key.algorithm != RS256 || !key.verify(parts.signing_input.as_bytes(), &parts.signature) {
             return Err(DecodeError::Invalid);
@@ -184,6 +229,7 @@ impl SessionManager {
             kid,
             self.inner.config.issuer.as_deref(),
             self.inner.config.session_token_type_claim,
+            version,
         )
         .ok_or(DecodeError::Invalid)?;
         if !self.lifetime_is_plausible(&claims) {
@@ -243,13 +289,15 @@ impl SessionManager {
 fn key_from_header<'k>(
     header_b64: &str,
     keys: &'k KeySet,
-) -> std::result::Result<(&'k str, &'k Arc<crate::keys::VerifyingKey>), DecodeError> {
+    core_versions: bool,
+) -> std::result::Result<(&'k str, &'k Arc<crate::keys::VerifyingKey>, TokenVersion), DecodeError> {
     let header_json = b64url_decode(header_b64).ok_or(DecodeError::Invalid)?;
-    let header = jwt::parse_header(&header_json).ok_or(DecodeError::Invalid)?;
+    let (header, version) =
+        jwt::parse_header_as(&header_json, core_versions).ok_or(DecodeError::Invalid)?;
     let kid = header.kid.as_deref().ok_or(DecodeError::Invalid)?;
     let (kid, key) = keys.verifying_key(kid).ok_or(DecodeError::UnknownKid)?;
     if header.alg != key.algorithm {
         return Err(DecodeError::Invalid);
     }
-    Ok((kid, key))
+    Ok((kid, key, version))
 }

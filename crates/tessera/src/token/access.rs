@@ -32,6 +32,88 @@ pub const PROTECTED_CLAIMS: [&str; 10] = [
     "stt",
 ];
 
+/// The SuperTokens access-token format a token is written in.
+///
+/// tessera issues [`TokenVersion::V5`]. SuperTokens core also issues the
+/// older formats to SDKs that speak old CDI versions
+/// (`AccessToken.getAccessTokenVersionForCDI`: v2 below CDI 2.21, v3 for
+/// 2.21, v4 for 3.x); `tessera serve` does the same, and verifies them,
+/// only when [`Config::core_token_versions`](crate::Config) is on.
+///
+/// | version | header | claims |
+/// |---|---|---|
+/// | v2 | the fixed standard-base64 header `{"alg":"RS256","typ":"JWT","version":"2"}`, no `kid` | `userId`, `expiryTime`/`timeCreated` (ms), `sessionHandle`, `refreshTokenHash1`, optional `parentRefreshTokenHash1`/`antiCsrfToken`, the user's payload nested under `userData` |
+/// | v3 | `version` `"3"`, `kid` | v5's without `tId` and `rsub` (tenant `public`, recipe user = `sub`) |
+/// | v4 | `version` `"4"`, `kid` | v5's without `rsub` |
+/// | v5 | `version` `"5"`, `kid` | see [`AccessTokenClaims`] |
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum TokenVersion {
+    /// SuperTokens' v2 token (CDI below 2.21).
+    V2,
+    /// SuperTokens' v3 token (CDI 2.21).
+    V3,
+    /// SuperTokens' v4 token (CDI 3.x).
+    V4,
+    /// SuperTokens' v5 token (CDI 4.0 and later): what tessera issues.
+    #[default]
+    V5,
+}
+
+impl TokenVersion {
+    /// The claims SuperTokens core sets itself in a token of this version,
+    /// which a user payload may therefore not hold
+    /// (`AccessTokenInfo.getRequiredAndProtectedProps`). Empty for v2, whose
+    /// user payload is nested under `userData` and cannot collide.
+    pub fn core_protected_claims(self) -> &'static [&'static str] {
+        const V3: &[&str] = &[
+            "sub",
+            "exp",
+            "iat",
+            "sessionHandle",
+            "refreshTokenHash1",
+            "parentRefreshTokenHash1",
+            "antiCsrfToken",
+        ];
+        const V4: &[&str] = &[
+            "sub",
+            "exp",
+            "iat",
+            "sessionHandle",
+            "refreshTokenHash1",
+            "parentRefreshTokenHash1",
+            "antiCsrfToken",
+            "tId",
+        ];
+        const V5: &[&str] = &[
+            "sub",
+            "exp",
+            "iat",
+            "sessionHandle",
+            "refreshTokenHash1",
+            "parentRefreshTokenHash1",
+            "antiCsrfToken",
+            "tId",
+            "rsub",
+        ];
+        match self {
+            Self::V2 => &[],
+            Self::V3 => V3,
+            Self::V4 => V4,
+            Self::V5 => V5,
+        }
+    }
+
+    /// The header's `version` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::V2 => "2",
+            Self::V3 => "3",
+            Self::V4 => "4",
+            Self::V5 => "5",
+        }
+    }
+}
+
 /// The verified contents of an access token.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AccessTokenClaims {
@@ -59,8 +141,12 @@ pub struct AccessTokenClaims {
     /// (with `iss` when it came from the application, not from tessera's
     /// configured issuer).
     pub user_payload: Value,
-    /// Key id the token was signed with.
+    /// Key id the token was signed with (for a v2 token, which names no
+    /// key, the key that verified it).
     pub kid: String,
+    /// The token's format: [`TokenVersion::V5`] unless an old CDI version
+    /// asked for another (see [`TokenVersion`]).
+    pub version: TokenVersion,
 }
 
 impl AccessTokenClaims {
@@ -83,6 +169,9 @@ impl AccessTokenClaims {
     /// The full payload, with `stt: 0` when `type_claim` (see
     /// [`Config::session_token_type_claim`](crate::Config)).
     pub(crate) fn payload(&self, issuer: Option<&str>, type_claim: bool) -> Map<String, Value> {
+        if self.version == TokenVersion::V2 {
+            return self.payload_v2();
+        }
         let mut map = match &self.user_payload {
             Value::Object(m) => m.clone(),
             _ => Map::new(),
@@ -91,8 +180,12 @@ impl AccessTokenClaims {
             map.insert("iss".into(), Value::from(iss));
         }
         map.insert("sub".into(), Value::from(self.user_id.as_str()));
-        map.insert("rsub".into(), Value::from(self.recipe_user_id.as_str()));
-        map.insert("tId".into(), Value::from(self.tenant_id.as_str()));
+        if self.version == TokenVersion::V5 {
+            map.insert("rsub".into(), Value::from(self.recipe_user_id.as_str()));
+        }
+        if self.version != TokenVersion::V3 {
+            map.insert("tId".into(), Value::from(self.tenant_id.as_str()));
+        }
         map.insert(
             "sessionHandle".into(),
             Value::from(self.session_handle.as_str()),
@@ -121,6 +214,38 @@ impl AccessTokenClaims {
         map
     }
 
+    /// The v2 payload: the core's claims, times in milliseconds, the user
+    /// payload under `userData`, the two optional hashes only when set.
+    fn payload_v2(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        map.insert("userId".into(), Value::from(self.user_id.as_str()));
+        map.insert("expiryTime".into(), Value::from(self.expiry_ms()));
+        map.insert("timeCreated".into(), Value::from(self.issued_at_ms()));
+        map.insert(
+            "sessionHandle".into(),
+            Value::from(self.session_handle.as_str()),
+        );
+        map.insert(
+            "refreshTokenHash1".into(),
+            Value::from(self.refresh_token_hash1.as_str()),
+        );
+        if let Some(parent) = &self.parent_refresh_token_hash1 {
+            map.insert(
+                "parentRefreshTokenHash1".into(),
+                Value::from(parent.as_str()),
+            );
+        }
+        if let Some(anti_csrf) = &self.anti_csrf_token {
+            map.insert("antiCsrfToken".into(), Value::from(anti_csrf.as_str()));
+        }
+        let user = match &self.user_payload {
+            Value::Object(m) => Value::Object(m.clone()),
+            _ => Value::Object(Map::new()),
+        };
+        map.insert("userData".into(), user);
+        map
+    }
+
     /// `from_payload_with(…, true)`: the rule with `stt: 0` required.
     #[cfg(test)]
     pub(crate) fn from_payload(
@@ -128,7 +253,7 @@ impl AccessTokenClaims {
         kid: &str,
         issuer: Option<&str>,
     ) -> Option<Self> {
-        Self::from_payload_with(map, kid, issuer, true)
+        Self::from_payload_with(map, kid, issuer, true, TokenVersion::V5)
     }
 
     /// Decodes a verified payload. `None` when a protected claim is missing
@@ -140,32 +265,44 @@ impl AccessTokenClaims {
         kid: &str,
         issuer: Option<&str>,
         type_claim: bool,
+        version: TokenVersion,
     ) -> Option<Self> {
-        fn take_string(map: &mut Map<String, Value>, k: &str) -> Option<String> {
-            match map.remove(k)? {
-                Value::String(s) => Some(s),
-                _ => None,
-            }
+        if version == TokenVersion::V2 {
+            return Self::from_payload_v2(map, kid);
+        }
+        if version != TokenVersion::V5 && (type_claim || issuer.is_some()) {
+            // Old formats exist only for the core's SDKs, which have neither.
+            return None;
         }
         if type_claim && map.remove("stt")?.as_u64() != Some(0) {
             return None;
         }
-        let parent_refresh_token_hash1 = match map.remove("parentRefreshTokenHash1") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s),
-            Some(_) => return None,
+        // Both are always present (null when unset), as the core requires
+        // (`checkRequiredPropsExist`).
+        let parent_refresh_token_hash1 = match map.remove("parentRefreshTokenHash1")? {
+            Value::Null => None,
+            Value::String(s) => Some(s),
+            _ => return None,
         };
         let issued_at = map.remove("iat")?.as_u64()?;
         let expires_at = map.remove("exp")?.as_u64()?;
         let user_id = take_string(&mut map, "sub")?;
-        let recipe_user_id = take_string(&mut map, "rsub")?;
-        let tenant_id = take_string(&mut map, "tId")?;
+        // v3 has no tenant and v4 no recipe user id: a user claim of that
+        // name stays a user claim, as in the core.
+        let recipe_user_id = match version {
+            TokenVersion::V5 => take_string(&mut map, "rsub")?,
+            _ => user_id.clone(),
+        };
+        let tenant_id = match version {
+            TokenVersion::V3 => crate::DEFAULT_TENANT.to_owned(),
+            _ => take_string(&mut map, "tId")?,
+        };
         let session_handle = take_string(&mut map, "sessionHandle")?;
         let refresh_token_hash1 = take_string(&mut map, "refreshTokenHash1")?;
-        let anti_csrf_token = match map.remove("antiCsrfToken") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s),
-            Some(_) => return None,
+        let anti_csrf_token = match map.remove("antiCsrfToken")? {
+            Value::Null => None,
+            Value::String(s) => Some(s),
+            _ => return None,
         };
         if let Some(expected) = issuer {
             match map.remove("iss") {
@@ -185,7 +322,58 @@ impl AccessTokenClaims {
             anti_csrf_token,
             user_payload: Value::Object(map),
             kid: kid.to_owned(),
+            version,
         })
+    }
+
+    /// Decodes a verified v2 payload: exactly the claims the core writes,
+    /// each with its type, and `userData` an object; anything else is no
+    /// v2 access token. Times are read in milliseconds and kept in whole
+    /// seconds (rounded down, so never a later expiry).
+    fn from_payload_v2(mut map: Map<String, Value>, kid: &str) -> Option<Self> {
+        let user_id = take_string(&mut map, "userId")?;
+        let expires_at = map.remove("expiryTime")?.as_u64()? / 1000;
+        let issued_at = map.remove("timeCreated")?.as_u64()? / 1000;
+        let session_handle = take_string(&mut map, "sessionHandle")?;
+        let refresh_token_hash1 = take_string(&mut map, "refreshTokenHash1")?;
+        let parent_refresh_token_hash1 = match map.remove("parentRefreshTokenHash1") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s),
+            Some(_) => return None,
+        };
+        let anti_csrf_token = match map.remove("antiCsrfToken") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s),
+            Some(_) => return None,
+        };
+        let user_payload = match map.remove("userData")? {
+            Value::Object(m) => Value::Object(m),
+            _ => return None,
+        };
+        if !map.is_empty() {
+            return None;
+        }
+        Some(Self {
+            session_handle,
+            recipe_user_id: user_id.clone(),
+            user_id,
+            tenant_id: crate::DEFAULT_TENANT.to_owned(),
+            issued_at,
+            expires_at,
+            refresh_token_hash1,
+            parent_refresh_token_hash1,
+            anti_csrf_token,
+            user_payload,
+            kid: kid.to_owned(),
+            version: TokenVersion::V2,
+        })
+    }
+}
+
+fn take_string(map: &mut Map<String, Value>, k: &str) -> Option<String> {
+    match map.remove(k)? {
+        Value::String(s) => Some(s),
+        _ => None,
     }
 }
 
@@ -201,11 +389,35 @@ pub(crate) fn validate_user_payload_with(
     issuer_configured: bool,
     type_claim: bool,
 ) -> Result<()> {
+    validate_user_payload_for(payload, issuer_configured, type_claim, TokenVersion::V5)
+}
+
+/// [`validate_user_payload_with`] for a token of `version`: a v5 payload
+/// may hold none of tessera's protected claims, an older one none of the
+/// core's claims of that version (v2: any object).
+pub(crate) fn validate_user_payload_for(
+    payload: &Value,
+    issuer_configured: bool,
+    type_claim: bool,
+    version: TokenVersion,
+) -> Result<()> {
     let Value::Object(map) = payload else {
         return Err(Error::InvalidInput(
             "the access-token payload must be a JSON object".into(),
         ));
     };
+    if version != TokenVersion::V5 {
+        if let Some(key) = version
+            .core_protected_claims()
+            .iter()
+            .find(|k| map.contains_key(**k))
+        {
+            return Err(Error::InvalidInput(format!(
+                "the access-token payload may not contain the protected claim `{key}`"
+            )));
+        }
+        return Ok(());
+    }
     if let Some(key) = PROTECTED_CLAIMS
         .iter()
         .filter(|k| type_claim || **k != "stt")
@@ -229,6 +441,20 @@ pub fn strip_protected_claims(payload: &mut Map<String, Value>) {
     for k in PROTECTED_CLAIMS {
         payload.remove(k);
     }
+}
+
+/// The format a token's header names, read without verifying anything:
+/// v2 for the core's fixed v2 header, v3 or v4 for a header saying so,
+/// `None` for anything that is not a JWT header (v5 otherwise). For
+/// choosing a rule before the engine verifies the token; the engine
+/// applies the verified token's own format again.
+pub fn token_version_of(token: &str) -> Option<TokenVersion> {
+    if token.starts_with(super::jwt::V2_HEADER) {
+        return Some(TokenVersion::V2);
+    }
+    let header_b64 = token.split('.').next()?;
+    let json = crate::crypto::b64url_decode(header_b64)?;
+    super::jwt::parse_header_as(&json, true).map(|(_, v)| v)
 }
 
 /// Whether `token` has the structure of a tessera access token — a compact
@@ -267,6 +493,7 @@ pub(crate) fn is_well_formed_access_token_with(token: &str, type_claim: bool) ->
         header.kid.as_deref().unwrap_or_default(),
         None,
         type_claim,
+        TokenVersion::V5,
     )
     .is_some()
 }
@@ -289,6 +516,7 @@ mod tests {
             anti_csrf_token: None,
             user_payload: json!({"role": "reader", "iss": "app"}),
             kid: "d-1".into(),
+            version: TokenVersion::V5,
         }
     }
 
@@ -320,11 +548,14 @@ mod tests {
         let p = c.payload(None, false);
         assert!(!p.contains_key("stt"));
         assert_eq!(
-            AccessTokenClaims::from_payload_with(p.clone(), "d-1", None, false).unwrap(),
+            AccessTokenClaims::from_payload_with(p.clone(), "d-1", None, false, TokenVersion::V5)
+                .unwrap(),
             c
         );
         // A token without `stt` is no access token where the claim is on.
-        assert!(AccessTokenClaims::from_payload_with(p, "d-1", None, true).is_none());
+        assert!(
+            AccessTokenClaims::from_payload_with(p, "d-1", None, true, TokenVersion::V5).is_none()
+        );
         let with_user_stt = AccessTokenClaims {
             user_payload: json!({"stt": 1, "role": "x"}),
             ..claims()
@@ -334,6 +565,7 @@ mod tests {
             "d-1",
             None,
             false,
+            TokenVersion::V5,
         )
         .unwrap();
         assert_eq!(back.user_payload, json!({"stt": 1, "role": "x"}));
@@ -350,6 +582,70 @@ mod tests {
         let mut p = claims().full_payload(None);
         p.insert("stt".into(), json!(1));
         assert!(AccessTokenClaims::from_payload(p, "d-1", None).is_none());
+    }
+
+    #[test]
+    fn the_nullable_claims_must_still_be_present() {
+        for k in ["parentRefreshTokenHash1", "antiCsrfToken"] {
+            let mut p = claims().full_payload(None);
+            p.remove(k);
+            assert!(
+                AccessTokenClaims::from_payload(p, "d-1", None).is_none(),
+                "{k}"
+            );
+        }
+    }
+
+    #[test]
+    fn old_formats_round_trip_with_their_own_claims() {
+        for version in [TokenVersion::V2, TokenVersion::V3, TokenVersion::V4] {
+            let c = AccessTokenClaims {
+                version,
+                user_payload: json!({"role": "reader"}),
+                ..claims()
+            };
+            let p = c.payload(None, false);
+            assert!(!p.contains_key("rsub"), "{version:?}");
+            assert_eq!(
+                p.contains_key("tId"),
+                version == TokenVersion::V4,
+                "{version:?}"
+            );
+            assert_eq!(p.contains_key("userData"), version == TokenVersion::V2);
+            let back =
+                AccessTokenClaims::from_payload_with(p, "d-1", None, false, version).unwrap();
+            assert_eq!(back, c, "{version:?}");
+            // Never with tessera's type claim or an issuer.
+            let p = c.payload(None, false);
+            if version != TokenVersion::V2 {
+                assert!(
+                    AccessTokenClaims::from_payload_with(p, "d-1", None, true, version).is_none()
+                );
+            }
+        }
+        // A v2 payload with anything beside the core's claims is refused.
+        let c = AccessTokenClaims {
+            version: TokenVersion::V2,
+            ..claims()
+        };
+        let mut p = c.payload(None, false);
+        p.insert("extra".into(), json!(1));
+        assert!(
+            AccessTokenClaims::from_payload_with(p, "d-1", None, false, TokenVersion::V2).is_none()
+        );
+        // v2 collides with nothing; v3 protects `sub` but not `tId`.
+        assert!(
+            validate_user_payload_for(&json!({"sub": 1}), false, false, TokenVersion::V2).is_ok()
+        );
+        assert!(
+            validate_user_payload_for(&json!({"sub": 1}), false, false, TokenVersion::V3).is_err()
+        );
+        assert!(
+            validate_user_payload_for(&json!({"tId": 1}), false, false, TokenVersion::V3).is_ok()
+        );
+        assert!(
+            validate_user_payload_for(&json!({"tId": 1}), false, false, TokenVersion::V4).is_err()
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 
 use crate::crypto::b64url_decode;
+use crate::token::access::TokenVersion;
 
 /// Longest access token accepted, in bytes. A v5 token with a generous user
 /// payload is 1–2 KiB; anything far larger is refused before any parsing.
@@ -73,17 +74,40 @@ pub(crate) fn split(token: &str) -> Option<Parts<'_>> {
 /// `kid` is present and no `crit` extension is demanded. Returns the header;
 /// the algorithm is checked against the key later.
 pub(crate) fn parse_header(json: &[u8]) -> Option<Header<'_>> {
+    parse_header_as(json, false).map(|(header, _)| header)
+}
+
+/// [`parse_header`], also taking — when `core_versions` (see
+/// [`Config::core_token_versions`](crate::Config)) — what SuperTokens core
+/// takes (`JWT.preParseJWTInfo`): `version` `"3"` or `"4"`, and a header
+/// without `version`, which the core reads as the latest format (v5: a JWT
+/// of its JWT recipe carrying every v5 session claim). Returns the header
+/// and the token format it names. v2 tokens have a fixed header of their
+/// own and never get here; `"1"`/`"2"` in a parsed header are refused, as
+/// the core refuses them.
+pub(crate) fn parse_header_as(
+    json: &[u8],
+    core_versions: bool,
+) -> Option<(Header<'_>, TokenVersion)> {
     let header: Header<'_> = serde_json::from_slice(json).ok()?;
     if header.typ.as_deref() != Some("JWT") || header.crit.is_some() || header.kid.is_none() {
         return None;
     }
-    let version_ok = match &header.version {
-        Some(serde_json::Value::String(v)) => v == TOKEN_VERSION,
-        Some(serde_json::Value::Number(n)) => n.as_u64() == Some(5),
-        _ => false,
+    let version = match &header.version {
+        Some(serde_json::Value::String(v)) if v == TOKEN_VERSION => TokenVersion::V5,
+        Some(serde_json::Value::Number(n)) if n.as_u64() == Some(5) => TokenVersion::V5,
+        Some(serde_json::Value::String(v)) if core_versions && v == "4" => TokenVersion::V4,
+        Some(serde_json::Value::String(v)) if core_versions && v == "3" => TokenVersion::V3,
+        None if core_versions => TokenVersion::V5,
+        _ => return None,
     };
-    version_ok.then_some(header)
+    Some((header, version))
 }
+
+/// The one header of a SuperTokens v2 access token, as the core writes it:
+/// standard base64 (padded) of `{"alg":"RS256","typ":"JWT","version":"2"}`.
+/// A v2 token is recognised by this exact string (`JWT.preParseJWTInfo`).
+pub(crate) const V2_HEADER: &str = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCIsInZlcnNpb24iOiIyIn0=";
 
 #[cfg(test)]
 mod tests {
@@ -92,6 +116,41 @@ mod tests {
 
     fn enc(s: &str) -> String {
         b64url(s.as_bytes())
+    }
+
+    #[test]
+    fn the_v2_header_is_the_cores() {
+        assert_eq!(
+            V2_HEADER,
+            crate::crypto::b64std(br#"{"alg":"RS256","typ":"JWT","version":"2"}"#)
+        );
+    }
+
+    #[test]
+    fn old_versions_and_no_version_only_with_core_versions() {
+        let h = |v: &str| format!(r#"{{"alg":"RS256","typ":"JWT","kid":"d-1"{v}}}"#);
+        for (extra, want) in [
+            (r#","version":"3""#, Some(TokenVersion::V3)),
+            (r#","version":"4""#, Some(TokenVersion::V4)),
+            ("", Some(TokenVersion::V5)),
+            (r#","version":"2""#, None),
+            (r#","version":"1""#, None),
+            (r#","version":"6""#, None),
+            (r#","version":3"#, None),
+        ] {
+            let json = h(extra);
+            assert_eq!(
+                parse_header_as(json.as_bytes(), true).map(|(_, v)| v),
+                want,
+                "{json}"
+            );
+            assert!(parse_header_as(json.as_bytes(), false).is_none(), "{json}");
+        }
+        let v5 = h(r#","version":"5""#);
+        assert_eq!(
+            parse_header_as(v5.as_bytes(), false).map(|(_, v)| v),
+            Some(TokenVersion::V5)
+        );
     }
 
     #[test]

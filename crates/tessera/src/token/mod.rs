@@ -13,4 +13,4 @@ pub mod front;
 pub(crate) mod jwt;
 pub mod refresh;
 
-pub use access::{AccessTokenClaims, PROTECTED_CLAIMS};
+pub use access::{AccessTokenClaims, PROTECTED_CLAIMS, TokenVersion};
