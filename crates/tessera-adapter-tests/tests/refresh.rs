@@ -555,3 +555,33 @@ async fn by_default_the_first_verify_after_a_refresh_sends_no_token(adapter: Ada
     assert!(first.headers().get("front-token").is_none());
     assert!(first.headers().get("st-access-token").is_none());
 }
+
+both!(under_child_promotion_signout_after_a_refresh_clears_and_sends_no_token);
+async fn under_child_promotion_signout_after_a_refresh_clears_and_sends_no_token(adapter: Adapter) {
+    let app = start_child_promotion(adapter).await;
+    app.login_cookie("frank").await;
+    app.clock.advance(Duration::from_secs(5));
+    let refresh = app
+        .client
+        .post(app.url("/auth/session/refresh"))
+        .header("rid", "session")
+        .header("st-auth-mode", "cookie")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refresh.status(), 200);
+    // The signout's verify promotes the child; the clearing still wins.
+    let res = app
+        .client
+        .post(app.url("/auth/signout"))
+        .header("rid", "session")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let h = res.headers().clone();
+    assert_eq!(h["front-token"], "remove");
+    assert!(is_clearing(&set_cookie(&h, "sAccessToken").unwrap()));
+    assert!(is_clearing(&set_cookie(&h, "sRefreshToken").unwrap()));
+    assert_eq!(app.jar_cookies("/"), "");
+}
