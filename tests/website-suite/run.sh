@@ -15,7 +15,8 @@
 # mocha output is in <checkout>/test-report/website-suite.log and the JUnit
 # report in <checkout>/test-report/test-results.xml.
 # Env: CHROMIUM (default /usr/bin/chromium), TESSERA_WEBSITE_SERVER_BIN (a
-# built server to use instead of cargo build).
+# built server to use instead of cargo build), TESSERA_WEBSITE_SERVER_ARGS
+# (more arguments for the server, e.g. "--refresh-model child-promotion").
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -82,7 +83,8 @@ else
 fi
 mkdir -p "$checkout/test-report"
 server_log="$checkout/test-report/website-test-server.log"
-"$server" --static-dir "$static" --package-version "$version" >"$server_log" 2>&1 &
+# shellcheck disable=SC2086 # word-split on purpose: a list of arguments
+"$server" --static-dir "$static" --package-version "$version" ${TESSERA_WEBSITE_SERVER_ARGS:-} >"$server_log" 2>&1 &
 server_pid=$!
 trap 'kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do

@@ -363,12 +363,23 @@ async fn duplicate_cookies_at_refresh_without_an_older_cookie_domain_are_a_500(a
     let res = app
         .bare_client()
         .post(app.url("/auth/session/refresh"))
-        .header("cookie", "sRefreshToken=a; sRefreshToken=b")
+        .header(
+            "cookie",
+            "sRefreshToken=first-value; sRefreshToken=second-value",
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 500);
-    assert_eq!(body(res).await, json!({ "message": "internal error" }));
+    // SuperTokens' text, which supertokens-website's tests look for.
+    let message = body(res).await["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.starts_with("The request contains multiple session cookies."),
+        "{message}"
+    );
+    assert!(message.contains("older_cookie_domain"), "{message}");
+    // No cookie value is echoed.
+    assert!(!message.contains("value"), "{message}");
 }
 
 both!(a_forged_refresh_token_is_401_unauthorised_and_clears);
@@ -435,4 +446,142 @@ async fn without_tenant_refresh_routes_the_refresh_cookie_stays_on_the_refresh_p
         .await
         .unwrap();
     assert_eq!(res.status(), 404);
+}
+
+/// An app on SuperTokens core's CDI 5.4 refresh model.
+async fn start_child_promotion(adapter: Adapter) -> TestApp {
+    start_with(
+        adapter,
+        Setup {
+            layer: Box::new(|l: Fdi| l.refresh_model(tessera::RefreshModel::ChildPromotion)),
+            ..Setup::default()
+        },
+    )
+    .await
+}
+
+/// `GET /me` in header mode with `access`.
+async fn me_header(app: &TestApp, access: &str) -> reqwest::Response {
+    app.bare_client()
+        .get(app.url("/me"))
+        .header("authorization", format!("Bearer {access}"))
+        .send()
+        .await
+        .unwrap()
+}
+
+both!(under_child_promotion_the_first_verify_after_a_refresh_sends_a_new_access_token);
+async fn under_child_promotion_the_first_verify_after_a_refresh_sends_a_new_access_token(
+    adapter: Adapter,
+) {
+    let app = start_child_promotion(adapter).await;
+    let login = app.login_header("carol").await;
+    app.clock.advance(Duration::from_secs(5));
+    let res = app.refresh_header(&login.refresh).await;
+    assert_eq!(res.status(), 200);
+    let child = header_tokens(res.headers());
+    assert_ne!(child.refresh, login.refresh);
+
+    // The first verify promotes the child and answers with a new access
+    // token and its front-token (the SDK's ACCESS_TOKEN_PAYLOAD_UPDATED).
+    let first = me_header(&app, &child.access).await;
+    assert_eq!(first.status(), 200);
+    let promoted = first.headers()["st-access-token"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(promoted, child.access);
+    let front = first.headers()["front-token"].to_str().unwrap().to_owned();
+    assert_eq!(decode_front_token(&front)["uid"], "carol");
+    assert!(first.headers().get("st-refresh-token").is_none());
+    assert_eq!(body(first).await["userId"], "carol");
+
+    // The promoted token verifies as it is.
+    let second = me_header(&app, &promoted).await;
+    assert_eq!(second.status(), 200);
+    assert!(second.headers().get("front-token").is_none());
+    assert!(second.headers().get("st-access-token").is_none());
+
+    // The parent of a promoted child is theft (no grace window here).
+    let replay = app.refresh_header(&login.refresh).await;
+    assert_eq!(replay.status(), 401);
+    assert_eq!(
+        body(replay).await,
+        json!({ "message": "token theft detected" })
+    );
+}
+
+both!(under_child_promotion_a_cookie_session_gets_the_promoted_token_as_a_cookie);
+async fn under_child_promotion_a_cookie_session_gets_the_promoted_token_as_a_cookie(
+    adapter: Adapter,
+) {
+    let app = start_child_promotion(adapter).await;
+    app.login_cookie("dave").await;
+    app.clock.advance(Duration::from_secs(5));
+    let refresh = app
+        .client
+        .post(app.url("/auth/session/refresh"))
+        .header("rid", "session")
+        .header("st-auth-mode", "cookie")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refresh.status(), 200);
+    let child = cookie_value(&set_cookie(refresh.headers(), "sAccessToken").unwrap());
+
+    let first = app.client.get(app.url("/me")).send().await.unwrap();
+    assert_eq!(first.status(), 200);
+    let promoted = cookie_value(&set_cookie(first.headers(), "sAccessToken").unwrap());
+    assert_ne!(promoted, child);
+    assert!(first.headers().get("front-token").is_some());
+    assert!(set_cookie(first.headers(), "sRefreshToken").is_none());
+
+    let second = app.client.get(app.url("/me")).send().await.unwrap();
+    assert_eq!(second.status(), 200);
+    assert!(set_cookie(second.headers(), "sAccessToken").is_none());
+    assert!(second.headers().get("front-token").is_none());
+}
+
+both!(by_default_the_first_verify_after_a_refresh_sends_no_token);
+async fn by_default_the_first_verify_after_a_refresh_sends_no_token(adapter: Adapter) {
+    let app = start(adapter).await;
+    let login = app.login_header("erin").await;
+    app.clock.advance(Duration::from_secs(5));
+    let res = app.refresh_header(&login.refresh).await;
+    assert_eq!(res.status(), 200);
+    let new = header_tokens(res.headers());
+    let first = me_header(&app, &new.access).await;
+    assert_eq!(first.status(), 200);
+    assert!(first.headers().get("front-token").is_none());
+    assert!(first.headers().get("st-access-token").is_none());
+}
+
+both!(under_child_promotion_signout_after_a_refresh_clears_and_sends_no_token);
+async fn under_child_promotion_signout_after_a_refresh_clears_and_sends_no_token(adapter: Adapter) {
+    let app = start_child_promotion(adapter).await;
+    app.login_cookie("frank").await;
+    app.clock.advance(Duration::from_secs(5));
+    let refresh = app
+        .client
+        .post(app.url("/auth/session/refresh"))
+        .header("rid", "session")
+        .header("st-auth-mode", "cookie")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refresh.status(), 200);
+    // The signout's verify promotes the child; the clearing still wins.
+    let res = app
+        .client
+        .post(app.url("/auth/signout"))
+        .header("rid", "session")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let h = res.headers().clone();
+    assert_eq!(h["front-token"], "remove");
+    assert!(is_clearing(&set_cookie(&h, "sAccessToken").unwrap()));
+    assert!(is_clearing(&set_cookie(&h, "sRefreshToken").unwrap()));
+    assert_eq!(app.jar_cookies("/"), "");
 }

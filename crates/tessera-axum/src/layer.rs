@@ -138,6 +138,12 @@ impl SessionLayer {
         self.map(|f| f.expose_access_token_in_cookie_mode(on))
     }
 
+    /// Which refresh-token model the refresh route and every extraction
+    /// follow (default rotation at refresh); see [`Fdi::refresh_model`].
+    pub fn refresh_model(self, model: tessera::RefreshModel) -> Self {
+        self.map(|f| f.refresh_model(model))
+    }
+
     /// Adds a claim validator that every [`Session`](crate::Session)
     /// extraction runs (a failure is `403 invalid claim`).
     pub fn claim_validator(self, validator: impl ClaimValidator) -> Self {

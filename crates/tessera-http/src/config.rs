@@ -116,6 +116,7 @@ pub(crate) struct TransportConfig {
     pub(crate) transfer_policy: TokenTransferPolicy,
     pub(crate) expose_access_token_in_cookie_mode: bool,
     pub(crate) claim_validators: Vec<Arc<dyn ClaimValidator>>,
+    pub(crate) refresh_model: tessera::RefreshModel,
 }
 
 impl fmt::Debug for TransportConfig {
@@ -135,6 +136,7 @@ impl fmt::Debug for TransportConfig {
                 &self.expose_access_token_in_cookie_mode,
             )
             .field("claim_validators", &self.claim_validators.len())
+            .field("refresh_model", &self.refresh_model)
             .finish()
     }
 }
@@ -162,6 +164,7 @@ impl Default for TransportConfig {
             transfer_policy: TokenTransferPolicy::Any,
             expose_access_token_in_cookie_mode: false,
             claim_validators: Vec::new(),
+            refresh_model: tessera::RefreshModel::RotateAtRefresh,
         }
     }
 }

@@ -10,6 +10,7 @@
 //! | `TokenTheftDetected` | 401 | `{"message":"token theft detected"}` | both |
 //! | `InvalidClaim` | 403 | `{"message":"invalid claim","claimValidationErrors":[…]}` | no |
 //! | `InvalidInput` | 400 | `{"message":"<text>"}` | no |
+//! | `DuplicateSessionCookies` | 500 | `{"message":"The request contains multiple session cookies. …"}` | no |
 //! | everything else | 500 | `{"message":"internal error"}` | no |
 //!
 //! 401 and 403 are the defaults; the request's
@@ -21,6 +22,14 @@
 //! is ever logged.
 
 use std::fmt;
+
+/// The message of the 500 a refresh answers when the request carries a
+/// session cookie twice and no `older_cookie_domain` is configured. It
+/// starts with SuperTokens' sentence (supertokens-website's tests look for
+/// it) and says how to fix the cause.
+pub const DUPLICATE_SESSION_COOKIES_MESSAGE: &str = "The request contains multiple session cookies. \
+     Probably the cookie domain changed; set older_cookie_domain to clear the \
+     cookies of the previous domain.";
 
 /// Why a request was refused as unauthorised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,7 +161,10 @@ macro_rules! fdi_error {
             InvalidInput(::std::string::String),
             /// The request carries the same session cookie more than once
             /// and no `older_cookie_domain` is configured to clear the stale
-            /// one (SuperTokens answers this with a 500 too).
+            /// one: `500 {"message":"The request contains multiple session
+            /// cookies. …"}` (SuperTokens answers a 500 with that text too,
+            /// and supertokens-website's tests look for it; it names no
+            /// token, so it is safe to send).
             DuplicateSessionCookies,
             /// The session middleware (`SessionLayer`, `SessionMiddleware`)
             /// is not installed around this route: a programming error,
@@ -176,7 +188,10 @@ macro_rules! fdi_error {
                         "claimValidationErrors": errors,
                     }),
                     Self::InvalidInput(msg) => json!({ "message": msg }),
-                    Self::DuplicateSessionCookies | Self::MissingLayer | Self::Internal(_) => {
+                    Self::DuplicateSessionCookies => {
+                        json!({ "message": $crate::DUPLICATE_SESSION_COOKIES_MESSAGE })
+                    }
+                    Self::MissingLayer | Self::Internal(_) => {
                         json!({ "message": "internal error" })
                     }
                 }

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use tessera::{AntiCsrfMode, SessionManager};
+use tessera::{AntiCsrfMode, RefreshModel, SessionManager};
 
 use crate::claims::ClaimValidator;
 use crate::config::{
@@ -234,6 +234,38 @@ impl Fdi {
     pub fn expose_access_token_in_cookie_mode(mut self, on: bool) -> Self {
         self.config_mut().expose_access_token_in_cookie_mode = on;
         self
+    }
+
+    /// Which refresh-token model the refresh route and verification follow
+    /// (default [`RefreshModel::RotateAtRefresh`]: the refresh rotates the
+    /// refresh token with one compare-and-swap and verification never
+    /// writes).
+    ///
+    /// [`RefreshModel::ChildPromotion`] is SuperTokens core's model for CDI
+    /// 5.4/5.5, for apps whose clients expect its exact answers: the refresh
+    /// writes nothing and hands out a child refresh token with an access
+    /// token naming its parent; the first verification of that access token
+    /// promotes the child (one conditional write, so one store write per
+    /// refresh as before) and answers with a new access token and
+    /// `front-token`, which supertokens-website reports as one more
+    /// `ACCESS_TOKEN_PAYLOAD_UPDATED`. No grace window: once a child is
+    /// promoted its parent is theft. Verifying such a token costs one store
+    /// read (and the promotion its write), whatever the route's options.
+    ///
+    /// ```
+    /// # use tessera_http::Fdi;
+    /// # async fn demo(manager: tessera::SessionManager) {
+    /// let fdi = Fdi::new(manager).refresh_model(tessera::RefreshModel::ChildPromotion);
+    /// # }
+    /// ```
+    pub fn refresh_model(mut self, model: RefreshModel) -> Self {
+        self.config_mut().refresh_model = model;
+        self
+    }
+
+    /// The refresh-token model in force (see [`Fdi::refresh_model`]).
+    pub(crate) fn model(&self) -> RefreshModel {
+        self.shared.config.refresh_model
     }
 
     /// Adds a claim validator that every session verification runs (a

@@ -103,12 +103,15 @@ impl RequestContext {
 
         let refreshed = self
             .manager()
-            .refresh_session_with(RefreshRequest {
-                refresh_token: token,
-                anti_csrf_token: req.header(ANTI_CSRF_HEADER),
-                enable_anti_csrf: Some(self.fdi().anti_csrf_tokens(method)),
-                use_dynamic_signing_key: None,
-            })
+            .refresh_session_as(
+                RefreshRequest {
+                    refresh_token: token,
+                    anti_csrf_token: req.header(ANTI_CSRF_HEADER),
+                    enable_anti_csrf: Some(self.fdi().anti_csrf_tokens(method)),
+                    use_dynamic_signing_key: None,
+                },
+                self.fdi().model(),
+            )
             .await;
         let created = match refreshed {
             Ok(created) => created,

@@ -22,7 +22,8 @@ pub use config::{
 };
 pub use context::RequestContext;
 pub use error::{
-    Error, ErrorResponse, Rejection, RejectionKind, TryRefreshCause, UnauthorisedCause,
+    DUPLICATE_SESSION_COOKIES_MESSAGE, Error, ErrorResponse, Rejection, RejectionKind,
+    TryRefreshCause, UnauthorisedCause,
 };
 pub use fdi::Fdi;
 pub use options::SessionOptions;

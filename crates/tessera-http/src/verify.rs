@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use tessera::{AntiCsrfMode, VerifyOptions};
+use tessera::{AntiCsrfMode, RefreshModel, VerifyOptions};
 
 use crate::claims::validate_all;
 use crate::config::TokenTransferMethod;
@@ -13,6 +13,7 @@ use crate::names::{ACCESS_TOKEN_COOKIE, ANTI_CSRF_HEADER, LEGACY_ID_REFRESH_TOKE
 use crate::options::SessionOptions;
 use crate::request::{RequestView, bearer_token, cookie_values, has_cookie, has_rid};
 use crate::session::Session;
+use crate::write::Mutation;
 
 impl RequestContext {
     /// Verifies the request's access token; `Ok(None)` when it carries none.
@@ -31,7 +32,10 @@ impl RequestContext {
     ///    needs a `rid` header, else try refresh; `ViaToken` is the engine's
     ///    check of the `anti-csrf` header.
     /// 6. The engine verifies (signature, expiry, anti-CSRF token, and the
-    ///    store with blacklisting or `check_database`).
+    ///    store with blacklisting or `check_database`). Under
+    ///    [`RefreshModel::ChildPromotion`] it may promote the token's child
+    ///    refresh token and issue a new access token, which is queued for
+    ///    the response in the request's transfer method.
     /// 7. The configured claim validators, unless the route turned them off.
     pub async fn verify<E>(
         self: &Arc<Self>,
@@ -81,17 +85,43 @@ impl RequestContext {
             });
         }
         let via_token = mode == AntiCsrfMode::ViaToken;
-        let claims = manager
-            .get_session(
-                &token,
-                req.header(ANTI_CSRF_HEADER),
-                VerifyOptions {
-                    anti_csrf_check: do_check && via_token,
-                    enable_anti_csrf: Some(via_token),
-                    check_database: options.check_database,
-                },
-            )
-            .await?;
+        let verify_options = VerifyOptions {
+            anti_csrf_check: do_check && via_token,
+            enable_anti_csrf: Some(via_token),
+            check_database: options.check_database,
+        };
+        let anti_csrf_token = req.header(ANTI_CSRF_HEADER);
+        let (claims, token) = match self.fdi().model() {
+            RefreshModel::ChildPromotion => {
+                let verified = manager
+                    .get_session_as(
+                        &token,
+                        anti_csrf_token,
+                        verify_options,
+                        RefreshModel::ChildPromotion,
+                    )
+                    .await?;
+                match verified.access_token {
+                    // A promotion (or a newer stored payload): the client
+                    // must use the new token from now on.
+                    Some(issued) => {
+                        self.queue([Mutation::AccessToken {
+                            method: transfer,
+                            token: issued.token.clone(),
+                            front_token: issued.front_token,
+                        }]);
+                        (verified.claims, issued.token)
+                    }
+                    None => (verified.claims, token),
+                }
+            }
+            _ => (
+                manager
+                    .get_session(&token, anti_csrf_token, verify_options)
+                    .await?,
+                token,
+            ),
+        };
 
         let validators = &self.config().claim_validators;
         if options.validate_claims && !validators.is_empty() {

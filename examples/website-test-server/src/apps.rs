@@ -79,14 +79,18 @@ impl Apps {
 
 /// A manager on a memory store with the core config the suite asked for.
 ///
-/// Two settings follow the SuperTokens core rather than tessera's defaults:
-/// no clock leeway (the core and supertokens-node reject a token the
-/// millisecond it expires, and the suite waits exactly one lifetime before
-/// it expects a refresh), and the `iss` claim of the upstream server.
+/// Three settings follow the SuperTokens core rather than tessera's
+/// defaults: no clock leeway (the core and supertokens-node reject a token
+/// the millisecond it expires, and the suite waits exactly one lifetime
+/// before it expects a refresh), the `iss` claim of the upstream server,
+/// and no `stt` claim (`Config::session_token_type_claim` off, as `tessera
+/// serve` runs): the suite counts the keys of the access-token payload and
+/// expects exactly the core's.
 async fn manager(core_config: &Value) -> Result<SessionManager, Error> {
     let mut config = Config {
         clock_leeway: Duration::ZERO,
         issuer: Some(ISSUER.to_owned()),
+        session_token_type_claim: false,
         ..Config::default()
     };
     if let Some(secs) = number(&core_config["access_token_validity"]) {

@@ -26,6 +26,19 @@ struct Args {
     /// What GET /getPackageVersion answers (the SDK's version).
     #[arg(long, default_value = "20.1.7")]
     package_version: String,
+    /// The refresh-token model: `rotate` (tessera's default) or
+    /// `child-promotion` (SuperTokens core's CDI 5.4 model).
+    #[arg(long, value_enum, default_value_t = Model::Rotate)]
+    refresh_model: Model,
+}
+
+/// `--refresh-model`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Model {
+    /// Rotation at refresh.
+    Rotate,
+    /// Child promotion at the first verify after a refresh.
+    ChildPromotion,
 }
 
 #[tokio::main]
@@ -40,6 +53,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         apps: Apps::new().await?,
         static_dir: args.static_dir,
         package_version: args.package_version,
+        refresh_model: match args.refresh_model {
+            Model::Rotate => tessera::RefreshModel::RotateAtRefresh,
+            Model::ChildPromotion => tessera::RefreshModel::ChildPromotion,
+        },
     });
     let mut servers = tokio::task::JoinSet::new();
     for port in args.ports {

@@ -24,6 +24,11 @@ pub struct Site {
     pub static_dir: PathBuf,
     /// What `GET /getPackageVersion` answers (the SDK's `package_version`).
     pub package_version: String,
+    /// The FDI's refresh-token model: rotation at refresh (tessera's
+    /// default) or the core's CDI 5.4 child promotion, under which the
+    /// first request after a refresh answers with a new access token as
+    /// supertokens-node on the core does.
+    pub refresh_model: tessera::RefreshModel,
 }
 
 /// The three counters of the upstream server, reset by `POST /beforeeach`.
@@ -132,7 +137,8 @@ fn build(port: &Arc<Port>, setup: &Setup) -> Router {
         } else {
             AntiCsrfMode::None
         })
-        .expose_access_token_in_cookie_mode(setup.jwt);
+        .expose_access_token_in_cookie_mode(setup.jwt)
+        .refresh_model(port.site.refresh_model);
     let auth = layer
         .routes()
         .route_layer(from_fn_with_state(port.clone(), routes::count_refresh));

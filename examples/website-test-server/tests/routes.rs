@@ -31,6 +31,7 @@ async fn start() -> Server {
         apps: Apps::new().await.unwrap(),
         static_dir: dir.path().to_owned(),
         package_version: "20.1.7".into(),
+        refresh_model: tessera::RefreshModel::default(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
