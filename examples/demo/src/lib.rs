@@ -22,6 +22,8 @@
 //! (`415`), a body over 1 MiB (`413`) or headers over 16 KiB (`431`) get a
 //! short JSON `{"message": …}`, never axum's plain-text rejection.
 
+pub mod cli;
+
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
 
