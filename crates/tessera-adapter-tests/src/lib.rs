@@ -15,7 +15,7 @@
 )]
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 mod actix_app;
@@ -28,7 +28,7 @@ use base64::Engine as _;
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::header::HeaderMap;
 use serde_json::Value;
-use tessera::store::{SessionRecord, SessionStore, SqliteStore, StoredKey, TenantFilter};
+use tessera::store::{CallLog, CountingStore, SqliteStore};
 use tessera::{AntiCsrfMode, ManualClock, SessionManager};
 use tessera_http::Fdi;
 
@@ -57,132 +57,6 @@ macro_rules! both {
             }
         }
     };
-}
-
-// ---------------------------------------------------------------- the store
-
-/// What the counting store saw.
-#[derive(Debug, Default)]
-pub struct Calls {
-    /// Calls on the session table (every method but the key-table ones).
-    pub session_calls: usize,
-    /// Every `update_session_data` value written.
-    pub data_writes: Vec<Value>,
-    /// Every `update_jwt_payload` value written.
-    pub payload_writes: Vec<Value>,
-}
-
-/// A real store wrapped so that tests can count its session-table calls.
-#[derive(Debug, Clone)]
-pub struct CountingStore<S> {
-    inner: S,
-    calls: Arc<Mutex<Calls>>,
-}
-
-impl<S> CountingStore<S> {
-    fn hit(&self) {
-        self.calls.lock().unwrap().session_calls += 1;
-    }
-}
-
-impl<S: SessionStore> SessionStore for CountingStore<S> {
-    async fn insert_session(&self, record: &SessionRecord) -> tessera::Result<()> {
-        self.hit();
-        self.inner.insert_session(record).await
-    }
-    async fn get_session(
-        &self,
-        handle: &str,
-        now_ms: i64,
-    ) -> tessera::Result<Option<SessionRecord>> {
-        self.hit();
-        self.inner.get_session(handle, now_ms).await
-    }
-    async fn session_exists(&self, handle: &str, now_ms: i64) -> tessera::Result<bool> {
-        self.hit();
-        self.inner.session_exists(handle, now_ms).await
-    }
-    async fn get_session_data(&self, handle: &str, now_ms: i64) -> tessera::Result<Option<Value>> {
-        self.hit();
-        self.inner.get_session_data(handle, now_ms).await
-    }
-    async fn rotate_refresh(
-        &self,
-        handle: &str,
-        expected_current_hash: &[u8; 32],
-        rotation: &tessera::store::Rotation,
-        now_ms: i64,
-    ) -> tessera::Result<Option<SessionRecord>> {
-        self.hit();
-        self.inner
-            .rotate_refresh(handle, expected_current_hash, rotation, now_ms)
-            .await
-    }
-    async fn update_session_data(
-        &self,
-        handle: &str,
-        data: &Value,
-        now_ms: i64,
-    ) -> tessera::Result<bool> {
-        self.hit();
-        self.calls.lock().unwrap().data_writes.push(data.clone());
-        self.inner.update_session_data(handle, data, now_ms).await
-    }
-    async fn update_jwt_payload(
-        &self,
-        handle: &str,
-        payload: &Value,
-        now_ms: i64,
-    ) -> tessera::Result<Option<SessionRecord>> {
-        self.hit();
-        self.calls
-            .lock()
-            .unwrap()
-            .payload_writes
-            .push(payload.clone());
-        self.inner.update_jwt_payload(handle, payload, now_ms).await
-    }
-    async fn delete_sessions(
-        &self,
-        handles: &[String],
-        tenant: TenantFilter<'_>,
-    ) -> tessera::Result<Vec<String>> {
-        self.hit();
-        self.inner.delete_sessions(handles, tenant).await
-    }
-    async fn delete_sessions_for_user(
-        &self,
-        user_id: &str,
-        tenant: TenantFilter<'_>,
-    ) -> tessera::Result<Vec<String>> {
-        self.hit();
-        self.inner.delete_sessions_for_user(user_id, tenant).await
-    }
-    async fn list_handles_for_user(
-        &self,
-        user_id: &str,
-        tenant: TenantFilter<'_>,
-        now_ms: i64,
-    ) -> tessera::Result<Vec<String>> {
-        self.hit();
-        self.inner
-            .list_handles_for_user(user_id, tenant, now_ms)
-            .await
-    }
-    async fn delete_expired(&self, now_ms: i64, limit: u32) -> tessera::Result<u64> {
-        self.hit();
-        self.inner.delete_expired(now_ms, limit).await
-    }
-    // The key table is not counted: key maintenance is not a session call.
-    async fn load_keys(&self) -> tessera::Result<Vec<StoredKey>> {
-        self.inner.load_keys().await
-    }
-    async fn insert_key(&self, key: &StoredKey) -> tessera::Result<bool> {
-        self.inner.insert_key(key).await
-    }
-    async fn delete_retired_keys(&self, now_ms: i64) -> tessera::Result<u64> {
-        self.inner.delete_retired_keys(now_ms).await
-    }
 }
 
 // ---------------------------------------------------------------- the app
@@ -218,7 +92,7 @@ pub struct TestApp {
     pub manager: SessionManager,
     pub clock: ManualClock,
     pub adapter: Adapter,
-    calls: Arc<Mutex<Calls>>,
+    calls: CallLog,
     server: Server,
     _dir: tempfile::TempDir,
 }
@@ -252,11 +126,8 @@ pub async fn start_with(adapter: Adapter, setup: Setup) -> TestApp {
     let sqlite = SqliteStore::open(dir.path().join("sessions.db"))
         .await
         .unwrap();
-    let calls = Arc::new(Mutex::new(Calls::default()));
-    let store = CountingStore {
-        inner: sqlite,
-        calls: calls.clone(),
-    };
+    let store = CountingStore::new(sqlite);
+    let calls = store.log();
     let clock = ManualClock::starting_now();
     let manager = SessionManager::builder()
         .store(store)
@@ -324,17 +195,17 @@ impl TestApp {
 
     /// Session-table calls so far.
     pub fn session_calls(&self) -> usize {
-        self.calls.lock().unwrap().session_calls
+        self.calls.session_calls()
     }
 
     /// Every session-data value written so far.
     pub fn data_writes(&self) -> Vec<Value> {
-        self.calls.lock().unwrap().data_writes.clone()
+        self.calls.snapshot().data_writes
     }
 
     /// Every payload value written so far.
     pub fn payload_writes(&self) -> Vec<Value> {
-        self.calls.lock().unwrap().payload_writes.clone()
+        self.calls.snapshot().payload_writes
     }
 
     /// The `Cookie` header the jar would send to `path`.

@@ -18,6 +18,8 @@ use serde_json::Value;
 
 use crate::error::Result;
 
+#[cfg(feature = "testing")]
+mod counting;
 pub mod memory;
 #[cfg(feature = "postgres")]
 pub mod postgres;
@@ -26,6 +28,8 @@ mod sql_common;
 #[cfg(any(feature = "sqlite", feature = "sqlite-unbundled"))]
 pub mod sqlite;
 
+#[cfg(feature = "testing")]
+pub use counting::{CallLog, CountingStore, StoreCalls};
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
