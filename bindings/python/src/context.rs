@@ -53,11 +53,14 @@ impl Context {
         session_required: bool,
         anti_csrf_check: Option<bool>,
         check_database: bool,
+        validate_claims: bool,
     ) -> impl Future<Output = PyResult<Option<Session>>> + Send + 'static {
         let ctx = self.ctx.clone();
         let req = self.req.clone();
         let touched = self.touched.clone();
-        let mut options = SessionOptions::new().check_database(check_database);
+        let mut options = SessionOptions::new()
+            .check_database(check_database)
+            .validate_claims(validate_claims);
         if let Some(check) = anti_csrf_check {
             options = options.anti_csrf_check(check);
         }
@@ -92,16 +95,23 @@ impl Context {
     /// Verifies the request's session (FDI §4, §5): a `Session`, or `None`
     /// when the request carries no access token and `session_required` is
     /// false. Raises `UnauthorisedError`, `TryRefreshTokenError`,
-    /// `InvalidClaimError`. Returns an awaitable.
-    #[pyo3(signature = (session_required = true, anti_csrf_check = None, check_database = false))]
+    /// `InvalidClaimError` (the global claim validators run unless
+    /// `validate_claims` is false). Returns an awaitable.
+    #[pyo3(signature = (session_required = true, anti_csrf_check = None, check_database = false, validate_claims = true))]
     fn verify<'py>(
         &self,
         py: Python<'py>,
         session_required: bool,
         anti_csrf_check: Option<bool>,
         check_database: bool,
+        validate_claims: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let fut = self.verify_future(session_required, anti_csrf_check, check_database);
+        let fut = self.verify_future(
+            session_required,
+            anti_csrf_check,
+            check_database,
+            validate_claims,
+        );
         future_into_py(py, fut)
     }
 
@@ -109,15 +119,21 @@ impl Context {
     /// loop when the answer needs no database: `(True, result)` when it is
     /// ready now (the GIL is released while the engine works), `(False,
     /// awaitable)` when the engine must wait for the store.
-    #[pyo3(signature = (session_required = true, anti_csrf_check = None, check_database = false))]
+    #[pyo3(signature = (session_required = true, anti_csrf_check = None, check_database = false, validate_claims = true))]
     fn verify_now<'py>(
         &self,
         py: Python<'py>,
         session_required: bool,
         anti_csrf_check: Option<bool>,
         check_database: bool,
+        validate_claims: bool,
     ) -> PyResult<(bool, Bound<'py, PyAny>)> {
-        let fut = Box::pin(self.verify_future(session_required, anti_csrf_check, check_database));
+        let fut = Box::pin(self.verify_future(
+            session_required,
+            anti_csrf_check,
+            check_database,
+            validate_claims,
+        ));
         match py.detach(move || poll_once(fut).map_err(SendFuture)) {
             Ok(out) => Ok((true, out?.into_pyobject(py)?)),
             Err(SendFuture(fut)) => Ok((false, future_into_py(py, fut)?)),

@@ -8,9 +8,11 @@ use std::time::Duration;
 use pyo3::prelude::*;
 use pyo3_async_runtimes::tokio::{future_into_py, get_runtime};
 use serde_json::{Value, json};
+use tessera::keys::KeyEncryptionKey;
 use tessera::{AntiCsrfMode, SessionInformation, SessionManager};
 use tessera_http::{Fdi, SameSite, TokenTransferPolicy};
 
+use crate::claims::PyValidator;
 use crate::context::Context;
 use crate::errors;
 use crate::request::{AsgiHeaders, Req};
@@ -21,6 +23,8 @@ use crate::request::{AsgiHeaders, Req};
 #[derive(Debug, Clone)]
 pub struct Engine {
     pub(crate) fdi: Fdi,
+    /// The global claim validators (also registered on `fdi`).
+    pub(crate) validators: Vec<PyValidator>,
     #[cfg(feature = "testing")]
     pub(crate) probe: Option<crate::testing::Probe>,
 }
@@ -44,6 +48,8 @@ pub(crate) struct Settings {
     pub(crate) session_expired_status: u16,
     pub(crate) invalid_claim_status: u16,
     pub(crate) expose_access_token_in_cookie_mode: bool,
+    pub(crate) key_encryption_key: Option<String>,
+    pub(crate) key_encryption_key_file: Option<String>,
 }
 
 fn seconds(name: &str, s: f64) -> PyResult<Duration> {
@@ -83,11 +89,32 @@ impl Settings {
         if let Some(mode) = &self.anti_csrf {
             b = b.anti_csrf(anti_csrf_mode(mode)?);
         }
+        if let Some(kek) = self.kek()? {
+            b = b.key_encryption_key(kek);
+        }
         Ok(b)
     }
 
-    /// The FDI over `manager` with the transport settings applied.
-    pub(crate) fn fdi(&self, manager: SessionManager) -> PyResult<Fdi> {
+    /// The key-encryption key: the text given, else the file given, else
+    /// `TESSERA_KEY_ENCRYPTION_KEY` / `TESSERA_KEY_ENCRYPTION_KEY_FILE`
+    /// (as `tessera serve` reads them); `None` when there is none.
+    fn kek(&self) -> PyResult<Option<KeyEncryptionKey>> {
+        let kek = match (&self.key_encryption_key, &self.key_encryption_key_file) {
+            (Some(_), Some(_)) => {
+                return Err(errors::config(
+                    "give key_encryption_key or key_encryption_key_file, not both",
+                ));
+            }
+            (Some(text), None) => KeyEncryptionKey::parse(text).map(Some),
+            (None, Some(path)) => KeyEncryptionKey::from_file(path).map(Some),
+            (None, None) => KeyEncryptionKey::from_env(),
+        };
+        kek.map_err(errors::engine)
+    }
+
+    /// The FDI over `manager` with the transport settings and the global
+    /// claim validators applied.
+    pub(crate) fn fdi(&self, manager: SessionManager, validators: &[PyValidator]) -> PyResult<Fdi> {
         let bad = |e: tessera_http::Error| errors::config(e.to_string());
         let mut fdi = Fdi::new(manager).api_base_path(&self.api_base_path);
         match (&self.api_domain, &self.website_domain) {
@@ -134,6 +161,9 @@ impl Settings {
                 }
             },
         );
+        for v in validators {
+            fdi = fdi.claim_validator(v.clone());
+        }
         fdi = fdi
             .status_codes(self.session_expired_status, self.invalid_claim_status)
             .map_err(bad)?;
@@ -191,6 +221,9 @@ impl Engine {
         session_expired_status = 401,
         invalid_claim_status = 403,
         expose_access_token_in_cookie_mode = false,
+        key_encryption_key = None,
+        key_encryption_key_file = None,
+        claim_validators = Vec::new(),
         testing = false,
     ))]
     #[allow(clippy::too_many_arguments)]
@@ -213,8 +246,12 @@ impl Engine {
         session_expired_status: u16,
         invalid_claim_status: u16,
         expose_access_token_in_cookie_mode: bool,
+        key_encryption_key: Option<String>,
+        key_encryption_key_file: Option<String>,
+        claim_validators: Vec<Bound<'_, PyAny>>,
         testing: bool,
     ) -> PyResult<Self> {
+        let validators = crate::claims::from_list(&claim_validators)?;
         let settings = Settings {
             api_base_path,
             api_domain,
@@ -232,10 +269,12 @@ impl Engine {
             session_expired_status,
             invalid_claim_status,
             expose_access_token_in_cookie_mode,
+            key_encryption_key,
+            key_encryption_key_file,
         };
         if testing {
             #[cfg(feature = "testing")]
-            return crate::testing::engine(py, database_url, &settings);
+            return crate::testing::engine(py, database_url, &settings, validators);
             #[cfg(not(feature = "testing"))]
             return Err(errors::config(
                 "testing=True needs a wheel built with the `testing` feature",
@@ -244,7 +283,8 @@ impl Engine {
         let builder = settings.builder()?.database_url(database_url);
         let manager = block_on(py, builder.build()).map_err(errors::engine)?;
         Ok(Self {
-            fdi: settings.fdi(manager)?,
+            fdi: settings.fdi(manager, &validators)?,
+            validators,
             #[cfg(feature = "testing")]
             probe: None,
         })
@@ -254,6 +294,20 @@ impl Engine {
     #[getter]
     fn refresh_path(&self) -> String {
         self.fdi.refresh_path().to_owned()
+    }
+
+    /// The id of the key-encryption key the signing keys are sealed under
+    /// (16 hex digits, safe to log), or `None` when they are stored in
+    /// plain text.
+    #[getter]
+    fn key_encryption_key_id(&self) -> Option<String> {
+        self.fdi.manager().key_encryption_key_id()
+    }
+
+    /// The global claim validators, as given.
+    #[getter]
+    fn claim_validators<'py>(&self, py: Python<'py>) -> Vec<Bound<'py, PyAny>> {
+        self.validators.iter().map(|v| v.object(py)).collect()
     }
 
     /// The sign-out path (`{api_base_path}/signout`).
@@ -416,6 +470,16 @@ impl Engine {
         }
         let _ = seconds_;
         Err(errors::config("advance_clock needs Engine(testing=True)"))
+    }
+
+    /// Every session-data and payload value the store wrote, JSON text
+    /// `{"data": [...], "payload": [...]}` (`testing=True` only).
+    fn store_writes(&self) -> PyResult<String> {
+        #[cfg(feature = "testing")]
+        if let Some(p) = &self.probe {
+            return Ok(p.writes());
+        }
+        Err(errors::config("store_writes needs Engine(testing=True)"))
     }
 
     /// Session-table calls so far (`testing=True` only).

@@ -10,6 +10,7 @@
 //! `TesseraError` carrying the status, the JSON body and the rejection the
 //! response needs.
 
+mod claims;
 mod context;
 mod engine;
 mod errors;
@@ -53,5 +54,13 @@ fn _tessera(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InternalError", py.get_type::<errors::InternalError>())?;
     m.add("ConfigError", py.get_type::<errors::ConfigError>())?;
     m.add("TESTING", cfg!(feature = "testing"))?;
+    m.add(
+        "CORS_ALLOWED_HEADERS",
+        tessera_http::names::CORS_ALLOWED_HEADERS.to_vec(),
+    )?;
+    m.add(
+        "CORS_EXPOSED_HEADERS",
+        tessera_http::names::CORS_EXPOSED_HEADERS.to_vec(),
+    )?;
     Ok(())
 }

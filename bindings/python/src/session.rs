@@ -74,6 +74,18 @@ impl Session {
         self.inner.token_transfer_method().as_str()
     }
 
+    /// Runs `validators` (Python `SessionClaimValidator`s) on the current
+    /// payload; raises `InvalidClaimError` (403, every failure in
+    /// `claimValidationErrors`) if any fails. 0 database calls.
+    fn assert_claims(&self, validators: Vec<Bound<'_, PyAny>>) -> PyResult<()> {
+        let validators = crate::claims::from_list(&validators)?;
+        let refs: Vec<&dyn tessera_http::ClaimValidator> = validators
+            .iter()
+            .map(|v| v as &dyn tessera_http::ClaimValidator)
+            .collect();
+        self.inner.assert_claims(&refs).map_err(errors::to_py)
+    }
+
     /// Replaces the payload (JSON text) and issues a new access token on
     /// this response. 1 database call.
     fn update_access_token_payload<'py>(

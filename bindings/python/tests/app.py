@@ -1,16 +1,22 @@
-"""The test app: the seed handler, one route per session method, and login
-routes, on tessera.fastapi (the same probes as the Rust adapters' harness)."""
+"""The test app: the seed handler, one route per session method, login
+routes, claim and CORS probes, on tessera.fastapi (the same probes as the
+Rust adapters' harness). The seed *page's* example, as the page wrote it,
+is tests/seed_page.py."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from fastapi import Depends, FastAPI, Request
 
 from tessera import Engine
 from tessera.fastapi import (
+    SessionClaimValidator,
     SessionContainer,
+    cors,
     create_new_session,
+    has_value,
+    includes,
     get_all_session_handles_for_user,
     get_session_information,
     init,
@@ -22,6 +28,7 @@ from tessera.fastapi import (
 def make_app(engine: Engine) -> FastAPI:
     app = FastAPI()
     init(app, engine=engine)
+    cors(app, ["http://web.example:3000"])
 
     @app.post("/login/{user}")
     async def login(user: str, request: Request) -> Dict[str, Any]:
@@ -34,7 +41,7 @@ def make_app(engine: Engine) -> FastAPI:
         session = await create_new_session(request, user, payload, {})
         return {"handle": session.get_handle()}
 
-    # The seed page's example, imports changed only.
+    # The README's seed handler (the Rust seed's, in Python).
     @app.post("/test")
     async def test(session: SessionContainer = Depends(verify_session())) -> Dict[str, Any]:
         user_id = session.get_user_id()
@@ -109,6 +116,33 @@ def make_app(engine: Engine) -> FastAPI:
         except TesseraError as e:
             return {"caught": type(e).__name__, "status": e.status}
         return {"caught": None}
+
+    def admin_too(
+        global_validators: List[SessionClaimValidator], session: SessionContainer, user_context: Dict[str, Any]
+    ) -> List[SessionClaimValidator]:
+        return [*global_validators, has_value("role", "admin")]
+
+    async def none_at_all(
+        global_validators: List[SessionClaimValidator], session: SessionContainer, user_context: Dict[str, Any]
+    ) -> List[SessionClaimValidator]:
+        return []
+
+    @app.post("/claims/admin")
+    async def claims_admin(
+        session: SessionContainer = Depends(verify_session(override_global_claim_validators=admin_too)),
+    ) -> Dict[str, Any]:
+        return {"user": session.get_user_id()}
+
+    @app.post("/claims/none")
+    async def claims_none(
+        session: SessionContainer = Depends(verify_session(override_global_claim_validators=none_at_all)),
+    ) -> Dict[str, Any]:
+        return {"user": session.get_user_id()}
+
+    @app.post("/claims/assert")
+    async def claims_assert(session: SessionContainer = Depends(verify_session())) -> Dict[str, Any]:
+        session.assert_claims([includes("perms", "write")])
+        return {"user": session.get_user_id()}
 
     @app.get("/admin/{user}")
     async def admin(user: str) -> Dict[str, Any]:

@@ -74,11 +74,17 @@ def is_clearing(cookie: str) -> bool:
 
 
 def _serve(engine: Engine) -> Iterator[str]:
+    return serve_app(make_app(engine))
+
+
+def serve_app(app: Any) -> Iterator[str]:
+    """Serves `app` on 127.0.0.1 (a port the OS picks) until the generator
+    is resumed: yields its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(make_app(engine), log_level="warning", lifespan="off")
+    config = uvicorn.Config(app, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

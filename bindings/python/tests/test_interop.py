@@ -89,3 +89,22 @@ def test_a_rust_session_works_in_the_python_app_and_refreshes_there(shared: tupl
     # The Rust app takes the token Python rotated.
     r = httpx.post(f"{rust_url}/test", headers={"authorization": f"Bearer {new['access']}"})
     assert r.status_code == 200 and r.json()["user"] == "rustuser"
+
+
+def test_a_python_session_refreshes_in_the_rust_app_and_python_takes_the_new_tokens(
+    shared: tuple[str, str],
+) -> None:
+    py_url, rust_url = shared
+    t = tokens(httpx.post(f"{py_url}/login/both"))
+    # Rust rotates the refresh token that Python issued.
+    refreshed = httpx.post(f"{rust_url}/auth/session/refresh", headers={"authorization": f"Bearer {t['refresh']}"})
+    assert refreshed.status_code == 200, refreshed.text
+    new = tokens(refreshed)
+    assert new["access"] and new["refresh"] and new["refresh"] != t["refresh"]
+    # Python verifies the access token Rust signed, and reads the data it kept.
+    data = httpx.post(f"{py_url}/data", headers={"authorization": f"Bearer {new['access']}"})
+    assert data.status_code == 200 and data.json() == {"cart": [1, 2]}
+    # Python refreshes with the token Rust rotated.
+    again = httpx.post(f"{py_url}/auth/session/refresh", headers={"authorization": f"Bearer {new['refresh']}"})
+    assert again.status_code == 200, again.text
+    assert httpx.post(f"{py_url}/check-db", headers={"authorization": f"Bearer {tokens(again)['access']}"}).status_code == 200

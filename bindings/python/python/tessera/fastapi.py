@@ -21,9 +21,10 @@ headers and puts its answer on the response.
 
 from __future__ import annotations
 
+import inspect
 import json
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Dict, List, Optional
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence, Union
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -39,10 +40,19 @@ from . import (
     TryRefreshTokenError,
     UnauthorisedError,
 )
-from ._tessera import Context, Session
+from ._tessera import CORS_ALLOWED_HEADERS, CORS_EXPOSED_HEADERS, Context
+from ._tessera import Session as _Session
 
 __all__ = [
     "SessionContainer",
+    "Session",
+    "supertokens_session",
+    "SessionClaimValidator",
+    "ClaimValidationResult",
+    "has_value",
+    "includes",
+    "get_all_cors_headers",
+    "cors",
     "SessionInformation",
     "TesseraError",
     "UnauthorisedError",
@@ -63,10 +73,15 @@ __all__ = [
     "get_session_information",
     "update_session_data_in_database",
     "merge_into_access_token_payload",
+    "get_jwt_payload",
+    "update_jwt_payload",
+    "get_session_data",
+    "update_session_data",
 ]
 
 _CONTEXT = "tessera_context"
 _REJECTION = "tessera_rejection"
+_ENGINE = "tessera_engine"
 _engine: Optional[Engine] = None
 
 
@@ -76,6 +91,132 @@ def _dumps(value: Any, what: str) -> str:
     if not isinstance(value, dict):
         raise TypeError(f"{what} must be a dict")
     return json.dumps(value)
+
+
+# -- claims
+
+
+@dataclass(frozen=True)
+class ClaimValidationResult:
+    """What a :class:`SessionClaimValidator` says of a payload: valid, or
+    not with a reason (any JSON value, or ``None``)."""
+
+    is_valid: bool
+    reason: Optional[Any] = None
+
+
+class SessionClaimValidator:
+    """Checks one claim of the user's access-token payload (SuperTokens'
+    ``SessionClaimValidator``). Subclass it and implement :meth:`validate`,
+    or use :func:`has_value` / :func:`includes`.
+
+    ``validate`` is synchronous: it runs inside verification, which reads
+    no database. The FDI core turns failures into
+    ``403 {"message":"invalid claim","claimValidationErrors":[{"id":…,"reason":…}]}``
+    (status from ``init(invalid_claim_status=…)``); a validator that
+    raises fails its claim (the exception goes to ``sys.unraisablehook``).
+    """
+
+    def __init__(self, id: str) -> None:
+        self.id = id
+
+    def validate(self, payload: Dict[str, Any], user_context: Dict[str, Any]) -> ClaimValidationResult:
+        """Judges ``payload`` (the user's payload, protected claims left out)."""
+        raise NotImplementedError
+
+    def _tessera_check(self, payload_json: str) -> Optional[str]:
+        # Called from Rust: None when valid, else the reason as JSON text.
+        result = self.validate(json.loads(payload_json), {})
+        if not isinstance(result, ClaimValidationResult):
+            raise TypeError(f"claim validator {self.id!r} must return a ClaimValidationResult")
+        return None if result.is_valid else json.dumps(result.reason)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(id={self.id!r})"
+
+
+class _HasValue(SessionClaimValidator):
+    def __init__(self, key: str, value: Any, id: Optional[str]) -> None:
+        super().__init__(id or key)
+        self.key = key
+        self.value = value
+
+    def validate(self, payload: Dict[str, Any], user_context: Dict[str, Any]) -> ClaimValidationResult:
+        if self.key not in payload:
+            return ClaimValidationResult(False, {"message": "value does not exist", "expectedValue": self.value})
+        actual = payload[self.key]
+        if actual == self.value:
+            return ClaimValidationResult(True)
+        return ClaimValidationResult(
+            False, {"message": "wrong value", "expectedValue": self.value, "actualValue": actual}
+        )
+
+
+class _Includes(SessionClaimValidator):
+    def __init__(self, key: str, value: Any, id: Optional[str]) -> None:
+        super().__init__(id or key)
+        self.key = key
+        self.value = value
+
+    def validate(self, payload: Dict[str, Any], user_context: Dict[str, Any]) -> ClaimValidationResult:
+        if self.key not in payload:
+            return ClaimValidationResult(False, {"message": "value does not exist", "expectedToInclude": self.value})
+        actual = payload[self.key]
+        if isinstance(actual, list) and self.value in actual:
+            return ClaimValidationResult(True)
+        return ClaimValidationResult(
+            False, {"message": "wrong value", "expectedToInclude": self.value, "actualValue": actual}
+        )
+
+
+def has_value(key: str, value: Any, id: Optional[str] = None) -> SessionClaimValidator:
+    """A validator that passes when ``payload[key] == value`` (id: ``key``
+    unless given)."""
+    return _HasValue(key, value, id)
+
+
+def includes(key: str, value: Any, id: Optional[str] = None) -> SessionClaimValidator:
+    """A validator that passes when ``payload[key]`` is a list holding
+    ``value`` (roles, permissions)."""
+    return _Includes(key, value, id)
+
+
+OverrideClaimValidators = Callable[
+    [List[SessionClaimValidator], "SessionContainer", Dict[str, Any]],
+    Union[List[SessionClaimValidator], Awaitable[List[SessionClaimValidator]]],
+]
+
+
+# -- CORS
+
+
+def get_all_cors_headers() -> List[str]:
+    """The request headers supertokens-website sends (``rid``,
+    ``fdi-version``, ``anti-csrf``, ``st-auth-mode``, ``authorization``,
+    ``content-type``), for a CORS allow-list."""
+    return list(CORS_ALLOWED_HEADERS)
+
+
+def cors(app: Any, origins: Sequence[str], *, allow_headers: Sequence[str] = (), max_age: int = 3600) -> None:
+    """Adds Starlette's ``CORSMiddleware`` for a website on other origins,
+    as tessera-axum's ``cors()``: those origins only (exact match),
+    credentials allowed, the headers the SDK sends (plus ``allow_headers``)
+    and the ones it reads (``front-token``, ``anti-csrf``,
+    ``st-access-token``, ``st-refresh-token``) exposed. Call it after
+    :func:`init`, so that it is the outer middleware."""
+    from starlette.middleware.cors import CORSMiddleware
+
+    if isinstance(origins, str):
+        raise TypeError("origins must be a list of origins, not one string")
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(origins),
+        allow_credentials=True,
+        allow_methods=["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"],
+        allow_headers=[*CORS_ALLOWED_HEADERS, *allow_headers],
+        expose_headers=list(CORS_EXPOSED_HEADERS),
+        max_age=max_age,
+    )
 
 
 class _Middleware:
@@ -99,6 +240,7 @@ class _Middleware:
         )
         state = scope.setdefault("state", {})
         state[_CONTEXT] = ctx
+        state[_ENGINE] = self.engine
 
         async def send_with_tokens(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -161,6 +303,9 @@ def init(
     blacklisting: Optional[bool] = None,
     session_expired_status: int = 401,
     invalid_claim_status: int = 403,
+    claim_validators: Sequence[SessionClaimValidator] = (),
+    key_encryption_key: Optional[str] = None,
+    key_encryption_key_file: Optional[str] = None,
     engine: Optional[Engine] = None,
 ) -> Engine:
     """Sets tessera up on a FastAPI (or Starlette) app: connects the store
@@ -174,10 +319,27 @@ def init(
     ``anti_csrf``: ``"VIA_TOKEN"``, ``"VIA_CUSTOM_HEADER"`` or ``"NONE"``;
     ``cookie_same_site``: ``"lax"``, ``"strict"`` or ``"none"``;
     ``token_transfer_method``: ``"any"``, ``"cookie"``, ``"header"`` or
-    ``"cookie_for_browsers"``; durations in seconds. Pass ``engine`` to use
-    one made with :class:`tessera.Engine` instead.
+    ``"cookie_for_browsers"``; durations in seconds.
+
+    ``claim_validators``: :class:`SessionClaimValidator` s that every
+    session verification runs (``403 invalid claim`` on failure; a route
+    changes them with ``verify_session(override_global_claim_validators=…)``).
+
+    ``key_encryption_key`` (32 random bytes as base64 or hex, e.g.
+    ``openssl rand -base64 32``) or ``key_encryption_key_file``: the signing
+    keys are stored encrypted under it (AES-256-GCM); a database whose keys
+    are sealed refuses to open without it. Without either, the
+    ``TESSERA_KEY_ENCRYPTION_KEY`` / ``TESSERA_KEY_ENCRYPTION_KEY_FILE``
+    environment variables are read (as ``tessera serve`` does); with none,
+    keys are stored in plain text. Prefer the file or the environment: a
+    Python ``str`` cannot be wiped from memory.
+
+    Pass ``engine`` to use one made with :class:`tessera.Engine` instead
+    (its own settings then apply).
     """
     global _engine
+    if engine is not None and (claim_validators or key_encryption_key or key_encryption_key_file):
+        raise ValueError("claim_validators and the key-encryption key go to Engine(...) when engine is given")
     if engine is None:
         engine = Engine(
             database_url,
@@ -196,6 +358,9 @@ def init(
             blacklisting=blacklisting,
             session_expired_status=session_expired_status,
             invalid_claim_status=invalid_claim_status,
+            claim_validators=list(claim_validators),
+            key_encryption_key=key_encryption_key,
+            key_encryption_key_file=key_encryption_key_file,
         )
     app.add_middleware(_Middleware, engine=engine)
     app.add_exception_handler(TesseraError, _on_error)
@@ -249,7 +414,7 @@ class SessionContainer:
 
     __slots__ = ("_session", "_payload", "_payload_text")
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: _Session) -> None:
         self._session = session
         self._payload_text: Optional[str] = None
         self._payload: Dict[str, Any] = {}
@@ -266,6 +431,18 @@ class SessionContainer:
     def get_handle(self, user_context: Optional[Dict[str, Any]] = None) -> str:
         """The session handle."""
         return self._session.get_handle()
+
+    def get_session_handle(self, user_context: Optional[Dict[str, Any]] = None) -> str:
+        """The session handle (the seed's name of :meth:`get_handle`)."""
+        return self._session.get_handle()
+
+    def assert_claims(
+        self, claim_validators: Sequence[SessionClaimValidator], user_context: Optional[Dict[str, Any]] = None
+    ) -> None:
+        """Runs ``claim_validators`` on the current payload; raises
+        :class:`InvalidClaimError` (``403 invalid claim``, every failure
+        listed) if any fails. 0 database calls."""
+        self._session.assert_claims(list(claim_validators))
 
     def get_tenant_id(self, user_context: Optional[Dict[str, Any]] = None) -> str:
         """The tenant."""
@@ -359,40 +536,73 @@ class SessionContainer:
 
 
 def verify_session(
-    session_required: bool = True,
     anti_csrf_check: Optional[bool] = None,
+    session_required: bool = True,
     check_database: bool = False,
+    override_global_claim_validators: Optional[OverrideClaimValidators] = None,
+    user_context: Optional[Dict[str, Any]] = None,
 ) -> Callable[[Request], Awaitable[Optional[SessionContainer]]]:
-    """A FastAPI dependency giving the request's :class:`SessionContainer`.
+    """A FastAPI dependency giving the request's :class:`SessionContainer`
+    (SuperTokens' ``verify_session``, same parameters).
 
     Without a token: ``401 {"message":"unauthorised"}`` (or ``None`` with
     ``session_required=False``); an expired token:
     ``401 {"message":"try refresh token"}``. ``anti_csrf_check`` forces the
     anti-CSRF check on or off (default: every method but GET);
     ``check_database`` also checks that the session still exists (1
-    database call).
+    database call); ``override_global_claim_validators(global_validators,
+    session, user_context)`` returns the validators this route runs instead
+    of the global ones (it may be async).
     """
 
     async def dependency(request: Request) -> Optional[SessionContainer]:
-        return await get_session(request, session_required, anti_csrf_check, check_database)
+        return await get_session(
+            request,
+            anti_csrf_check,
+            session_required,
+            check_database,
+            override_global_claim_validators,
+            user_context,
+        )
 
     return dependency
 
 
+async def supertokens_session(request: Request) -> SessionContainer:
+    """The dependency of the seed page (``Depends(supertokens_session)``):
+    a required session, verified as by ``verify_session()``."""
+    session = await get_session(request)
+    assert session is not None  # a required session is never None
+    return session
+
+
+#: The seed page's name of :class:`SessionContainer`.
+Session = SessionContainer
+
+
 async def get_session(
     request: Request,
-    session_required: bool = True,
     anti_csrf_check: Optional[bool] = None,
+    session_required: bool = True,
     check_database: bool = False,
+    override_global_claim_validators: Optional[OverrideClaimValidators] = None,
+    user_context: Optional[Dict[str, Any]] = None,
 ) -> Optional[SessionContainer]:
     """The request's session, as :func:`verify_session` gives it."""
+    override = override_global_claim_validators
     # Ready at once unless the engine has to ask the store: no trip through
     # the event loop for the common case.
-    done, value = _context(request).verify_now(session_required, anti_csrf_check, check_database)
+    done, value = _context(request).verify_now(session_required, anti_csrf_check, check_database, override is None)
     session = value if done else await value
     if session is None:
         return None
     container = SessionContainer(session)
+    if override is not None:
+        engine: Engine = request.scope["state"][_ENGINE]
+        chosen = override(list(engine.claim_validators), container, user_context if user_context is not None else {})
+        if inspect.isawaitable(chosen):
+            chosen = await chosen
+        container.assert_claims(chosen)
     request.state.tessera_session = container
     return container
 
@@ -463,3 +673,34 @@ async def merge_into_access_token_payload(session_handle: str, access_token_payl
         else:
             merged[key] = value
     return await engine.update_access_token_payload(session_handle, _dumps(merged, "the access token payload"))
+
+
+# -- the seed's functions by session handle
+
+
+async def get_jwt_payload(session_handle: str) -> Optional[Dict[str, Any]]:
+    """The stored access-token payload of a live session, or ``None``."""
+    info = _information(await get_engine().get_session_information(session_handle))
+    return None if info is None else info.custom_claims_in_access_token_payload
+
+
+async def update_jwt_payload(session_handle: str, new_jwt_payload: Dict[str, Any]) -> bool:
+    """Replaces a session's stored payload; its client gets it with the
+    next refresh. ``False`` if the session is gone."""
+    return await get_engine().update_access_token_payload(
+        session_handle, _dumps(new_jwt_payload, "the access token payload")
+    )
+
+
+async def get_session_data(session_handle: str) -> Optional[Dict[str, Any]]:
+    """The session data of a live session, or ``None``."""
+    text = await get_engine().get_session_data(session_handle)
+    if text is None:
+        return None
+    data: Dict[str, Any] = json.loads(text)
+    return data
+
+
+async def update_session_data(session_handle: str, new_session_data: Dict[str, Any]) -> bool:
+    """The seed's name of :func:`update_session_data_in_database`."""
+    return await update_session_data_in_database(session_handle, new_session_data)
