@@ -27,7 +27,8 @@ impl Probe {
     /// `{"data": [...], "payload": [...]}`.
     pub(crate) fn writes(&self) -> String {
         let calls = self.calls.snapshot();
-        serde_json::json!({ "data": calls.data_writes, "payload": calls.payload_writes }).to_string()
+        serde_json::json!({ "data": calls.data_writes, "payload": calls.payload_writes })
+            .to_string()
     }
 }
 

@@ -5,7 +5,10 @@ SessionContainer.assert_claims; the FDI core answers every failure with
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict
+import sys
+from typing import Any, Callable, Dict, List
+
+import pytest
 
 
 from tessera.fastapi import ClaimValidationResult, SessionClaimValidator, has_value
@@ -72,12 +75,18 @@ class NoReason(SessionClaimValidator):
         return ClaimValidationResult(payload.get("ok") is True)
 
 
-def test_a_validator_that_raises_fails_its_claim_and_the_server_lives_on(start: Callable[..., Server]) -> None:
+def test_a_validator_that_raises_fails_its_claim_and_the_server_lives_on(
+    start: Callable[..., Server], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raised: List[BaseException] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: raised.append(u.exc_value))
     server = start(claim_validators=[Raises("boom"), NoReason("ok")])
     t = login(server, "gil", {"ok": False})
     r = server.bare().post("/user", headers=t)
     assert r.status_code == 403
     assert r.json()["claimValidationErrors"] == [{"id": "boom"}, {"id": "ok"}]
+    # The exception went to sys.unraisablehook, not into Rust.
+    assert [str(e) for e in raised] == ["validator bug"]
     # Header-less route still works: the server survived.
     assert server.bare().post("/optional").json() == {"user": None}
 
