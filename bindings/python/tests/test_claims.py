@@ -38,6 +38,11 @@ def test_a_global_validator_refuses_a_payload_with_403_and_clears_nothing(start:
     }
     assert "front-token" not in r.headers and "set-cookie" not in r.headers
     assert server.calls() == before  # validation reads no database
+    # The same on a database-checked route, where the engine awaits the
+    # store and the validator runs on a runtime thread.
+    r = server.bare().post("/check-db", headers=guest)
+    assert r.status_code == 403 and r.json()["claimValidationErrors"][0]["id"] == "role"
+    assert server.bare().post("/check-db", headers=ok).json() == {"user": "ann"}
 
 
 def test_a_route_override_adds_to_or_drops_the_global_validators(start: Callable[..., Server]) -> None:
