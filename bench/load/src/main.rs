@@ -65,9 +65,9 @@ struct AllArgs {
     /// Do not pin servers and generator to separate CPUs.
     #[arg(long)]
     no_pin: bool,
-    /// Repeat a measured run disturbed by other processes (over 15 % of
-    /// the server's or the busy generator's CPU) up to this many times
-    /// [default: 2; quick: 0].
+    /// Repeat a round in which a run was disturbed by other processes
+    /// (over 5 % of the server's CPU, or 15 % of the busy generator's), at
+    /// most this many rounds per workload [default: 2; quick: 0].
     #[arg(long)]
     max_repeats: Option<usize>,
     /// Before starting, wait up to this many seconds for the machine to be

@@ -236,7 +236,7 @@ pub fn markdown(env: &Environment, opts: &Options, results: &Results, command: &
     let _ = writeln!(md, "{BEGIN_MARKER}\n");
     let _ = writeln!(
         md,
-        "Measured {} with `{command}`: {} round(s) × {} s per system and workload, {} s warm-up per system before a workload's first round, {} keep-alive connections, systems interleaved within each round (A B C, A B C, …); every figure is the median over the rounds. Whole run: {:.0} s.\n",
+        "Measured {} with `{command}`: {} round(s) × {} s per system and workload, {} s warm-up per system before a workload's first round, {} keep-alive connections, systems interleaved within each round, the order rotated every round (A B C, B C A, …); every figure is the median over the rounds. Whole run: {:.0} s.\n",
         env.date,
         opts.rounds,
         opts.duration.as_secs_f64(),
@@ -295,7 +295,7 @@ pub fn markdown(env: &Environment, opts: &Options, results: &Results, command: &
         md,
         "- **Placement**: {}",
         if opts.pin {
-            "every server process (the Rust servers, uvicorn, and `tessera serve` as the Python stack's core) pinned to CPU 0 with `taskset -c 0`, the load generator to CPU 1 (`taskset -a -p -c 1`): each system gets one core, the generator the other. The Rust servers' tokio runtimes therefore run one worker thread. \"server CPU\" is the user + system time of the system's processes (/proc/PID/stat) per request and as a share of one core."
+            "every server process (the Rust servers, uvicorn, and `tessera serve` as the Python stack's core) pinned to CPU 0 with `taskset -c 0`, the load generator to CPU 1 (`taskset -a -p -c 1`): each system gets one core, the generator the other. The Rust servers' tokio runtimes therefore run one worker thread. Exceptions (PostgreSQL systems): PostgreSQL is not pinned, and the second of two app processes runs on CPU 1 beside the generator; see their section. \"server CPU\" is the user + system time of the system's processes (/proc/PID/stat) per request and as a share of one core."
         } else {
             "not pinned (`--no-pin`): servers and generator share both CPUs."
         }
@@ -493,7 +493,7 @@ pub fn markdown(env: &Environment, opts: &Options, results: &Results, command: &
         |f: &dyn Fn(&crate::run::Measurement) -> f64| kept.iter().map(|m| f(m)).fold(0.0, f64::max);
     let _ = writeln!(
         md,
-        "The generator's own core was at most {:.0} % busy in any measured run. A run counts as disturbed when other processes took over 15 % of the server's CPU, or over 15 % of the generator's CPU while the generator needed over 30 % of it (PostgreSQL systems, spread over both CPUs: over 15 % of one CPU anywhere); a round with a disturbed run was run again whole (up to {} times, after waiting for a quiet machine): {} repeated round(s) in this run, and {} of the {} kept runs were still disturbed (column \"disturbed rounds\"). Other processes took at most {:.0} % of the server's CPU and {:.0} % of the generator's in a kept run.",
+        "The generator's own core was at most {:.0} % busy in any measured run. A run counts as disturbed when other processes took over 5 % of the server's CPU, or over 15 % of the generator's CPU while the generator needed over 30 % of it (PostgreSQL systems, spread over both CPUs: over 10 % of one CPU anywhere); a round with a disturbed run was run again whole (at most {} rounds per workload, after waiting for a quiet machine): {} repeated round(s) in this run, and {} of the {} kept runs were still disturbed (column \"disturbed rounds\"). Other processes took at most {:.0} % of the server's CPU and {:.0} % of the generator's in a kept run.",
         client_max * 100.0,
         opts.max_repeats,
         results.repeats,
@@ -541,6 +541,18 @@ pub fn round_ratios(tessera: &Cell, peer: &Cell) -> Vec<f64> {
         .zip(&peer.rounds)
         .filter(|(_, p)| p.rps > 0.0)
         .map(|(t, p)| t.rps / p.rps)
+        .collect()
+}
+
+/// peer ÷ tessera-axum server CPU per request in each round (above 1:
+/// the peer spends more per request).
+pub fn round_cpu_ratios(tessera: &Cell, peer: &Cell) -> Vec<f64> {
+    tessera
+        .rounds
+        .iter()
+        .zip(&peer.rounds)
+        .filter(|(t, _)| t.server_cpu_us_per_req > 0.0)
+        .map(|(t, p)| p.server_cpu_us_per_req / t.server_cpu_us_per_req)
         .collect()
 }
 
@@ -610,6 +622,11 @@ fn rounds_section(md: &mut String, w: Workload, opts: &Options, results: &Result
         );
         for p in &peers {
             match p.rounds.get(i) {
+                Some(m) if m.rps > 0.0 && t.server_cpu_us_per_req > 0.0 => row.push_str(&format!(
+                    " {:.2}× (CPU {:.2}×) |",
+                    t.rps / m.rps,
+                    m.server_cpu_us_per_req / t.server_cpu_us_per_req
+                )),
                 Some(m) if m.rps > 0.0 => row.push_str(&format!(" {:.2}× |", t.rps / m.rps)),
                 _ => row.push_str(" — |"),
             }
@@ -652,14 +669,27 @@ fn rounds_section(md: &mut String, w: Workload, opts: &Options, results: &Result
         let r = round_ratios(tess, p);
         let sp = spread(&r);
         if sp > opts.spread_threshold {
+            let by_cpu = round_cpu_ratios(tess, p);
+            let cpu_sp = spread(&by_cpu);
             unsteady.push(format!(
-                "tessera ÷ {} spread {:.0} % over the rounds ({})",
+                "tessera ÷ {} spread {:.0} % over the rounds ({}); by server CPU per request {:.0} % ({}){}",
                 p.system,
                 sp * 100.0,
                 r.iter()
                     .map(|x| format!("{x:.2}"))
                     .collect::<Vec<_>>()
-                    .join(", ")
+                    .join(", "),
+                cpu_sp * 100.0,
+                by_cpu
+                    .iter()
+                    .map(|x| format!("{x:.2}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if !by_cpu.is_empty() && cpu_sp <= opts.spread_threshold {
+                    ": the work per request stayed, the share of the CPU the servers got did not"
+                } else {
+                    ""
+                }
             ));
         }
     }
@@ -680,7 +710,24 @@ fn rounds_section(md: &mut String, w: Workload, opts: &Options, results: &Result
             .map(|m| m.calib_server_ns)
             .filter(|v| *v > 0.0)
             .collect();
+        let others_max = cells
+            .iter()
+            .flat_map(|c| c.rounds.iter())
+            .map(|m| {
+                if m.shared_cpus {
+                    m.other_cpu_busy
+                } else {
+                    m.others_on_server_cpu
+                }
+            })
+            .fold(0.0, f64::max);
         let mut causes = Vec::new();
+        if others_max > 0.03 {
+            causes.push(format!(
+                "other processes took up to {:.0} % of the servers' CPU in a kept run",
+                others_max * 100.0
+            ));
+        }
         if disturbed > 0 {
             causes.push(format!(
                 "{disturbed} kept run(s) had other processes on the servers' CPU"
@@ -692,14 +739,14 @@ fn rounds_section(md: &mut String, w: Workload, opts: &Options, results: &Result
                 steal * 100.0
             ));
         }
-        if spread(&calib) > 0.03 {
+        if spread(&calib) > 0.05 {
             causes.push(format!(
                 "the servers' CPU ran fixed work up to {:.0} % slower in some runs than in others (host contention or frequency, invisible to /proc)",
                 spread(&calib) * 100.0
             ));
         }
         if causes.is_empty() {
-            causes.push("nothing this tool records (other processes, steal, CPU speed before each run) differed between the rounds".to_owned());
+            causes.push("nothing else this tool records (other processes, steal, CPU speed before each run) stood out".to_owned());
         }
         let _ = writeln!(
             md,
@@ -717,7 +764,10 @@ fn postgres_section(md: &mut String, opts: &Options, results: &Results) {
     if !wanted {
         return;
     }
-    let _ = writeln!(md, "### tessera-axum on PostgreSQL: one app process and two\n");
+    let _ = writeln!(
+        md,
+        "### tessera-axum on PostgreSQL: one app process and two\n"
+    );
     if let Some(why) = &results.postgres_skipped {
         let _ = writeln!(md, "Not run: {why}.\n");
         return;
@@ -743,22 +793,34 @@ fn postgres_section(md: &mut String, opts: &Options, results: &Results) {
             md,
             "| {} | {} | {} | {} | {} | {} | {} | {} |",
             w.key(),
-            f(results.cell(w, System::Tessera), &|c| fmt_rps(c.median(|m| m.rps))),
+            f(results.cell(w, System::Tessera), &|c| fmt_rps(
+                c.median(|m| m.rps)
+            )),
             f(one, &|c| fmt_rps(c.median(|m| m.rps))),
-            f(one, &|c| format!("{:.1}", c.median(|m| m.server_cpu_us_per_req))),
-            f(one, &|c| format!("{:.1}", c.median(|m| m.db_cpu_us_per_req))),
+            f(one, &|c| format!(
+                "{:.1}",
+                c.median(|m| m.server_cpu_us_per_req)
+            )),
+            f(one, &|c| format!(
+                "{:.1}",
+                c.median(|m| m.db_cpu_us_per_req)
+            )),
             f(two, &|c| fmt_rps(c.median(|m| m.rps))),
-            f(two, &|c| format!("{:.1}", c.median(|m| m.server_cpu_us_per_req))),
+            f(two, &|c| format!(
+                "{:.1}",
+                c.median(|m| m.server_cpu_us_per_req)
+            )),
             match (one, two) {
-                (Some(a), Some(b)) => ratio_cell(Some(b.median(|m| m.rps)), Some(a.median(|m| m.rps)))
-                    .map_or("—".to_owned(), |r| format!("{r:.2}×")),
+                (Some(a), Some(b)) =>
+                    ratio_cell(Some(b.median(|m| m.rps)), Some(a.median(|m| m.rps)))
+                        .map_or("—".to_owned(), |r| format!("{r:.2}×")),
                 _ => "—".to_owned(),
             }
         );
     }
     let _ = writeln!(
         md,
-        "\nWhat this can show on a 2-core machine: PostgreSQL's CPU cost per request beside SQLite's, and that two app processes on one database serve the same sessions. What it cannot show: how throughput scales with app servers. With two cores, the second app process, PostgreSQL and the load generator all compete for the same CPUs, so \"2 apps ÷ 1\" is a lower bound of what a second machine would bring; compare the CPU per request instead.\n"
+        "\nWhat this can show on a 2-core machine: PostgreSQL's CPU cost per request beside SQLite's (a PostgreSQL round trip costs the backend and the app more CPU than an in-process SQLite call), and that two app processes on one database serve and refresh the same sessions. What it cannot show: how throughput scales with app servers. One app process already has CPU 0 to itself, and the second can only take what the load generator and PostgreSQL leave of CPU 1, so \"2 apps ÷ 1\" measures how much of the second core was free, not what a second machine would bring; the CPU per request (app + PostgreSQL) is the figure that carries over.\n"
     );
 }
 
@@ -885,6 +947,119 @@ mod tests {
     fn a_missing_section_is_appended() {
         let out = update_document("# Benchmarks\n\n## Other\n\ntext\n", &gen_block("T"));
         assert!(out.starts_with("# Benchmarks\n\n## Other\n\ntext\n\n## Load benchmarks\n"));
+    }
+
+    fn cell(system: System, rps: &[f64]) -> Cell {
+        Cell {
+            workload: Workload::Verify.key(),
+            system: system.key(),
+            rounds: rps
+                .iter()
+                .map(|r| crate::run::Measurement {
+                    rps: *r,
+                    ..Default::default()
+                })
+                .collect(),
+            first_error: None,
+        }
+    }
+
+    fn options(systems: Vec<System>, workloads: Vec<Workload>) -> Options {
+        Options {
+            rounds: 3,
+            duration: std::time::Duration::from_secs(1),
+            warmup: std::time::Duration::from_secs(1),
+            connections: 32,
+            users: 10_000,
+            workloads,
+            systems,
+            pin: true,
+            max_repeats: 0,
+            tessera_bin: "tessera".into(),
+            python: "python".into(),
+            python_app_dir: ".".into(),
+            postgres_url: "postgres://postgres@127.0.0.1:5432/test".into(),
+            spread_threshold: 0.05,
+        }
+    }
+
+    fn results(cells: Vec<Cell>) -> Results {
+        Results {
+            cells,
+            total_seconds: 1.0,
+            setup_seconds: Vec::new(),
+            repeats: 0,
+            memory: None,
+            postgres_skipped: None,
+            postgres_server: None,
+        }
+    }
+
+    #[test]
+    fn ratios_are_taken_round_by_round() {
+        let t = cell(System::Tessera, &[90.0, 80.0, 75.0]);
+        let b = cell(System::Bare, &[100.0, 100.0, 100.0]);
+        let r = round_ratios(&t, &b);
+        assert_eq!(r, vec![0.9, 0.8, 0.75]);
+        assert!((spread(&r) - 0.2).abs() < 1e-9);
+        assert_eq!(spread(&[1.0]), 0.0);
+    }
+
+    #[test]
+    fn a_spread_over_the_threshold_is_flagged_and_a_steady_one_is_not() {
+        let opts = options(vec![System::Bare, System::Tessera], vec![Workload::Verify]);
+        let unsteady = results(vec![
+            cell(System::Bare, &[100.0, 100.0, 100.0]),
+            cell(System::Tessera, &[86.0, 75.0, 72.0]),
+        ]);
+        let md = markdown(&Environment::default(), &opts, &unsteady, "x");
+        assert!(md.contains("**Unsteady (verify"), "{md}");
+        assert!(md.contains("0.86, 0.75, 0.72"), "{md}");
+        let steady = results(vec![
+            cell(System::Bare, &[100.0, 100.0, 100.0]),
+            cell(System::Tessera, &[86.0, 85.0, 86.5]),
+        ]);
+        let md = markdown(&Environment::default(), &opts, &steady, "x");
+        assert!(!md.contains("**Unsteady ("), "{md}");
+        assert!(md.contains("| 2 | 85 | 0.85× |"), "{md}");
+    }
+
+    #[test]
+    fn memory_and_postgres_sections_are_written() {
+        let opts = options(
+            vec![System::Tessera, System::TesseraPg, System::TesseraPg2],
+            vec![Workload::Data, Workload::Memory],
+        );
+        let mut res = results(vec![
+            Cell {
+                workload: Workload::Data.key(),
+                ..cell(System::TesseraPg, &[1000.0])
+            },
+            Cell {
+                workload: Workload::Data.key(),
+                ..cell(System::TesseraPg2, &[1500.0])
+            },
+        ]);
+        res.memory = Some(crate::run::MemoryReport {
+            entries: 10_000,
+            token_bytes: 800,
+            rss_start: 10 << 20,
+            rss_empty: 12 << 20,
+            rss_full: 32 << 20,
+            control_rss_empty: 12 << 20,
+            control_rss_full: 13 << 20,
+        });
+        let md = markdown(&Environment::default(), &opts, &res, "x");
+        // (20 MiB − 1 MiB) ÷ 10,000
+        assert!(md.contains("**1992 bytes per cache entry**"), "{md}");
+        assert!(md.contains("| data | — | 1,000 |"), "{md}");
+        assert!(md.contains("| 1.50× |"), "{md}");
+        res.postgres_skipped = Some("PostgreSQL at x did not answer".into());
+        let md = markdown(&Environment::default(), &opts, &res, "x");
+        assert!(
+            md.contains("Not run: PostgreSQL at x did not answer."),
+            "{md}"
+        );
     }
 
     #[test]

@@ -65,11 +65,8 @@ pub async fn tessera_app(
     }
 
     let builder = match schema {
-        Some(schema) if database_url.starts_with("postgres") => {
-            tessera::SessionManager::builder().store(
-                tessera::store::PostgresStore::connect_with_schema(database_url, schema).await?,
-            )
-        }
+        Some(schema) if database_url.starts_with("postgres") => tessera::SessionManager::builder()
+            .store(tessera::store::PostgresStore::connect_with_schema(database_url, schema).await?),
         _ => tessera::SessionManager::builder().database_url(database_url),
     };
     let manager = builder
