@@ -594,7 +594,11 @@ async fn measure_once(
         crate::sys::cpu_times("cpu0", ticks),
         crate::sys::cpu_times("cpu1", ticks),
     );
+    let t0 = Instant::now();
     let sample = load::run_on(&r.addrs, opts.connections, opts.duration, plan).await?;
+    // The CPU counters cover opening the connections and collecting the
+    // results too: shares of CPU are over this interval, not the load's.
+    let interval = t0.elapsed().as_secs_f64().max(1e-9);
     let s1 = cpu_seconds(&pids, ticks);
     let d1 = cpu_seconds(&db_pids, ticks);
     let c1 = cpu_seconds(&me, ticks);
@@ -606,7 +610,9 @@ async fn measure_once(
     );
     let (app, db) = (s1 - s0, d1 - d0);
     let mut m = measure(&sample, app + db, c1 - c0);
-    let wall = sample.elapsed.as_secs_f64().max(1e-9);
+    let wall = interval;
+    m.server_cpu_busy = (app + db) / wall;
+    m.client_cpu_busy = (c1 - c0) / wall;
     m.other_cpu_busy = ((a1.busy - a0.busy) - app - db - (c1 - c0)).max(0.0) / wall;
     m.server_preempted_per_s = v1.saturating_sub(v0) as f64 / wall;
     m.calib_server_ns = calib_server_ns;
