@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The load benchmark, in one command:
 #
-#   bench/load/run.sh            # full run (3 rounds × 10 s), writes BENCHMARKS.md
+#   bench/load/run.sh            # full run (3 rounds × 10 s, ~16 min quiet), writes BENCHMARKS.md
 #   bench/load/run.sh --quick    # smoke run (1 round × 3 s), writes target/bench-load/BENCHMARKS.quick.md
 #
 # Builds tessera-bench-load and `tessera serve` (release), installs
@@ -15,6 +15,9 @@
 #   TESSERA_BENCH_VENV  virtualenv to use/create (default: <target>/bench-load/venv)
 #   PYTHON              interpreter for the virtualenv (default: python3)
 #   CARGO_TARGET_DIR    honoured
+#   TESSERA_BENCH_POSTGRES_URL  PostgreSQL for the tessera-pg systems
+#                       (default postgres://postgres@127.0.0.1:5432/test;
+#                       unreachable: those systems are skipped, the report says why)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

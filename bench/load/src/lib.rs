@@ -12,3 +12,4 @@ pub mod load;
 pub mod report;
 pub mod run;
 pub mod servers;
+pub mod sys;

@@ -112,9 +112,23 @@ pub async fn run(
     duration: Duration,
     plan: &Plan,
 ) -> io::Result<Sample> {
+    run_on(&[addr], connections, duration, plan).await
+}
+
+/// As [`run`], with the connections spread over several servers of one
+/// system (connection `i` goes to `addrs[i % addrs.len()]`).
+pub async fn run_on(
+    addrs: &[SocketAddr],
+    connections: usize,
+    duration: Duration,
+    plan: &Plan,
+) -> io::Result<Sample> {
+    if addrs.is_empty() {
+        return Err(io::Error::other("no server address"));
+    }
     let mut conns = Vec::with_capacity(connections);
-    for _ in 0..connections {
-        conns.push(Conn::open(addr).await?);
+    for i in 0..connections {
+        conns.push(Conn::open(addrs[i % addrs.len()]).await?);
     }
     let start = Instant::now();
     let deadline = start + duration;

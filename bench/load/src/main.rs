@@ -29,6 +29,9 @@ enum Cmd {
     Serve(ServeArgs),
     /// Load one URL with a fixed request (for profiling by hand).
     Hit(HitArgs),
+    /// Print the nanoseconds of a fixed piece of work on this CPU (the
+    /// orchestrator runs it on the servers' CPU before every measured run).
+    Calibrate,
 }
 
 #[derive(Debug, clap::Args)]
@@ -62,9 +65,9 @@ struct AllArgs {
     /// Do not pin servers and generator to separate CPUs.
     #[arg(long)]
     no_pin: bool,
-    /// Repeat a measured run disturbed by other processes (over 15 % of
-    /// the server's or the busy generator's CPU) up to this many times
-    /// [default: 2; quick: 0].
+    /// Repeat a round in which a run was disturbed by other processes
+    /// (over 5 % of the server's CPU, or 15 % of the busy generator's), at
+    /// most this many rounds per workload [default: 2; quick: 0].
     #[arg(long)]
     max_repeats: Option<usize>,
     /// Before starting, wait up to this many seconds for the machine to be
@@ -85,6 +88,19 @@ struct AllArgs {
     /// The command line to print in the report [default: $BENCH_LOAD_COMMAND, else this one].
     #[arg(long, env = "BENCH_LOAD_COMMAND")]
     command: Option<String>,
+    /// PostgreSQL for the tessera-pg systems (own schemas, dropped and
+    /// re-created every run); unreachable: those systems are skipped and
+    /// the report says why.
+    #[arg(
+        long,
+        env = "TESSERA_BENCH_POSTGRES_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/test"
+    )]
+    postgres_url: String,
+    /// Flag a workload whose per-round ratio (tessera-axum ÷ a peer)
+    /// spreads by more than this share (max ÷ min − 1).
+    #[arg(long, default_value_t = 0.05)]
+    spread_threshold: f64,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -110,6 +126,9 @@ struct ServeArgs {
     /// tessera: verified-token cache capacity (0 turns it off).
     #[arg(long, default_value_t = 10_000)]
     verified_cache: usize,
+    /// tessera on PostgreSQL: keep the tables in this schema.
+    #[arg(long)]
+    schema: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -143,6 +162,10 @@ fn main() -> Result<(), BoxError> {
         Cmd::Serve(a) => multi_thread()?.block_on(serve(a)),
         Cmd::Hit(a) => current_thread()?.block_on(hit(a)),
         Cmd::All(a) => all(a),
+        Cmd::Calibrate => {
+            println!("{:.4}", tessera_bench_load::sys::calibrate(5));
+            Ok(())
+        }
     }
 }
 
@@ -167,7 +190,7 @@ async fn serve(a: ServeArgs) -> Result<(), BoxError> {
                 ServeSystem::TesseraNoCache => 0,
                 _ => a.verified_cache,
             };
-            servers::tessera_app(url, cache).await?
+            servers::tessera_app(url, a.schema.as_deref(), cache).await?
         }
         ServeSystem::TsSqlite => {
             let path = a.database.as_deref().ok_or("--database FILE is required")?;
@@ -281,6 +304,8 @@ fn all(a: AllArgs) -> Result<(), BoxError> {
         tessera_bin,
         python: python.clone(),
         python_app_dir: root.join("bench/load/python"),
+        postgres_url: a.postgres_url.clone(),
+        spread_threshold: a.spread_threshold.max(0.0),
     };
     let command = a.command.clone().unwrap_or_else(|| {
         let args: Vec<String> = std::env::args().skip(1).collect();

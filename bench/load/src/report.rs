@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 
-use crate::run::{Options, Results, System, Workload};
+use crate::run::{Cell, Options, Results, System, Workload};
 
 /// The heading of this benchmark's section in `BENCHMARKS.md`.
 pub const SECTION_HEADING: &str = "## Load benchmarks";
@@ -219,6 +219,7 @@ fn workload_title(w: Workload, opts: &Options) -> String {
         ),
         Workload::Data => "data — `POST /data`: the seed handler's database calls (tessera: `get_session_data` + `update_session_data`; tower-sessions: read + insert a value; supertokens-python: `get_session_data_from_database` + `update_session_data_in_database`)".to_owned(),
         Workload::CreateRefresh => "create + refresh — `POST /login/{new user}` then `POST /auth/session/refresh` with its refresh token, repeated; both requests count (tower-sessions has no refresh: not run)".to_owned(),
+        Workload::Memory => "memory — the verified-token cache".to_owned(),
         Workload::Users => format!(
             "{} distinct users — `GET /verify` with a token drawn at random per request from {} pre-created sessions (cache misses)",
             fmt_rps(opts.users as f64),
@@ -235,7 +236,7 @@ pub fn markdown(env: &Environment, opts: &Options, results: &Results, command: &
     let _ = writeln!(md, "{BEGIN_MARKER}\n");
     let _ = writeln!(
         md,
-        "Measured {} with `{command}`: {} round(s) × {} s per system and workload, {} s warm-up per system before a workload's first round, {} keep-alive connections, systems interleaved within each round (A B C, A B C, …); every figure is the median over the rounds. Whole run: {:.0} s.\n",
+        "Measured {} with `{command}`: {} round(s) × {} s per system and workload, {} s warm-up per system before a workload's first round, {} keep-alive connections, systems interleaved within each round, the order rotated every round (A B C, B C A, …); every figure is the median over the rounds. Whole run: {:.0} s.\n",
         env.date,
         opts.rounds,
         opts.duration.as_secs_f64(),
@@ -294,7 +295,7 @@ pub fn markdown(env: &Environment, opts: &Options, results: &Results, command: &
         md,
         "- **Placement**: {}",
         if opts.pin {
-            "every server process (the Rust servers, uvicorn, and `tessera serve` as the Python stack's core) pinned to CPU 0 with `taskset -c 0`, the load generator to CPU 1 (`taskset -a -p -c 1`): each system gets one core, the generator the other. The Rust servers' tokio runtimes therefore run one worker thread. \"server CPU\" is the user + system time of the system's processes (/proc/PID/stat) per request and as a share of one core."
+            "every server process (the Rust servers, uvicorn, and `tessera serve` as the Python stack's core) pinned to CPU 0 with `taskset -c 0`, the load generator to CPU 1 (`taskset -a -p -c 1`): each system gets one core, the generator the other. The Rust servers' tokio runtimes therefore run one worker thread. Exceptions (PostgreSQL systems): PostgreSQL is not pinned, and the second of two app processes runs on CPU 1 beside the generator; see their section. \"server CPU\" is the user + system time of the system's processes (/proc/PID/stat) per request and as a share of one core."
         } else {
             "not pinned (`--no-pin`): servers and generator share both CPUs."
         }
@@ -325,22 +326,33 @@ pub fn markdown(env: &Environment, opts: &Options, results: &Results, command: &
     let _ = writeln!(md, "### Goals (verify, requests/s)\n");
     let _ = writeln!(
         md,
-        "| ratio | requests/s | goal | | server CPU per request (peer ÷ tessera-axum) |\n|---|---:|---:|---|---:|"
+        "| ratio | requests/s | goal | | server CPU per request (peer ÷ tessera-axum) | each round's ratio |\n|---|---:|---:|---|---:|---|"
     );
     for (name, peer, goal) in goals {
         let by_cpu = ratio_cell(cpu(Workload::Verify, peer), t_cpu)
             .map(|r| format!("{r:.2}×"))
             .unwrap_or_else(|| "—".to_owned());
+        let per_round = match (
+            results.cell(Workload::Verify, System::Tessera),
+            results.cell(Workload::Verify, peer),
+        ) {
+            (Some(a), Some(b)) => round_ratios(a, b)
+                .iter()
+                .map(|r| format!("{r:.2}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            _ => String::new(),
+        };
         match ratio_cell(t, rps(Workload::Verify, peer)) {
             Some(r) => {
                 let _ = writeln!(
                     md,
-                    "| {name} | {r:.2}× | ≥ {goal}× | {} | {by_cpu} |",
+                    "| {name} | {r:.2}× | ≥ {goal}× | {} | {by_cpu} | {per_round} |",
                     if r >= goal { "met" } else { "**missed**" }
                 );
             }
             None => {
-                let _ = writeln!(md, "| {name} | — | ≥ {goal}× | not run | — |");
+                let _ = writeln!(md, "| {name} | — | ≥ {goal}× | not run | — | |");
             }
         }
     }
@@ -360,7 +372,7 @@ pub fn markdown(env: &Environment, opts: &Options, results: &Results, command: &
             ratio_cell(bare, rps(Workload::Verify, peer)),
             ratio_cell(cpu(Workload::Verify, peer), bare_cpu),
         ) {
-            let _ = writeln!(md, "| {name} | {r:.2}× | | | {c:.2}× |");
+            let _ = writeln!(md, "| {name} | {r:.2}× | | | {c:.2}× | |");
         }
     }
     md.push('\n');
@@ -413,6 +425,9 @@ pub fn markdown(env: &Environment, opts: &Options, results: &Results, command: &
     }
 
     for &w in &opts.workloads {
+        if w == Workload::Memory {
+            continue;
+        }
         let present: Vec<System> = w
             .systems()
             .iter()
@@ -462,7 +477,10 @@ pub fn markdown(env: &Environment, opts: &Options, results: &Results, command: &
                 let _ = writeln!(md, "First error of {}: `{e}`.\n", s.label());
             }
         }
+        rounds_section(&mut md, w, opts, results);
     }
+    postgres_section(&mut md, opts, results);
+    memory_section(&mut md, results);
 
     let client_max = results
         .cells
@@ -475,7 +493,7 @@ pub fn markdown(env: &Environment, opts: &Options, results: &Results, command: &
         |f: &dyn Fn(&crate::run::Measurement) -> f64| kept.iter().map(|m| f(m)).fold(0.0, f64::max);
     let _ = writeln!(
         md,
-        "The generator's own core was at most {:.0} % busy in any measured run. A run counts as disturbed when other processes took over 15 % of the server's CPU, or over 15 % of the generator's CPU while the generator needed over 30 % of it; such runs were repeated (up to {} times, after waiting for a quiet machine): {} repeat(s) in this run, and {} of the {} kept runs were still disturbed (column \"disturbed rounds\"). Other processes took at most {:.0} % of the server's CPU and {:.0} % of the generator's in a kept run.",
+        "The generator's own core was at most {:.0} % busy in any measured run. A run counts as disturbed when other processes took over 5 % of the server's CPU, or over 15 % of the generator's CPU while the generator needed over 30 % of it (PostgreSQL systems, spread over both CPUs: over 10 % of one CPU anywhere); a round with a disturbed run was run again whole (at most {} rounds per workload, after waiting for a quiet machine): {} repeated round(s) in this run, and {} of the {} kept runs were still disturbed (column \"disturbed rounds\"). Other processes took at most {:.0} % of the server's CPU and {:.0} % of the generator's in a kept run.",
         client_max * 100.0,
         opts.max_repeats,
         results.repeats,
@@ -483,6 +501,19 @@ pub fn markdown(env: &Environment, opts: &Options, results: &Results, command: &
         kept.len(),
         max_of(&|m| m.others_on_server_cpu) * 100.0,
         max_of(&|m| m.others_on_client_cpu) * 100.0,
+    );
+    let calib: Vec<f64> = kept
+        .iter()
+        .map(|m| m.calib_server_ns)
+        .filter(|v| *v > 0.0)
+        .collect();
+    let _ = writeln!(
+        md,
+        "Steal time (the hypervisor running something else on a virtual CPU) was at most {:.1} % of the servers' CPU and {:.1} % of the generator's in a kept run; the servers' CPU ran a fixed calibration loop, just before each run, at most {:.0} % slower than its fastest of this run. Systems within a round run in rotated order (A B C, B C A, …), and a round with any disturbed run is run again whole, so each round's ratios compare runs made under the same conditions; the per-round ratios are under \"each round\" below each table, and a workload whose ratios spread by more than {:.0} % is flagged **Unsteady** with what was recorded.",
+        max_of(&|m| m.steal_server_cpu) * 100.0,
+        max_of(&|m| m.steal_client_cpu) * 100.0,
+        spread(&calib) * 100.0,
+        opts.spread_threshold * 100.0,
     );
     if !results.setup_seconds.is_empty() {
         let setup: Vec<String> = results
@@ -499,6 +530,333 @@ pub fn markdown(env: &Environment, opts: &Options, results: &Results, command: &
     }
     let _ = writeln!(md, "\n{END_MARKER}");
     md
+}
+
+/// tessera-axum ÷ peer in each round (runs of one round were made under
+/// the same conditions, minutes apart at most).
+pub fn round_ratios(tessera: &Cell, peer: &Cell) -> Vec<f64> {
+    tessera
+        .rounds
+        .iter()
+        .zip(&peer.rounds)
+        .filter(|(_, p)| p.rps > 0.0)
+        .map(|(t, p)| t.rps / p.rps)
+        .collect()
+}
+
+/// peer ÷ tessera-axum server CPU per request in each round (above 1:
+/// the peer spends more per request).
+pub fn round_cpu_ratios(tessera: &Cell, peer: &Cell) -> Vec<f64> {
+    tessera
+        .rounds
+        .iter()
+        .zip(&peer.rounds)
+        .filter(|(t, _)| t.server_cpu_us_per_req > 0.0)
+        .map(|(t, p)| p.server_cpu_us_per_req / t.server_cpu_us_per_req)
+        .collect()
+}
+
+/// max ÷ min − 1 of positive values (0 for fewer than two).
+pub fn spread(values: &[f64]) -> f64 {
+    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if values.len() < 2 || lo <= 0.0 {
+        0.0
+    } else {
+        hi / lo - 1.0
+    }
+}
+
+/// Per round: each system's requests/s, tessera-axum ÷ each peer, and what
+/// else the machine was doing; then the spread of the ratios, flagged
+/// when over the threshold, with what the conditions suggest.
+fn rounds_section(md: &mut String, w: Workload, opts: &Options, results: &Results) {
+    let cells: Vec<&Cell> = w
+        .systems()
+        .iter()
+        .filter_map(|s| results.cell(w, *s))
+        .collect();
+    let Some(tess) = results.cell(w, System::Tessera) else {
+        return;
+    };
+    let peers: Vec<&Cell> = cells
+        .iter()
+        .copied()
+        .filter(|c| c.system != System::Tessera.key())
+        .collect();
+    if opts.rounds < 2 && peers.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "<details><summary>{}: each round (ratios of the same round, conditions)</summary>\n",
+        w.key()
+    );
+    let mut head = "| round | tessera req/s |".to_owned();
+    let mut rule = "|---|---:|".to_owned();
+    for p in &peers {
+        head.push_str(&format!(" ÷ {} |", p.system));
+        rule.push_str("---:|");
+    }
+    head.push_str(" others on the servers' CPU (max) | steal (max) | tessera preempted /s | CPU 0 calibration (slowest ÷ fastest of the run) |");
+    rule.push_str("---:|---:|---:|---:|");
+    let _ = writeln!(md, "{head}\n{rule}");
+    let all_calib: Vec<f64> = results
+        .cells
+        .iter()
+        .flat_map(|c| c.rounds.iter().map(|m| m.calib_server_ns))
+        .filter(|v| *v > 0.0)
+        .collect();
+    let fastest = all_calib.iter().copied().fold(f64::INFINITY, f64::min);
+    for (i, t) in tess.rounds.iter().enumerate() {
+        let ms: Vec<_> = cells.iter().filter_map(|c| c.rounds.get(i)).collect();
+        let mut row = format!(
+            "| {}{} | {} |",
+            i + 1,
+            if t.attempt > 0 {
+                format!(" (repeat {})", t.attempt)
+            } else {
+                String::new()
+            },
+            fmt_rps(t.rps)
+        );
+        for p in &peers {
+            match p.rounds.get(i) {
+                Some(m) if m.rps > 0.0 && t.server_cpu_us_per_req > 0.0 => row.push_str(&format!(
+                    " {:.2}× (CPU {:.2}×) |",
+                    t.rps / m.rps,
+                    m.server_cpu_us_per_req / t.server_cpu_us_per_req
+                )),
+                Some(m) if m.rps > 0.0 => row.push_str(&format!(" {:.2}× |", t.rps / m.rps)),
+                _ => row.push_str(" — |"),
+            }
+        }
+        let others = ms
+            .iter()
+            .map(|m| {
+                if m.shared_cpus {
+                    m.other_cpu_busy
+                } else {
+                    m.others_on_server_cpu
+                }
+            })
+            .fold(0.0, f64::max);
+        let steal = ms
+            .iter()
+            .map(|m| m.steal_server_cpu.max(m.steal_client_cpu))
+            .fold(0.0, f64::max);
+        let calib = ms
+            .iter()
+            .map(|m| m.calib_server_ns)
+            .filter(|v| *v > 0.0)
+            .fold(0.0, f64::max);
+        let _ = writeln!(
+            md,
+            "{row} {:.0} % | {:.1} % | {:.0} | {} |",
+            others * 100.0,
+            steal * 100.0,
+            t.server_preempted_per_s,
+            if calib > 0.0 && fastest.is_finite() {
+                format!("{:.2}", calib / fastest)
+            } else {
+                "—".to_owned()
+            }
+        );
+    }
+    md.push_str("\n</details>\n\n");
+    let mut unsteady = Vec::new();
+    for p in &peers {
+        let r = round_ratios(tess, p);
+        let sp = spread(&r);
+        if sp > opts.spread_threshold {
+            let by_cpu = round_cpu_ratios(tess, p);
+            let cpu_sp = spread(&by_cpu);
+            unsteady.push(format!(
+                "tessera ÷ {} spread {:.0} % over the rounds ({}); by server CPU per request {:.0} % ({}){}",
+                p.system,
+                sp * 100.0,
+                r.iter()
+                    .map(|x| format!("{x:.2}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                cpu_sp * 100.0,
+                by_cpu
+                    .iter()
+                    .map(|x| format!("{x:.2}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if !by_cpu.is_empty() && cpu_sp <= opts.spread_threshold {
+                    ": the work per request stayed, the share of the CPU the servers got did not"
+                } else {
+                    ""
+                }
+            ));
+        }
+    }
+    if !unsteady.is_empty() {
+        let disturbed = cells
+            .iter()
+            .flat_map(|c| c.rounds.iter())
+            .filter(|m| m.disturbed(opts.pin))
+            .count();
+        let steal = cells
+            .iter()
+            .flat_map(|c| c.rounds.iter())
+            .map(|m| m.steal_server_cpu.max(m.steal_client_cpu))
+            .fold(0.0, f64::max);
+        let calib: Vec<f64> = cells
+            .iter()
+            .flat_map(|c| c.rounds.iter())
+            .map(|m| m.calib_server_ns)
+            .filter(|v| *v > 0.0)
+            .collect();
+        let others_max = cells
+            .iter()
+            .flat_map(|c| c.rounds.iter())
+            .map(|m| {
+                if m.shared_cpus {
+                    m.other_cpu_busy
+                } else {
+                    m.others_on_server_cpu
+                }
+            })
+            .fold(0.0, f64::max);
+        let mut causes = Vec::new();
+        if others_max > 0.03 {
+            causes.push(format!(
+                "other processes took up to {:.0} % of the servers' CPU in a kept run",
+                others_max * 100.0
+            ));
+        }
+        if disturbed > 0 {
+            causes.push(format!(
+                "{disturbed} kept run(s) had other processes on the servers' CPU"
+            ));
+        }
+        if steal > 0.02 {
+            causes.push(format!(
+                "the hypervisor took up to {:.0} % of a CPU (steal)",
+                steal * 100.0
+            ));
+        }
+        if spread(&calib) > 0.05 {
+            causes.push(format!(
+                "the servers' CPU ran fixed work up to {:.0} % slower in some runs than in others (host contention or frequency, invisible to /proc)",
+                spread(&calib) * 100.0
+            ));
+        }
+        if causes.is_empty() {
+            causes.push("nothing else this tool records (other processes, steal, CPU speed before each run) stood out".to_owned());
+        }
+        let _ = writeln!(
+            md,
+            "**Unsteady ({}, threshold {:.0} %)**: {}. Recorded: {}.\n",
+            w.key(),
+            opts.spread_threshold * 100.0,
+            unsteady.join("; "),
+            causes.join("; ")
+        );
+    }
+}
+
+fn postgres_section(md: &mut String, opts: &Options, results: &Results) {
+    let wanted = opts.systems.iter().any(|s| s.on_postgres());
+    if !wanted {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "### tessera-axum on PostgreSQL: one app process and two\n"
+    );
+    if let Some(why) = &results.postgres_skipped {
+        let _ = writeln!(md, "Not run: {why}.\n");
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "{} on this machine, not pinned (its backends run on either CPU); each system in its own schema, dropped and re-created at the start of the run; tessera's store with its default pool of 10 connections per app process. One app process: on CPU 0, as every other system. Two app processes: the first on CPU 0, the second on CPU 1 beside the load generator, the {} connections split between them; both share one database (sessions made on the first are verified and refreshed on either). \"server CPU\" here is the app processes plus the PostgreSQL backends serving them (found through their TCP connections).\n",
+        results.postgres_server.as_deref().unwrap_or("PostgreSQL"),
+        opts.connections
+    );
+    let _ = writeln!(
+        md,
+        "| workload | tessera-axum (SQLite) req/s | 1 app: req/s | app + PostgreSQL CPU µs/req | of it PostgreSQL | 2 apps: req/s | app + PostgreSQL CPU µs/req | 2 apps ÷ 1 |\n|---|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    for w in [Workload::Verify, Workload::Data, Workload::CreateRefresh] {
+        let one = results.cell(w, System::TesseraPg);
+        let two = results.cell(w, System::TesseraPg2);
+        if one.is_none() && two.is_none() {
+            continue;
+        }
+        let f = |c: Option<&Cell>, g: &dyn Fn(&Cell) -> String| c.map_or("—".to_owned(), g);
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            w.key(),
+            f(results.cell(w, System::Tessera), &|c| fmt_rps(
+                c.median(|m| m.rps)
+            )),
+            f(one, &|c| fmt_rps(c.median(|m| m.rps))),
+            f(one, &|c| format!(
+                "{:.1}",
+                c.median(|m| m.server_cpu_us_per_req)
+            )),
+            f(one, &|c| format!(
+                "{:.1}",
+                c.median(|m| m.db_cpu_us_per_req)
+            )),
+            f(two, &|c| fmt_rps(c.median(|m| m.rps))),
+            f(two, &|c| format!(
+                "{:.1}",
+                c.median(|m| m.server_cpu_us_per_req)
+            )),
+            match (one, two) {
+                (Some(a), Some(b)) =>
+                    ratio_cell(Some(b.median(|m| m.rps)), Some(a.median(|m| m.rps)))
+                        .map_or("—".to_owned(), |r| format!("{r:.2}×")),
+                _ => "—".to_owned(),
+            }
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\nWhat this can show on a 2-core machine: PostgreSQL's CPU cost per request beside SQLite's (a PostgreSQL round trip costs the backend and the app more CPU than an in-process SQLite call), and that two app processes on one database serve and refresh the same sessions. What it cannot show: how throughput scales with app servers. One app process already has CPU 0 to itself, and the second can only take what the load generator and PostgreSQL leave of CPU 1, so \"2 apps ÷ 1\" measures how much of the second core was free, not what a second machine would bring; the CPU per request (app + PostgreSQL) is the figure that carries over.\n"
+    );
+}
+
+fn memory_section(md: &mut String, results: &Results) {
+    let Some(m) = &results.memory else {
+        return;
+    };
+    let mib = |b: u64| b as f64 / 1_048_576.0;
+    let _ = writeln!(
+        md,
+        "### Memory: the verified-token cache\n\nA fresh tessera-axum server (SQLite, cache of {} entries, on the servers' CPU) verified one token {} times (cache: 1 entry), then {} distinct tokens of {} bytes once each (cache: full); a control server with the cache off did the same. RSS (`VmRSS`) after each step:\n",
+        fmt_rps(m.entries as f64),
+        fmt_rps(m.entries as f64),
+        fmt_rps(m.entries as f64),
+        m.token_bytes
+    );
+    let _ = writeln!(
+        md,
+        "| server | at start | 1 entry | cache full | growth |\n|---|---:|---:|---:|---:|\n| cache of {} | {:.1} MiB | {:.1} MiB | {:.1} MiB | {:.1} MiB |\n| cache off (control) | | {:.1} MiB | {:.1} MiB | {:.1} MiB |\n",
+        fmt_rps(m.entries as f64),
+        mib(m.rss_start),
+        mib(m.rss_empty),
+        mib(m.rss_full),
+        mib(m.rss_full.saturating_sub(m.rss_empty)),
+        mib(m.control_rss_empty),
+        mib(m.control_rss_full),
+        mib(m.control_rss_full.saturating_sub(m.control_rss_empty)),
+    );
+    let _ = writeln!(
+        md,
+        "**{:.0} bytes per cache entry** (growth with the cache − growth without it, ÷ {}), {:.1}× the token's own length; the server's RSS with the cache full: **{:.1} MiB**. RSS counts whole pages the allocator has touched, so this is what the process costs the machine, not the bytes the cache asked for.\n",
+        m.bytes_per_entry(),
+        fmt_rps(m.entries as f64),
+        m.bytes_per_entry() / m.token_bytes.max(1) as f64,
+        mib(m.rss_full)
+    );
 }
 
 /// Puts `generated` into `doc`'s section [`SECTION_HEADING`]: replaces the
@@ -589,6 +947,119 @@ mod tests {
     fn a_missing_section_is_appended() {
         let out = update_document("# Benchmarks\n\n## Other\n\ntext\n", &gen_block("T"));
         assert!(out.starts_with("# Benchmarks\n\n## Other\n\ntext\n\n## Load benchmarks\n"));
+    }
+
+    fn cell(system: System, rps: &[f64]) -> Cell {
+        Cell {
+            workload: Workload::Verify.key(),
+            system: system.key(),
+            rounds: rps
+                .iter()
+                .map(|r| crate::run::Measurement {
+                    rps: *r,
+                    ..Default::default()
+                })
+                .collect(),
+            first_error: None,
+        }
+    }
+
+    fn options(systems: Vec<System>, workloads: Vec<Workload>) -> Options {
+        Options {
+            rounds: 3,
+            duration: std::time::Duration::from_secs(1),
+            warmup: std::time::Duration::from_secs(1),
+            connections: 32,
+            users: 10_000,
+            workloads,
+            systems,
+            pin: true,
+            max_repeats: 0,
+            tessera_bin: "tessera".into(),
+            python: "python".into(),
+            python_app_dir: ".".into(),
+            postgres_url: "postgres://postgres@127.0.0.1:5432/test".into(),
+            spread_threshold: 0.05,
+        }
+    }
+
+    fn results(cells: Vec<Cell>) -> Results {
+        Results {
+            cells,
+            total_seconds: 1.0,
+            setup_seconds: Vec::new(),
+            repeats: 0,
+            memory: None,
+            postgres_skipped: None,
+            postgres_server: None,
+        }
+    }
+
+    #[test]
+    fn ratios_are_taken_round_by_round() {
+        let t = cell(System::Tessera, &[90.0, 80.0, 75.0]);
+        let b = cell(System::Bare, &[100.0, 100.0, 100.0]);
+        let r = round_ratios(&t, &b);
+        assert_eq!(r, vec![0.9, 0.8, 0.75]);
+        assert!((spread(&r) - 0.2).abs() < 1e-9);
+        assert_eq!(spread(&[1.0]), 0.0);
+    }
+
+    #[test]
+    fn a_spread_over_the_threshold_is_flagged_and_a_steady_one_is_not() {
+        let opts = options(vec![System::Bare, System::Tessera], vec![Workload::Verify]);
+        let unsteady = results(vec![
+            cell(System::Bare, &[100.0, 100.0, 100.0]),
+            cell(System::Tessera, &[86.0, 75.0, 72.0]),
+        ]);
+        let md = markdown(&Environment::default(), &opts, &unsteady, "x");
+        assert!(md.contains("**Unsteady (verify"), "{md}");
+        assert!(md.contains("0.86, 0.75, 0.72"), "{md}");
+        let steady = results(vec![
+            cell(System::Bare, &[100.0, 100.0, 100.0]),
+            cell(System::Tessera, &[86.0, 85.0, 86.5]),
+        ]);
+        let md = markdown(&Environment::default(), &opts, &steady, "x");
+        assert!(!md.contains("**Unsteady ("), "{md}");
+        assert!(md.contains("| 2 | 85 | 0.85× |"), "{md}");
+    }
+
+    #[test]
+    fn memory_and_postgres_sections_are_written() {
+        let opts = options(
+            vec![System::Tessera, System::TesseraPg, System::TesseraPg2],
+            vec![Workload::Data, Workload::Memory],
+        );
+        let mut res = results(vec![
+            Cell {
+                workload: Workload::Data.key(),
+                ..cell(System::TesseraPg, &[1000.0])
+            },
+            Cell {
+                workload: Workload::Data.key(),
+                ..cell(System::TesseraPg2, &[1500.0])
+            },
+        ]);
+        res.memory = Some(crate::run::MemoryReport {
+            entries: 10_000,
+            token_bytes: 800,
+            rss_start: 10 << 20,
+            rss_empty: 12 << 20,
+            rss_full: 32 << 20,
+            control_rss_empty: 12 << 20,
+            control_rss_full: 13 << 20,
+        });
+        let md = markdown(&Environment::default(), &opts, &res, "x");
+        // (20 MiB − 1 MiB) ÷ 10,000
+        assert!(md.contains("**1992 bytes per cache entry**"), "{md}");
+        assert!(md.contains("| data | — | 1,000 |"), "{md}");
+        assert!(md.contains("| 1.50× |"), "{md}");
+        res.postgres_skipped = Some("PostgreSQL at x did not answer".into());
+        let md = markdown(&Environment::default(), &opts, &res, "x");
+        assert!(
+            md.contains("Not run: PostgreSQL at x did not answer."),
+            "{md}"
+        );
     }
 
     #[test]

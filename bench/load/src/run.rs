@@ -41,11 +41,17 @@ pub enum System {
     FastapiBare,
     /// FastAPI under uvicorn with tessera.fastapi (bindings/python), SQLite.
     FastapiTessera,
+    /// tessera-axum on PostgreSQL (the local server), one app process.
+    TesseraPg,
+    /// Two tessera-axum app processes on one PostgreSQL database, the
+    /// connections split between them.
+    #[value(name = "tessera-pg-2")]
+    TesseraPg2,
 }
 
 impl System {
     /// Every system, in report order.
-    pub const ALL: [System; 8] = [
+    pub const ALL: [System; 10] = [
         System::Bare,
         System::Tessera,
         System::TesseraNoCache,
@@ -54,6 +60,8 @@ impl System {
         System::Python,
         System::FastapiBare,
         System::FastapiTessera,
+        System::TesseraPg,
+        System::TesseraPg2,
     ];
 
     /// The name in the report.
@@ -67,6 +75,8 @@ impl System {
             System::Python => "supertokens-python + FastAPI (uvicorn), core: tessera serve",
             System::FastapiBare => "bare FastAPI (uvicorn, no auth)",
             System::FastapiTessera => "FastAPI + tessera.fastapi (uvicorn, SQLite)",
+            System::TesseraPg => "tessera-axum (PostgreSQL), 1 app process",
+            System::TesseraPg2 => "tessera-axum (PostgreSQL), 2 app processes",
         }
     }
 
@@ -81,7 +91,14 @@ impl System {
             System::Python => "python",
             System::FastapiBare => "fastapi-bare",
             System::FastapiTessera => "fastapi-tessera",
+            System::TesseraPg => "tessera-pg",
+            System::TesseraPg2 => "tessera-pg-2",
         }
+    }
+
+    /// Whether the system keeps its sessions in PostgreSQL.
+    pub fn on_postgres(self) -> bool {
+        matches!(self, System::TesseraPg | System::TesseraPg2)
     }
 }
 
@@ -97,15 +114,19 @@ pub enum Workload {
     /// `GET /verify` with a token drawn at random from 10,000 users' per
     /// request.
     Users,
+    /// Not a load: the resident memory of a tessera-axum server with the
+    /// verified-token cache empty and full, and the bytes per entry.
+    Memory,
 }
 
 impl Workload {
     /// Every workload, in report order.
-    pub const ALL: [Workload; 4] = [
+    pub const ALL: [Workload; 5] = [
         Workload::Verify,
         Workload::Data,
         Workload::CreateRefresh,
         Workload::Users,
+        Workload::Memory,
     ];
 
     /// The systems that take part, in the order they run within a round.
@@ -119,6 +140,8 @@ impl Workload {
                 System::Python,
                 System::FastapiBare,
                 System::FastapiTessera,
+                System::TesseraPg,
+                System::TesseraPg2,
             ],
             Workload::Data => &[
                 System::Tessera,
@@ -126,8 +149,16 @@ impl Workload {
                 System::TsMemory,
                 System::Python,
                 System::FastapiTessera,
+                System::TesseraPg,
+                System::TesseraPg2,
             ],
-            Workload::CreateRefresh => &[System::Tessera, System::Python, System::FastapiTessera],
+            Workload::CreateRefresh => &[
+                System::Tessera,
+                System::Python,
+                System::FastapiTessera,
+                System::TesseraPg,
+                System::TesseraPg2,
+            ],
             Workload::Users => &[
                 System::Tessera,
                 System::TesseraNoCache,
@@ -136,6 +167,7 @@ impl Workload {
                 System::Python,
                 System::FastapiTessera,
             ],
+            Workload::Memory => &[System::Tessera],
         }
     }
 
@@ -146,6 +178,7 @@ impl Workload {
             Workload::Data => "data",
             Workload::CreateRefresh => "create-refresh",
             Workload::Users => "users",
+            Workload::Memory => "memory",
         }
     }
 }
@@ -169,8 +202,9 @@ pub struct Options {
     pub systems: Vec<System>,
     /// Pin the servers to CPU 0 and the generator to CPU 1.
     pub pin: bool,
-    /// How often a measured run disturbed by other processes is repeated
-    /// (after waiting up to 60 s for a quiet machine).
+    /// How many rounds of a workload may be repeated because a run in them
+    /// was disturbed by other processes (after waiting up to 60 s for a
+    /// quiet machine).
     pub max_repeats: usize,
     /// The `tessera` binary (for `tessera serve`).
     pub tessera_bin: PathBuf,
@@ -178,6 +212,12 @@ pub struct Options {
     pub python: PathBuf,
     /// Directory of `app.py`.
     pub python_app_dir: PathBuf,
+    /// PostgreSQL for the `tessera-pg` systems (each gets its own schema,
+    /// dropped and re-created at the start of every run).
+    pub postgres_url: String,
+    /// A workload whose per-round ratios (tessera-axum ÷ peer) spread by
+    /// more than this share (max ÷ min − 1) is flagged as unsteady.
+    pub spread_threshold: f64,
 }
 
 /// One measured run, reduced.
@@ -208,16 +248,44 @@ pub struct Measurement {
     /// Busy time of the generator's CPU (CPU 1) not spent by the
     /// generator, over wall time (pinned runs only).
     pub others_on_client_cpu: f64,
+    /// Steal time of the server's CPU (CPU 0) over wall time: the
+    /// hypervisor ran something else while this virtual CPU wanted to run
+    /// (included in `others_on_server_cpu`). Unpinned: the machine's steal
+    /// over wall time, in CPUs.
+    pub steal_server_cpu: f64,
+    /// Steal time of the generator's CPU (CPU 1) over wall time.
+    pub steal_client_cpu: f64,
+    /// Involuntary context switches of the system's threads per second
+    /// (the scheduler took the CPU away from the server).
+    pub server_preempted_per_s: f64,
+    /// Nanoseconds of the calibration loop on the server's CPU just before
+    /// the run (fixed work; higher = that CPU ran slower).
+    pub calib_server_ns: f64,
+    /// The same on the generator's CPU.
+    pub calib_client_ns: f64,
+    /// PostgreSQL systems: CPU of the PostgreSQL backends serving the app
+    /// processes, µs per request (included in `server_cpu_us_per_req`).
+    pub db_cpu_us_per_req: f64,
+    /// The system's processes are not confined to CPU 0 (PostgreSQL's
+    /// backends, a second app process): disturbance is judged machine-wide.
+    pub shared_cpus: bool,
+    /// 0 for the first attempt of this round, n for its n-th repeat.
+    pub attempt: usize,
 }
 
 impl Measurement {
-    /// Whether other processes competed with this run: more than 15 % of
-    /// the server's CPU, or more than 15 % of the generator's CPU while the
-    /// generator itself needed more than 30 % of it. Unpinned: more than
-    /// 30 % of one CPU anywhere.
+    /// Whether other processes competed with this run: more than 5 % of
+    /// the server's CPU (a share taken from one system and not from the
+    /// next moves their ratio by as much), or more than 15 % of the
+    /// generator's CPU while the generator itself needed more than 30 % of
+    /// it. Unpinned: more than 30 % of one CPU anywhere. Systems spread
+    /// over both CPUs (PostgreSQL): more than 10 % of one CPU anywhere.
     pub fn disturbed(&self, pinned: bool) -> bool {
+        if self.shared_cpus {
+            return self.other_cpu_busy > 0.10;
+        }
         if pinned {
-            self.others_on_server_cpu > 0.15
+            self.others_on_server_cpu > 0.05
                 || (self.others_on_client_cpu > 0.15 && self.client_cpu_busy > 0.30)
         } else {
             self.other_cpu_busy > 0.30
@@ -275,6 +343,43 @@ pub struct Results {
     pub setup_seconds: Vec<(&'static str, f64)>,
     /// Measured runs repeated because other processes disturbed them.
     pub repeats: usize,
+    /// The memory measurement, if it ran.
+    pub memory: Option<MemoryReport>,
+    /// Why the PostgreSQL systems did not run, if they were selected and
+    /// did not.
+    pub postgres_skipped: Option<String>,
+    /// The PostgreSQL server measured (host:port and version).
+    pub postgres_server: Option<String>,
+}
+
+/// Resident memory of a tessera-axum server before and after its
+/// verified-token cache is filled, beside a control server with the cache
+/// off that verifies the same tokens.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct MemoryReport {
+    /// Distinct tokens verified (the cache capacity).
+    pub entries: usize,
+    /// Length of one access token, bytes.
+    pub token_bytes: usize,
+    /// RSS right after start, bytes.
+    pub rss_start: u64,
+    /// RSS after verifying one token as many times (cache holds 1 entry).
+    pub rss_empty: u64,
+    /// RSS after verifying every distinct token once (cache full).
+    pub rss_full: u64,
+    /// The control server (cache off): RSS after the same two steps.
+    pub control_rss_empty: u64,
+    /// The control server after the distinct tokens.
+    pub control_rss_full: u64,
+}
+
+impl MemoryReport {
+    /// (growth with the cache − growth without it) ÷ entries.
+    pub fn bytes_per_entry(&self) -> f64 {
+        let with = self.rss_full as f64 - self.rss_empty as f64;
+        let without = self.control_rss_full as f64 - self.control_rss_empty as f64;
+        (with - without) / self.entries.max(1) as f64
+    }
 }
 
 impl Results {
@@ -290,6 +395,9 @@ impl Results {
 struct Running {
     system: System,
     addr: SocketAddr,
+    /// Every app process's address (`addr` first); the load is spread
+    /// over them.
+    addrs: Vec<SocketAddr>,
     children: Vec<Child>,
     /// Cookie headers, one per connection, for `verify` and `data`.
     conn_cookies: Vec<String>,
@@ -303,7 +411,7 @@ impl fmt::Debug for Running {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Running")
             .field("system", &self.system)
-            .field("addr", &self.addr)
+            .field("addrs", &self.addrs)
             .finish_non_exhaustive()
     }
 }
@@ -367,9 +475,14 @@ pub fn pin_self(cpus: &str) -> Result<(), BoxError> {
 
 /// A command, under `taskset -c 0` when pinning.
 fn command(pin: bool, program: &Path) -> Command {
-    let mut c = if pin {
+    command_on(pin.then_some("0"), program)
+}
+
+/// A command, under `taskset -c CPUS` when given.
+fn command_on(cpus: Option<&str>, program: &Path) -> Command {
+    let mut c = if let Some(cpus) = cpus {
         let mut c = Command::new("taskset");
-        c.arg("-c").arg("0").arg(program);
+        c.arg("-c").arg(cpus).arg(program);
         c
     } else {
         Command::new(program)
@@ -453,27 +566,7 @@ fn cpu_seconds(pids: &[u32], ticks_per_second: f64) -> f64 {
 /// CPU time used by the whole machine (every CPU, every process), in
 /// seconds, from the first line of /proc/stat.
 pub fn machine_busy_seconds(ticks_per_second: f64) -> f64 {
-    busy_seconds("cpu", ticks_per_second)
-}
-
-/// Busy time of the /proc/stat line `name` (`cpu` for the machine, `cpu0`
-/// …), in seconds.
-fn busy_seconds(name: &str, ticks_per_second: f64) -> f64 {
-    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let Some(line) = stat
-        .lines()
-        .find(|l| l.split_whitespace().next() == Some(name))
-    else {
-        return 0.0;
-    };
-    let f: Vec<f64> = line
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|v| v.parse().ok())
-        .collect();
-    // user nice system idle iowait irq softirq steal (guest is in user).
-    let busy: f64 = [0, 1, 2, 5, 6, 7].iter().filter_map(|i| f.get(*i)).sum();
-    busy / ticks_per_second
+    crate::sys::cpu_times("cpu", ticks_per_second).busy
 }
 
 /// One measured run of `plan` on `r`, with the CPU accounting.
@@ -484,24 +577,87 @@ async fn measure_once(
     ticks: f64,
 ) -> Result<(Measurement, Sample), BoxError> {
     let pids = r.pids();
+    let db_pids = if r.system.on_postgres() {
+        crate::sys::tcp_peers(&pids, postgres_port(&opts.postgres_url))
+    } else {
+        Vec::new()
+    };
     let me = [std::process::id()];
+    let calib_server_ns = calibrate_cpu0(opts).await;
+    let calib_client_ns = crate::sys::calibrate(5);
     let s0 = cpu_seconds(&pids, ticks);
+    let d0 = cpu_seconds(&db_pids, ticks);
     let c0 = cpu_seconds(&me, ticks);
-    let a0 = machine_busy_seconds(ticks);
-    let (p0, q0) = (busy_seconds("cpu0", ticks), busy_seconds("cpu1", ticks));
-    let sample = load::run(r.addr, opts.connections, opts.duration, plan).await?;
+    let v0 = crate::sys::involuntary_switches(&pids);
+    let a0 = crate::sys::cpu_times("cpu", ticks);
+    let (p0, q0) = (
+        crate::sys::cpu_times("cpu0", ticks),
+        crate::sys::cpu_times("cpu1", ticks),
+    );
+    let t0 = Instant::now();
+    let sample = load::run_on(&r.addrs, opts.connections, opts.duration, plan).await?;
+    // The CPU counters cover opening the connections and collecting the
+    // results too: shares of CPU are over this interval, not the load's.
+    let interval = t0.elapsed().as_secs_f64().max(1e-9);
     let s1 = cpu_seconds(&pids, ticks);
+    let d1 = cpu_seconds(&db_pids, ticks);
     let c1 = cpu_seconds(&me, ticks);
-    let a1 = machine_busy_seconds(ticks);
-    let (p1, q1) = (busy_seconds("cpu0", ticks), busy_seconds("cpu1", ticks));
-    let mut m = measure(&sample, s1 - s0, c1 - c0);
-    let wall = sample.elapsed.as_secs_f64().max(1e-9);
-    m.other_cpu_busy = ((a1 - a0) - (s1 - s0) - (c1 - c0)).max(0.0) / wall;
-    if opts.pin {
-        m.others_on_server_cpu = ((p1 - p0) - (s1 - s0)).max(0.0) / wall;
-        m.others_on_client_cpu = ((q1 - q0) - (c1 - c0)).max(0.0) / wall;
+    let v1 = crate::sys::involuntary_switches(&pids);
+    let a1 = crate::sys::cpu_times("cpu", ticks);
+    let (p1, q1) = (
+        crate::sys::cpu_times("cpu0", ticks),
+        crate::sys::cpu_times("cpu1", ticks),
+    );
+    let (app, db) = (s1 - s0, d1 - d0);
+    let mut m = measure(&sample, app + db, c1 - c0);
+    let wall = interval;
+    m.server_cpu_busy = (app + db) / wall;
+    m.client_cpu_busy = (c1 - c0) / wall;
+    m.other_cpu_busy = ((a1.busy - a0.busy) - app - db - (c1 - c0)).max(0.0) / wall;
+    m.server_preempted_per_s = v1.saturating_sub(v0) as f64 / wall;
+    m.calib_server_ns = calib_server_ns;
+    m.calib_client_ns = calib_client_ns;
+    if sample.requests > 0 {
+        m.db_cpu_us_per_req = db * 1e6 / sample.requests as f64;
+    }
+    m.shared_cpus = r.system.on_postgres();
+    if opts.pin && !m.shared_cpus {
+        m.others_on_server_cpu = ((p1.busy - p0.busy) - app).max(0.0) / wall;
+        m.others_on_client_cpu = ((q1.busy - q0.busy) - (c1 - c0)).max(0.0) / wall;
+        m.steal_server_cpu = (p1.steal - p0.steal).max(0.0) / wall;
+        m.steal_client_cpu = (q1.steal - q0.steal).max(0.0) / wall;
+    } else {
+        m.steal_server_cpu = (a1.steal - a0.steal).max(0.0) / wall;
     }
     Ok((m, sample))
+}
+
+/// The calibration loop on the servers' CPU (CPU 0 when pinning; else
+/// wherever the scheduler puts it), in a child process, ns per unit.
+async fn calibrate_cpu0(opts: &Options) -> f64 {
+    let Ok(exe) = std::env::current_exe() else {
+        return 0.0;
+    };
+    let out = command_on(opts.pin.then_some("0"), &exe)
+        .arg("calibrate")
+        .stdout(Stdio::piped())
+        .output()
+        .await;
+    out.ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// The port of a PostgreSQL URL (5432 unless it names one).
+pub fn postgres_port(url: &str) -> u16 {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    let host_port = authority.rsplit('@').next().unwrap_or("");
+    host_port
+        .rsplit_once(':')
+        .and_then(|(_, p)| p.parse().ok())
+        .unwrap_or(5432)
 }
 
 /// The ticks of /proc times per second (`getconf CLK_TCK`, else 100).
@@ -520,12 +676,26 @@ pub async fn run_all(opts: &Options, work: &Path) -> Result<Results, BoxError> {
     let started = Instant::now();
     let exe = std::env::current_exe()?;
     let wanted = |s: System| opts.systems.contains(&s);
-    let needed: Vec<System> = System::ALL
+    let mut needed: Vec<System> = System::ALL
         .into_iter()
         .filter(|s| wanted(*s) && opts.workloads.iter().any(|w| w.systems().contains(s)))
         .collect();
     let needs_users = opts.workloads.contains(&Workload::Users);
     let tessera_db = format!("sqlite://{}/tessera.db", work.display());
+
+    // PostgreSQL: reachable, and each system's schema reset for this run.
+    let mut postgres_skipped = None;
+    let mut postgres_server = None;
+    if needed.iter().any(|s| s.on_postgres()) {
+        match reset_postgres(&opts.postgres_url).await {
+            Ok(version) => postgres_server = Some(version),
+            Err(e) => {
+                eprintln!("== PostgreSQL systems skipped: {e}");
+                postgres_skipped = Some(e.to_string());
+                needed.retain(|s| !s.on_postgres());
+            }
+        }
+    }
 
     // Start the systems.
     let mut running: Vec<Running> = Vec::new();
@@ -533,6 +703,7 @@ pub async fn run_all(opts: &Options, work: &Path) -> Result<Results, BoxError> {
         eprintln!("== starting {}", system.label());
         let mut children = Vec::new();
         let mut core_at = None;
+        let mut addrs = Vec::new();
         let addr = match system {
             System::Python => {
                 let mut core = command(opts.pin, &opts.tessera_bin);
@@ -606,6 +777,25 @@ pub async fn run_all(opts: &Options, work: &Path) -> Result<Results, BoxError> {
                 wait_http(addr, "/verify", Duration::from_secs(60)).await?;
                 addr
             }
+            System::TesseraPg | System::TesseraPg2 => {
+                // One app process on CPU 0 (as every other system); the
+                // second on CPU 1, beside the generator. PostgreSQL's own
+                // processes are not pinned.
+                let n = if system == System::TesseraPg2 { 2 } else { 1 };
+                for i in 0..n {
+                    let cpu = ["0", "1"][i % 2];
+                    let mut cmd = command_on(opts.pin.then_some(cpu), &exe);
+                    cmd.args(["serve", "tessera", "--addr", "127.0.0.1:0", "--database"])
+                        .arg(&opts.postgres_url)
+                        .args(["--schema", postgres_schema(system)]);
+                    let (child, addr) =
+                        spawn_listening(cmd, &work.join(format!("{}-{i}.log", system.key())))
+                            .await?;
+                    children.push(child);
+                    addrs.push(addr);
+                }
+                addrs[0]
+            }
             _ => {
                 let mut cmd = command(opts.pin, &exe);
                 cmd.args(["serve", system.key(), "--addr", "127.0.0.1:0"]);
@@ -627,9 +817,13 @@ pub async fn run_all(opts: &Options, work: &Path) -> Result<Results, BoxError> {
                 addr
             }
         };
+        if addrs.is_empty() {
+            addrs.push(addr);
+        }
         running.push(Running {
             system,
             addr,
+            addrs,
             children,
             conn_cookies: Vec::new(),
             user_cookies: Vec::new(),
@@ -661,7 +855,7 @@ pub async fn run_all(opts: &Options, work: &Path) -> Result<Results, BoxError> {
             .iter()
             .map(|r| r.cookie_header(&["sRefreshToken"]))
             .collect();
-        if needs_users {
+        if needs_users && Workload::Users.systems().contains(&system) {
             let t = Instant::now();
             r.user_cookies = match (system, r.core) {
                 (System::Python, Some(core)) => {
@@ -722,7 +916,15 @@ pub async fn run_all(opts: &Options, work: &Path) -> Result<Results, BoxError> {
     let ticks = clock_ticks();
     let mut repeats = 0;
     let mut cells = Vec::new();
+    let mut memory = None;
     for &workload in &opts.workloads {
+        if workload == Workload::Memory {
+            if let Some(t) = running.iter().find(|r| r.system == System::Tessera) {
+                eprintln!("== memory: the verified-token cache");
+                memory = Some(measure_memory(opts, &exe, &tessera_db, t, work).await?);
+            }
+            continue;
+        }
         let systems: Vec<&Running> = workload
             .systems()
             .iter()
@@ -737,7 +939,7 @@ pub async fn run_all(opts: &Options, work: &Path) -> Result<Results, BoxError> {
             .collect::<Result<_, _>>()?;
         eprintln!("== {}: warm-up", workload.key());
         for (r, plan) in systems.iter().zip(&plans) {
-            load::run(r.addr, opts.connections, opts.warmup, plan).await?;
+            load::run_on(&r.addrs, opts.connections, opts.warmup, plan).await?;
         }
         let mut rows: Vec<Cell> = systems
             .iter()
@@ -748,41 +950,43 @@ pub async fn run_all(opts: &Options, work: &Path) -> Result<Results, BoxError> {
                 first_error: None,
             })
             .collect();
+        let n = systems.len();
+        let mut workload_repeats = 0;
         for round in 0..opts.rounds {
-            for ((r, plan), cell) in systems.iter().zip(&plans).zip(rows.iter_mut()) {
-                let mut attempt = 0;
-                let (m, sample) = loop {
-                    let (m, sample) = measure_once(r, plan, opts, ticks).await?;
-                    eprintln!(
-                        "   {} round {}{}: {:>9.0} req/s  p50 {:.2} ms  p99 {:.2} ms  server {:.0}% {:.1} µs/req  client {:.0}%  others: {:.0}% on the server's CPU, {:.0}% on the generator's{}",
-                        r.system.key(),
-                        round + 1,
-                        if attempt > 0 {
-                            format!(" (repeat {attempt})")
-                        } else {
-                            String::new()
-                        },
-                        m.rps,
-                        m.p50_ms,
-                        m.p99_ms,
-                        m.server_cpu_busy * 100.0,
-                        m.server_cpu_us_per_req,
-                        m.client_cpu_busy * 100.0,
-                        m.others_on_server_cpu * 100.0,
-                        m.others_on_client_cpu * 100.0,
-                        if m.errors > 0 {
-                            format!("  errors {}", m.errors)
-                        } else {
-                            String::new()
-                        }
-                    );
-                    if !m.disturbed(opts.pin) || attempt >= opts.max_repeats {
-                        break (m, sample);
-                    }
-                    attempt += 1;
-                    repeats += 1;
-                    wait_quiet(Duration::from_secs(60), 0.15).await;
-                };
+            // Round r starts with system r (A B C, B C A, C A B, …), so
+            // that no system always runs first after a pause or right
+            // after the same neighbour. A round in which any run was
+            // disturbed is run again whole, so that every round's ratios
+            // come from runs made minutes apart at most, under the same
+            // conditions.
+            let order: Vec<usize> = (0..n).map(|i| (i + round) % n).collect();
+            let mut attempt = 0;
+            let kept = loop {
+                // At most `max_repeats` repeated rounds per workload, so
+                // that a busy machine cannot stretch the run without end.
+                let mut got: Vec<Option<(Measurement, Sample)>> = vec![None; n];
+                for &i in &order {
+                    let r = systems[i];
+                    let (mut m, sample) = measure_once(r, &plans[i], opts, ticks).await?;
+                    m.attempt = attempt;
+                    log_run(r.system, round, attempt, &m);
+                    got[i] = Some((m, sample));
+                }
+                let disturbed = got.iter().flatten().any(|(m, _)| m.disturbed(opts.pin));
+                if !disturbed || workload_repeats >= opts.max_repeats {
+                    break got;
+                }
+                attempt += 1;
+                repeats += 1;
+                workload_repeats += 1;
+                eprintln!(
+                    "   round {} disturbed: waiting for a quiet machine, then again",
+                    round + 1
+                );
+                wait_quiet(Duration::from_secs(60), 0.15).await;
+            };
+            for (cell, got) in rows.iter_mut().zip(kept) {
+                let Some((m, sample)) = got else { continue };
                 if cell.first_error.is_none() {
                     cell.first_error = sample.first_error.clone();
                 }
@@ -802,7 +1006,194 @@ pub async fn run_all(opts: &Options, work: &Path) -> Result<Results, BoxError> {
         cells,
         total_seconds: started.elapsed().as_secs_f64(),
         setup_seconds,
+        memory,
+        postgres_skipped,
+        postgres_server,
     })
+}
+
+fn log_run(system: System, round: usize, attempt: usize, m: &Measurement) {
+    eprintln!(
+        "   {} round {}{}: {:>9.0} req/s  p50 {:.2} ms  p99 {:.2} ms  server {:.0}% {:.1} µs/req{}  client {:.0}%  others: {:.0}% on the server's CPU, {:.0}% on the generator's, {:.0}% machine-wide; steal {:.1}%/{:.1}%; preempted {:.0}/s; calibration {:.2}/{:.2} ns{}",
+        system.key(),
+        round + 1,
+        if attempt > 0 {
+            format!(" (repeat {attempt})")
+        } else {
+            String::new()
+        },
+        m.rps,
+        m.p50_ms,
+        m.p99_ms,
+        m.server_cpu_busy * 100.0,
+        m.server_cpu_us_per_req,
+        if m.db_cpu_us_per_req > 0.0 {
+            format!(" (PostgreSQL {:.1})", m.db_cpu_us_per_req)
+        } else {
+            String::new()
+        },
+        m.client_cpu_busy * 100.0,
+        m.others_on_server_cpu * 100.0,
+        m.others_on_client_cpu * 100.0,
+        m.other_cpu_busy * 100.0,
+        m.steal_server_cpu * 100.0,
+        m.steal_client_cpu * 100.0,
+        m.server_preempted_per_s,
+        m.calib_server_ns,
+        m.calib_client_ns,
+        if m.errors > 0 {
+            format!("  errors {}", m.errors)
+        } else {
+            String::new()
+        }
+    );
+}
+
+/// The schema of a PostgreSQL system (its own, reset every run).
+fn postgres_schema(system: System) -> &'static str {
+    match system {
+        System::TesseraPg2 => "tessera_bench_load_pg2",
+        _ => "tessera_bench_load_pg1",
+    }
+}
+
+/// Connects to PostgreSQL, drops the PostgreSQL systems' schemas (the
+/// servers re-create them) and returns the server's address and version.
+async fn reset_postgres(url: &str) -> Result<String, BoxError> {
+    use sqlx::Connection as _;
+    let connect = sqlx::PgConnection::connect(url);
+    let mut conn = tokio::time::timeout(Duration::from_secs(10), connect)
+        .await
+        .map_err(|_| format!("PostgreSQL at {} did not answer in 10 s", redact(url)))?
+        .map_err(|e| format!("PostgreSQL at {}: {e}", redact(url)))?;
+    for system in [System::TesseraPg, System::TesseraPg2] {
+        let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", postgres_schema(system));
+        sqlx::query(&sql).execute(&mut conn).await?;
+    }
+    let version: String = sqlx::query_scalar("SHOW server_version")
+        .fetch_one(&mut conn)
+        .await?;
+    let _ = conn.close().await;
+    Ok(format!("PostgreSQL {version} at {}", redact(url)))
+}
+
+/// A database URL without its password.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Starts a tessera-axum server with verified-token cache `capacity` on
+/// the SQLite database `db` and returns its RSS after start, after
+/// verifying one token `tokens.len()` times, and after verifying every
+/// token once.
+async fn rss_steps(
+    opts: &Options,
+    exe: &Path,
+    db: &str,
+    capacity: usize,
+    tokens: &[String],
+    log: &Path,
+) -> Result<(u64, u64, u64), BoxError> {
+    let mut cmd = command(opts.pin, exe);
+    cmd.args([
+        "serve",
+        "tessera",
+        "--addr",
+        "127.0.0.1:0",
+        "--database",
+        db,
+    ])
+    .args(["--verified-cache", &capacity.to_string()]);
+    let (mut child, addr) = spawn_listening(cmd, log).await?;
+    let pid = child.id().ok_or("memory server exited")?;
+    let host = addr.to_string();
+    let rss = || crate::sys::rss_bytes(pid).ok_or("no RSS for the memory server");
+    // Let the runtime and the first connections settle before the first
+    // reading.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let start = rss()?;
+    let first = tokens.first().ok_or("no tokens")?;
+    let same: Vec<Vec<u8>> = tokens
+        .iter()
+        .map(|_| http::get("/verify", &host, Some(first)))
+        .collect();
+    load::send_all(addr, same, 32).await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let empty = rss()?;
+    let distinct: Vec<Vec<u8>> = tokens
+        .iter()
+        .map(|t| http::get("/verify", &host, Some(t)))
+        .collect();
+    load::send_all(addr, distinct, 32).await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let full = rss()?;
+    let _ = child.kill().await;
+    Ok((start, empty, full))
+}
+
+/// The memory workload: a fresh tessera-axum server (same database as the
+/// `tessera` system, whose keys signed the tokens) with the cache of
+/// `opts.users` entries, filled by verifying that many distinct tokens,
+/// beside a control server with the cache off that verifies the same
+/// tokens. Sessions are made on the `tessera` system's server, not on the
+/// measured one (creating a session puts its token in the creator's
+/// cache).
+async fn measure_memory(
+    opts: &Options,
+    exe: &Path,
+    db: &str,
+    tessera: &Running,
+    work: &Path,
+) -> Result<MemoryReport, BoxError> {
+    let tokens: Vec<String> = if tessera.user_cookies.len() >= opts.users {
+        tessera.user_cookies[..opts.users].to_vec()
+    } else {
+        let host = tessera.host();
+        load::create_sessions(tessera.addr, &host, opts.users, 32, |n| {
+            format!("/login/memory-{n}")
+        })
+        .await?
+        .iter()
+        .map(|r| r.cookie_header(&["sRefreshToken"]))
+        .collect()
+    };
+    let token_bytes = tokens
+        .first()
+        .map(|c| c.trim_start_matches("sAccessToken=").len())
+        .unwrap_or(0);
+    let (rss_start, rss_empty, rss_full) =
+        rss_steps(opts, exe, db, opts.users, &tokens, &work.join("memory.log")).await?;
+    let (_, control_rss_empty, control_rss_full) =
+        rss_steps(opts, exe, db, 0, &tokens, &work.join("memory-control.log")).await?;
+    let report = MemoryReport {
+        entries: opts.users,
+        token_bytes,
+        rss_start,
+        rss_empty,
+        rss_full,
+        control_rss_empty,
+        control_rss_full,
+    };
+    eprintln!(
+        "   RSS {:.1} MiB at start, {:.1} MiB with 1 entry, {:.1} MiB with {} entries; cache off: {:.1} → {:.1} MiB; {:.0} bytes per entry",
+        rss_start as f64 / 1048576.0,
+        rss_empty as f64 / 1048576.0,
+        rss_full as f64 / 1048576.0,
+        opts.users,
+        control_rss_empty as f64 / 1048576.0,
+        control_rss_full as f64 / 1048576.0,
+        report.bytes_per_entry()
+    );
+    Ok(report)
 }
 
 /// Creates `n` sessions for the Python system straight through its core,
@@ -863,9 +1254,7 @@ fn measure(sample: &Sample, server_cpu: f64, client_cpu: f64) -> Measurement {
         },
         server_cpu_busy: server_cpu / wall,
         client_cpu_busy: client_cpu / wall,
-        other_cpu_busy: 0.0,
-        others_on_server_cpu: 0.0,
-        others_on_client_cpu: 0.0,
+        ..Measurement::default()
     }
 }
 
@@ -888,6 +1277,7 @@ fn plan_for(workload: Workload, r: &Running) -> Result<Plan, BoxError> {
             }
             Plan::Random(reqs(&r.user_cookies, http::get, "/verify"))
         }
+        Workload::Memory => return Err("the memory workload has no load plan".into()),
         Workload::CreateRefresh => Plan::CreateRefresh {
             host: host.clone(),
             login_prefix: "/login/".to_owned(),
@@ -901,4 +1291,48 @@ fn plan_for(workload: Workload, r: &Running) -> Result<Plan, BoxError> {
             ),
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_ports_and_redaction() {
+        assert_eq!(
+            postgres_port("postgres://postgres@127.0.0.1:5432/test"),
+            5432
+        );
+        assert_eq!(
+            postgres_port("postgres://u:p@db:6543/x?sslmode=disable"),
+            6543
+        );
+        assert_eq!(postgres_port("postgresql://localhost/x"), 5432);
+        assert_eq!(
+            redact("postgres://u:secret@h:1/d"),
+            "postgres://u:***@h:1/d"
+        );
+        assert_eq!(redact("postgres://u@h/d"), "postgres://u@h/d");
+    }
+
+    #[test]
+    fn a_run_on_postgres_is_judged_machine_wide() {
+        let m = Measurement {
+            shared_cpus: true,
+            others_on_server_cpu: 0.9,
+            other_cpu_busy: 0.1,
+            ..Default::default()
+        };
+        assert!(!m.disturbed(true));
+        let m = Measurement {
+            other_cpu_busy: 0.2,
+            ..m
+        };
+        assert!(m.disturbed(true));
+        let pinned = Measurement {
+            others_on_server_cpu: 0.2,
+            ..Default::default()
+        };
+        assert!(pinned.disturbed(true));
+    }
 }

@@ -35,8 +35,13 @@ pub fn bare_app() -> Router {
 
 /// The tessera-axum app: cookie mode, anti-CSRF off (as for
 /// supertokens-python's `anti_csrf="NONE"`; `SameSite=Lax` cookies), the
-/// manager's default settings otherwise.
-pub async fn tessera_app(database_url: &str, verified_cache: usize) -> tessera::Result<Router> {
+/// manager's default settings otherwise. `schema`: keep a PostgreSQL
+/// store's tables in this schema (ignored for other URLs).
+pub async fn tessera_app(
+    database_url: &str,
+    schema: Option<&str>,
+    verified_cache: usize,
+) -> tessera::Result<Router> {
     async fn login(
         sessions: Sessions,
         Path(user): Path<String>,
@@ -59,8 +64,12 @@ pub async fn tessera_app(database_url: &str, verified_cache: usize) -> tessera::
         ))
     }
 
-    let manager = tessera::SessionManager::builder()
-        .database_url(database_url)
+    let builder = match schema {
+        Some(schema) if database_url.starts_with("postgres") => tessera::SessionManager::builder()
+            .store(tessera::store::PostgresStore::connect_with_schema(database_url, schema).await?),
+        _ => tessera::SessionManager::builder().database_url(database_url),
+    };
+    let manager = builder
         .anti_csrf(AntiCsrfMode::None)
         .verified_token_cache_capacity(verified_cache)
         .build()
