@@ -1,0 +1,257 @@
+//! The server on tessera-actix: the FDI's refresh and signout routes, every
+//! other route through [`answer`], the session middleware of the FDI in
+//! force, and CORS. Only translation lives here.
+
+use std::future::{Future, Ready, ready};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{
+    ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_REQUEST_METHOD, CONTENT_TYPE, HeaderName,
+    HeaderValue,
+};
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{App, FromRequest, HttpRequest, HttpResponse, HttpServer, ResponseError, web};
+use tessera_actix::{Session, SessionMiddleware, Sessions};
+
+use crate::cors;
+use crate::port::{Port, REFRESH_PATH};
+use crate::reply::Reply;
+use crate::routes::{Exchange, answer};
+
+/// The largest request body read.
+const BODY_LIMIT: usize = 1 << 20;
+
+/// One port's app, for `HttpServer::new`.
+pub fn configure(port: Arc<Port>) -> impl Fn(&mut web::ServiceConfig) + Clone {
+    move |cfg| {
+        cfg.app_data(web::Data::from(port.clone()))
+            .app_data(web::PayloadConfig::new(BODY_LIMIT))
+            .configure(SessionMiddleware::from_fdi(port.fdi()).routes())
+            .default_service(web::to(route));
+    }
+}
+
+/// An actix-web server for these ports (one listener each), not yet
+/// running: `.await` it inside an actix system.
+pub fn server(
+    ports: Vec<(std::net::TcpListener, Arc<Port>)>,
+    workers: usize,
+) -> std::io::Result<Vec<actix_web::dev::Server>> {
+    ports
+        .into_iter()
+        .map(|(listener, port)| {
+            let server = HttpServer::new(move || {
+                App::new()
+                    .configure(configure(port.clone()))
+                    .wrap(from_fn(count_refresh))
+                    .wrap(DynamicSessions(port.clone()))
+                    .wrap(from_fn(cors))
+            })
+            .workers(workers)
+            .disable_signals()
+            .listen(listener)?
+            .run();
+            Ok(server)
+        })
+        .collect()
+}
+
+/// The request's port.
+fn port_of(req: &HttpRequest) -> Option<Arc<Port>> {
+    req.app_data::<web::Data<Port>>()
+        .map(|d| d.clone().into_inner())
+}
+
+/// Counts the refresh route's calls and answers as upstream.
+async fn count_refresh(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let port = port_of(req.request());
+    let Some(port) = port.filter(|_| req.path() == REFRESH_PATH) else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    port.refresh_attempted();
+    let has_rid = req.headers().contains_key("rid");
+    let res = next.call(req).await?;
+    let Some(body) = port.refresh_answered(has_rid, res.status() == StatusCode::OK) else {
+        return Ok(res.map_into_boxed_body());
+    };
+    let mut res = res.map_body(|_, _| BoxBody::new(body));
+    res.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    Ok(res)
+}
+
+/// CORS as express `cors()` (see [`cors`](crate::cors)).
+async fn cors(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let preflight = req.headers().contains_key(ACCESS_CONTROL_REQUEST_METHOD);
+    if cors::is_preflight(req.method().as_str(), preflight) {
+        return Ok(req.into_response(respond(cors::preflight())));
+    }
+    let mut res = next.call(req).await?.map_into_boxed_body();
+    if !res.headers().contains_key(ACCESS_CONTROL_ALLOW_ORIGIN) {
+        for (name, value) in cors::RESPONSE_HEADERS {
+            res.headers_mut().append(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+        }
+    }
+    Ok(res)
+}
+
+/// Every other route.
+async fn route(req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let Some(port) = port_of(&req) else {
+        return HttpResponse::InternalServerError().finish();
+    };
+    let mut x = ActixExchange { req, body };
+    match answer(&port, &mut x).await.map_err(crate::Error::into_reply) {
+        Ok(reply) | Err(Ok(reply)) => respond(reply),
+        Err(Err(session)) => tessera_actix::Error::from(session).error_response(),
+    }
+}
+
+/// A [`Reply`] as an actix-web response.
+fn respond(reply: Reply) -> HttpResponse {
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
+    let mut res = HttpResponse::build(status);
+    if let Some(ct) = reply.content_type {
+        res.insert_header((CONTENT_TYPE, ct));
+    }
+    for (name, value) in reply.headers {
+        res.append_header((name, value));
+    }
+    res.body(reply.body)
+}
+
+/// A request, for [`answer`].
+struct ActixExchange {
+    req: HttpRequest,
+    body: web::Bytes,
+}
+
+impl Exchange for ActixExchange {
+    type Error = tessera_actix::Error;
+    type Session = Session;
+    type Sessions = Sessions;
+
+    fn method(&self) -> &str {
+        self.req.method().as_str()
+    }
+
+    fn path(&self) -> &str {
+        self.req.path()
+    }
+
+    fn query(&self) -> &str {
+        self.req.query_string()
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.req.headers().get(name)?.to_str().ok()
+    }
+
+    fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    async fn session(&mut self) -> Result<Session, tessera_actix::Error> {
+        Session::from_request(&self.req, &mut Payload::None).await
+    }
+
+    async fn sessions(&mut self) -> Result<Sessions, tessera_actix::Error> {
+        Sessions::from_request(&self.req, &mut Payload::None).await
+    }
+}
+
+/// tessera-actix's session middleware over the FDI in force at each
+/// request (a setup call changes it while the server runs).
+struct DynamicSessions(Arc<Port>);
+
+impl<S, B> Transform<S, ServiceRequest> for DynamicSessions
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<B>;
+    type Error = actix_web::Error;
+    type Transform = DynamicSessionsService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, ()>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(DynamicSessionsService {
+            service: Shared(Rc::new(service)),
+            port: self.0.clone(),
+        }))
+    }
+}
+
+/// The service of [`DynamicSessions`].
+struct DynamicSessionsService<S> {
+    service: Shared<S>,
+    port: Arc<Port>,
+}
+
+impl<S, B> Service<ServiceRequest> for DynamicSessionsService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<B>;
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>>>>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let middleware = SessionMiddleware::from_fdi(self.port.fdi());
+        match middleware.new_transform(self.service.clone()).into_inner() {
+            Ok(service) => Box::pin(service.call(req)),
+            Err(()) => Box::pin(ready(Err(actix_web::error::ErrorInternalServerError(
+                "session middleware",
+            )))),
+        }
+    }
+}
+
+/// A service shared by the middleware made per request.
+struct Shared<S>(Rc<S>);
+
+impl<S> Clone for Shared<S> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<S, B> Service<ServiceRequest> for Shared<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    type Response = ServiceResponse<B>;
+    type Error = actix_web::Error;
+    type Future = S::Future;
+
+    fn poll_ready(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        self.0.call(req)
+    }
+}
