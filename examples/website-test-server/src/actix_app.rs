@@ -2,13 +2,10 @@
 //! other route through [`answer`], the session middleware of the FDI in
 //! force, and CORS. Only translation lives here.
 
-use std::future::{Future, Ready, ready};
-use std::pin::Pin;
-use std::rc::Rc;
 use std::sync::Arc;
 
 use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{
     ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_REQUEST_METHOD, CONTENT_TYPE, HeaderName,
@@ -49,7 +46,7 @@ pub fn server(
                 App::new()
                     .configure(configure(port.clone()))
                     .wrap(from_fn(count_refresh))
-                    .wrap(DynamicSessions(port.clone()))
+                    .wrap(from_fn(sessions))
                     .wrap(from_fn(cors))
             })
             .workers(workers)
@@ -117,7 +114,10 @@ async fn route(req: HttpRequest, body: web::Bytes) -> HttpResponse {
         return HttpResponse::InternalServerError().finish();
     };
     let mut x = ActixExchange { req, body };
-    match answer(&port, &mut x).await.map_err(crate::Error::into_reply) {
+    match answer(&port, &mut x)
+        .await
+        .map_err(crate::Error::into_reply)
+    {
         Ok(reply) | Err(Ok(reply)) => respond(reply),
         Err(Err(session)) => tessera_actix::Error::from(session).error_response(),
     }
@@ -178,80 +178,16 @@ impl Exchange for ActixExchange {
 
 /// tessera-actix's session middleware over the FDI in force at each
 /// request (a setup call changes it while the server runs).
-struct DynamicSessions(Arc<Port>);
-
-impl<S, B> Transform<S, ServiceRequest> for DynamicSessions
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
-    B: MessageBody + 'static,
-{
-    type Response = ServiceResponse<B>;
-    type Error = actix_web::Error;
-    type Transform = DynamicSessionsService<S>;
-    type InitError = ();
-    type Future = Ready<Result<Self::Transform, ()>>;
-
-    fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(DynamicSessionsService {
-            service: Shared(Rc::new(service)),
-            port: self.0.clone(),
-        }))
-    }
-}
-
-/// The service of [`DynamicSessions`].
-struct DynamicSessionsService<S> {
-    service: Shared<S>,
-    port: Arc<Port>,
-}
-
-impl<S, B> Service<ServiceRequest> for DynamicSessionsService<S>
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
-    B: MessageBody + 'static,
-{
-    type Response = ServiceResponse<B>;
-    type Error = actix_web::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>>>>;
-
-    forward_ready!(service);
-
-    fn call(&self, req: ServiceRequest) -> Self::Future {
-        let middleware = SessionMiddleware::from_fdi(self.port.fdi());
-        match middleware.new_transform(self.service.clone()).into_inner() {
-            Ok(service) => Box::pin(service.call(req)),
-            Err(()) => Box::pin(ready(Err(actix_web::error::ErrorInternalServerError(
-                "session middleware",
-            )))),
-        }
-    }
-}
-
-/// A service shared by the middleware made per request.
-struct Shared<S>(Rc<S>);
-
-impl<S> Clone for Shared<S> {
-    fn clone(&self) -> Self {
-        Self(self.0.clone())
-    }
-}
-
-impl<S, B> Service<ServiceRequest> for Shared<S>
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
-{
-    type Response = ServiceResponse<B>;
-    type Error = actix_web::Error;
-    type Future = S::Future;
-
-    fn poll_ready(
-        &self,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), Self::Error>> {
-        self.0.poll_ready(cx)
-    }
-
-    fn call(&self, req: ServiceRequest) -> Self::Future {
-        self.0.call(req)
-    }
+async fn sessions(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let Some(port) = port_of(req.request()) else {
+        return Err(actix_web::error::ErrorInternalServerError("no port"));
+    };
+    let service = SessionMiddleware::from_fdi(port.fdi())
+        .new_transform(next)
+        .into_inner()
+        .map_err(|()| actix_web::error::ErrorInternalServerError("session middleware"))?;
+    service.call(req).await
 }

@@ -25,8 +25,7 @@ const BODY_LIMIT: usize = 1 << 20;
 
 /// The app of one port.
 pub fn app(port: Arc<Port>) -> Router {
-    let auth = tessera_axum::routes()
-        .route_layer(from_fn_with_state(port.clone(), count_refresh));
+    let auth = tessera_axum::routes().route_layer(from_fn_with_state(port.clone(), count_refresh));
     Router::new()
         .merge(auth)
         .fallback(route)
@@ -42,7 +41,11 @@ pub async fn serve(listener: tokio::net::TcpListener, port: Arc<Port>) -> std::i
 
 /// tessera-axum's session layer over the FDI in force.
 async fn sessions(State(port): State<Arc<Port>>, req: Request, next: Next) -> Response {
-    match SessionLayer::from_fdi(port.fdi()).layer(next).oneshot(req).await {
+    match SessionLayer::from_fdi(port.fdi())
+        .layer(next)
+        .oneshot(req)
+        .await
+    {
         Ok(resp) => resp,
         Err(never) => match never {},
     }
@@ -73,7 +76,10 @@ async fn route(State(port): State<Arc<Port>>, req: Request) -> Response {
         return StatusCode::PAYLOAD_TOO_LARGE.into_response();
     };
     let mut x = AxumExchange { parts, body };
-    match answer(&port, &mut x).await.map_err(crate::Error::into_reply) {
+    match answer(&port, &mut x)
+        .await
+        .map_err(crate::Error::into_reply)
+    {
         Ok(reply) | Err(Ok(reply)) => respond(reply),
         Err(Err(session)) => tessera_axum::Error::from(session).into_response(),
     }
@@ -88,7 +94,8 @@ async fn cors(req: Request, next: Next) -> Response {
     let mut resp = next.run(req).await;
     if !resp.headers().contains_key(ACCESS_CONTROL_ALLOW_ORIGIN) {
         for (name, value) in cors::RESPONSE_HEADERS {
-            resp.headers_mut().append(name, HeaderValue::from_static(value));
+            resp.headers_mut()
+                .append(name, HeaderValue::from_static(value));
         }
     }
     resp

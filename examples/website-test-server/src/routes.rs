@@ -267,7 +267,9 @@ async fn login<X: Exchange>(port: &Port, x: &mut X) -> Result<Reply, Error> {
 
 /// `success` if the `rid` header starts with `anti-csrf`.
 fn check_rid<X: Exchange>(x: &X) -> Reply {
-    let ok = x.header("rid").is_some_and(|rid| rid.starts_with("anti-csrf"));
+    let ok = x
+        .header("rid")
+        .is_some_and(|rid| rid.starts_with("anti-csrf"));
     Reply::text(if ok { "success" } else { "fail" })
 }
 
