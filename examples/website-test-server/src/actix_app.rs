@@ -23,6 +23,9 @@ use crate::routes::{Exchange, answer};
 /// The largest request body read.
 const BODY_LIMIT: usize = 1 << 20;
 
+/// How long an idle keep-alive connection stays open (see [`server`]).
+const IDLE_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(75);
+
 /// One port's app, for `HttpServer::new`.
 pub fn configure(port: Arc<Port>) -> impl Fn(&mut web::ServiceConfig) + Clone {
     move |cfg| {
@@ -50,6 +53,14 @@ pub fn server(
                     .wrap(from_fn(cors))
             })
             .workers(workers)
+            // actix-web closes an idle keep-alive connection after 5 s and
+            // says nothing of it; Node's HTTP agent (the suite's axios)
+            // keeps idle sockets for 5 s too, so a request sent on a reused
+            // socket just as the server closes it fails with "socket hang
+            // up". Express avoids the race with a `Keep-Alive: timeout=5`
+            // hint, hyper with no idle timeout; here the server outlasts
+            // the client.
+            .keep_alive(IDLE_KEEP_ALIVE)
             .disable_signals()
             .listen(listener)?
             .run();
