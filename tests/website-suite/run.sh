@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # supertokens-website's own browser suite (mocha + puppeteer + Chromium)
-# against tessera: examples/website-test-server (tessera-axum) on ports 8080
-# and 8082 instead of the SDK's express test server on supertokens-node.
+# against tessera: examples/website-test-server (on tessera-axum or
+# tessera-actix) on ports 8080 and 8082 instead of the SDK's express test
+# server on supertokens-node.
 #
-#   tests/website-suite/run.sh <supertokens-website checkout> [test files…]
+#   tests/website-suite/run.sh [--adapter axum|actix] <supertokens-website checkout> [test files…]
 #
+# --adapter chooses the framework the test server runs on (default axum).
 # The checkout is the SDK's repository at the tag under test (v20.1.7); it is
 # prepared for an offline run in place (see README.md): its lock file is
 # pointed at the npm registry only, its dependencies installed with
@@ -24,7 +26,17 @@ target="${CARGO_TARGET_DIR:-$root/target}"
 
 fail() { echo "website-suite: $*" >&2; echo "website-suite: 0 passed, 1 failed"; exit 1; }
 
-[ $# -ge 1 ] || fail "usage: run.sh <supertokens-website checkout> [test files…]"
+adapter=axum
+if [ "${1:-}" = "--adapter" ]; then
+    [ $# -ge 2 ] || fail "--adapter needs axum or actix"
+    adapter="$2"
+    shift 2
+fi
+case "$adapter" in
+    axum | actix) ;;
+    *) fail "--adapter must be axum or actix, not $adapter" ;;
+esac
+[ $# -ge 1 ] || fail "usage: run.sh [--adapter axum|actix] <supertokens-website checkout> [test files…]"
 checkout="$(cd "$1" && pwd)" || fail "no such directory: $1"
 shift
 [ -f "$checkout/test/server/index.js" ] || fail "$checkout is not a supertokens-website checkout"
@@ -84,7 +96,7 @@ fi
 mkdir -p "$checkout/test-report"
 server_log="$checkout/test-report/website-test-server.log"
 # shellcheck disable=SC2086 # word-split on purpose: a list of arguments
-"$server" --static-dir "$static" --package-version "$version" ${TESSERA_WEBSITE_SERVER_ARGS:-} >"$server_log" 2>&1 &
+"$server" --adapter "$adapter" --static-dir "$static" --package-version "$version" ${TESSERA_WEBSITE_SERVER_ARGS:-} >"$server_log" 2>&1 &
 server_pid=$!
 trap 'kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do
@@ -110,6 +122,7 @@ status=0
 # 5. Counts from the spec reporter's summary.
 counts="$(node "$here/counts.mjs" "$log")" || fail "mocha did not finish; see $log"
 elapsed=$(( $(date +%s) - started ))
+echo "website-suite: adapter $adapter"
 echo "website-suite: full output in $log, server log in $server_log"
 echo "website-suite: run time ${elapsed}s"
 echo "website-suite: $counts"

@@ -3,54 +3,48 @@
 //! `content-type` plus supertokens-node's CORS headers), so that the page
 //! on port 8080 can call the server on port 8082.
 //!
-//! Like express `cors()` this answers preflights itself and adds the
-//! origin and credentials headers to every other response, unless the
-//! route set its own (the JWKS and discovery routes answer `*`).
+//! Like express `cors()` the adapters' middleware answers preflights itself
+//! ([`preflight`]) and adds [`RESPONSE_HEADERS`] to every other response,
+//! unless the route set its own `Access-Control-Allow-Origin` (the JWKS and
+//! discovery routes answer `*`).
 
-use axum::body::Body;
-use axum::extract::Request;
-use axum::middleware::Next;
-use axum::response::Response;
-use http::header::{
-    ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
-    ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_REQUEST_METHOD, CONTENT_LENGTH, VARY,
-};
-use http::{HeaderValue, Method, StatusCode};
+use crate::reply::Reply;
 
 /// The page's origin.
-const ORIGIN: HeaderValue = HeaderValue::from_static("http://localhost:8080");
+pub const ORIGIN: &str = "http://localhost:8080";
 /// `content-type` and what supertokens-node's `getAllCORSHeaders()` lists.
-const ALLOWED_HEADERS: HeaderValue =
-    HeaderValue::from_static("content-type,anti-csrf,rid,fdi-version,authorization,st-auth-mode");
-const ALLOWED_METHODS: HeaderValue = HeaderValue::from_static("GET,PUT,POST,DELETE");
+pub const ALLOWED_HEADERS: &str =
+    "content-type,anti-csrf,rid,fdi-version,authorization,st-auth-mode";
+/// The methods the upstream server allows.
+pub const ALLOWED_METHODS: &str = "GET,PUT,POST,DELETE";
 
-/// The CORS middleware (`axum::middleware::from_fn(cors)`).
-pub(crate) async fn cors(req: Request, next: Next) -> Response {
-    if req.method() == Method::OPTIONS && req.headers().contains_key(ACCESS_CONTROL_REQUEST_METHOD)
-    {
-        let mut resp = Response::new(Body::empty());
-        *resp.status_mut() = StatusCode::NO_CONTENT;
-        let h = resp.headers_mut();
-        h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, ORIGIN);
-        h.insert(
-            ACCESS_CONTROL_ALLOW_CREDENTIALS,
-            HeaderValue::from_static("true"),
-        );
-        h.insert(ACCESS_CONTROL_ALLOW_METHODS, ALLOWED_METHODS);
-        h.insert(ACCESS_CONTROL_ALLOW_HEADERS, ALLOWED_HEADERS);
-        h.insert(VARY, HeaderValue::from_static("Origin"));
-        h.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
-        return resp;
+/// What a response without its own `Access-Control-Allow-Origin` gets
+/// (`Vary` appended, the others set).
+pub const RESPONSE_HEADERS: [(&str, &str); 3] = [
+    ("access-control-allow-origin", ORIGIN),
+    ("access-control-allow-credentials", "true"),
+    ("vary", "Origin"),
+];
+
+/// Whether a request is a CORS preflight (`OPTIONS` with
+/// `Access-Control-Request-Method`).
+pub fn is_preflight(method: &str, has_request_method: bool) -> bool {
+    method == "OPTIONS" && has_request_method
+}
+
+/// The answer to a preflight: `204` with the allowed origin, credentials,
+/// methods and headers.
+pub fn preflight() -> Reply {
+    Reply {
+        status: 204,
+        content_type: None,
+        headers: vec![
+            ("access-control-allow-origin", ORIGIN.into()),
+            ("access-control-allow-credentials", "true".into()),
+            ("access-control-allow-methods", ALLOWED_METHODS.into()),
+            ("access-control-allow-headers", ALLOWED_HEADERS.into()),
+            ("vary", "Origin".into()),
+        ],
+        body: Vec::new(),
     }
-    let mut resp = next.run(req).await;
-    let h = resp.headers_mut();
-    if !h.contains_key(ACCESS_CONTROL_ALLOW_ORIGIN) {
-        h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, ORIGIN);
-        h.insert(
-            ACCESS_CONTROL_ALLOW_CREDENTIALS,
-            HeaderValue::from_static("true"),
-        );
-        h.append(VARY, HeaderValue::from_static("Origin"));
-    }
-    resp
 }

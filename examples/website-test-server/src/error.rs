@@ -1,14 +1,15 @@
-//! The server's one error type.
+//! The server's one error type, framework-neutral: session outcomes stay
+//! the FDI core's error, which each adapter answers as its own.
 
-use axum::response::{IntoResponse, Response};
-use http::StatusCode;
+use crate::reply::Reply;
 
 /// What a test-server route can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A session outcome (401, 403 …), answered as tessera-axum answers it.
+    /// A session outcome (401, 403 …), answered by the adapter's error type
+    /// so that its middleware puts on the status and clears tokens.
     #[error(transparent)]
-    Session(#[from] tessera_axum::Error),
+    Session(#[from] tessera_http::Error),
     /// The engine failed outside a request's session (setting up an app).
     #[error("engine: {0}")]
     Engine(#[from] tessera::Error),
@@ -20,16 +21,18 @@ pub enum Error {
     Unsupported(&'static str),
 }
 
-impl IntoResponse for Error {
-    fn into_response(self) -> Response {
+impl Error {
+    /// The answer to this error, or the session error for the adapter to
+    /// answer.
+    pub fn into_reply(self) -> Result<Reply, tessera_http::Error> {
         match self {
-            Self::Session(e) => e.into_response(),
+            Self::Session(e) => Err(e),
             Self::Engine(e) => {
                 tracing::error!(error = %e, "engine error");
-                (StatusCode::INTERNAL_SERVER_ERROR, "engine error").into_response()
+                Ok(Reply::plain(500, "engine error"))
             }
-            Self::BadRequest(m) => (StatusCode::BAD_REQUEST, m).into_response(),
-            Self::Unsupported(m) => (StatusCode::NOT_IMPLEMENTED, m).into_response(),
+            Self::BadRequest(m) => Ok(Reply::plain(400, m)),
+            Self::Unsupported(m) => Ok(Reply::plain(501, m)),
         }
     }
 }

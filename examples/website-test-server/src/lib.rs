@@ -1,12 +1,22 @@
-//! supertokens-website's browser test server, rebuilt on tessera-axum.
+//! supertokens-website's browser test server, rebuilt on tessera-axum and
+//! on tessera-actix.
 //!
 //! supertokens-website v20.1.7 tests itself (mocha + puppeteer, about a
 //! thousand cases over fetch, XHR, axios and angular, cookie and header
 //! mode) against an express app on supertokens-node (`test/server/index.js`)
 //! on ports 8080 and 8082, which a SuperTokens core backs. This crate is
-//! that app with tessera-axum in place of supertokens-node and the core, so
-//! the suite runs against tessera with no change to its test files.
-//! `tests/website-suite/run.sh` prepares a checkout and runs it.
+//! that app with tessera in place of supertokens-node and the core, so the
+//! suite runs against tessera with no change to its test files, on either
+//! adapter: [`Adapter::Axum`] or [`Adapter::Actix`].
+//! `tests/website-suite/run.sh --adapter axum|actix` prepares a checkout
+//! and runs it.
+//!
+//! Everything but the framework glue is written once: the routes
+//! ([`routes::answer`] over the [`Exchange`] trait, answering a [`Reply`]),
+//! the apps, each port's counters and settings and the FDI they make, the
+//! CORS settings. [`axum_app`] and [`actix_app`] translate requests and
+//! responses, mount the adapter's refresh and signout routes, and run the
+//! adapter's session middleware on the FDI in force.
 //!
 //! One process serves both ports; they share the apps ("the core":
 //! sessions made on one port are valid on the other) and keep their own
@@ -27,8 +37,8 @@
 //! | `POST /update-jwt-with-handle` | replaces the payload by handle; answers the request token's payload |
 //! | `POST /session-claims-error` | `403 invalid claim` from a validator that always fails |
 //! | `POST /logout`, `/revokeAll` | revokes this session / all of the user's; `success` |
-//! | `POST /auth/session/refresh` | tessera-axum's refresh, counted; `refresh success` (`refresh failed` without `rid`) |
-//! | `POST /auth/signout` | tessera-axum's signout |
+//! | `POST /auth/session/refresh` | the adapter's refresh, counted; `refresh success` (`refresh failed` without `rid`) |
+//! | `POST /auth/signout` | the adapter's signout |
 //! | `GET /auth/jwt/jwks.json`, `/auth/.well-known/openid-configuration` | JWKS and discovery, `Access-Control-Allow-Origin: *` |
 //! | `GET /refreshCalledTime`, `/refreshAttemptedTime`, `/getSessionCalledTime`, `/getPackageVersion` | counters and the SDK version, as text |
 //! | `/testing`, `/multipleInterceptors`, `/ping`, `/testHeader`, `/checkAllowCredentials`, `/testError?code=`, `/403-without-body` | small helpers |
@@ -38,29 +48,26 @@
 //! scripts pointed at `/vendor/`), the checkout's `angular/` build and the
 //! vendored scripts; `run.sh` lays it out.
 
+pub mod actix_app;
 mod apps;
-mod cors;
+pub mod axum_app;
+pub mod cors;
 mod error;
 mod port;
-mod routes;
-
-use std::sync::Arc;
-
-use axum::Router;
-use axum::extract::Request;
-use tower::ServiceExt;
+mod reply;
+pub mod routes;
 
 pub use apps::{Apps, ISSUER};
 pub use error::Error;
-pub use port::{Port, Site};
+pub use port::{Port, REFRESH_PATH, Setup, Site};
+pub use reply::Reply;
+pub use routes::Exchange;
 
-/// The app of one port: CORS around whichever router the last setup call
-/// built.
-pub fn app(port: Arc<Port>) -> Router {
-    Router::new()
-        .fallback_service(tower::service_fn(move |req: Request| {
-            let router = port.router();
-            router.oneshot(req)
-        }))
-        .layer(axum::middleware::from_fn(cors::cors))
+/// The web framework the server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Adapter {
+    /// axum, with tessera-axum.
+    Axum,
+    /// actix-web, with tessera-actix.
+    Actix,
 }

@@ -1,8 +1,9 @@
 //! `tessera-website-test-server`: serves supertokens-website's test-server
-//! routes on two ports (see the crate docs).
+//! routes on two ports (see the crate docs), on tessera-axum or
+//! tessera-actix.
 //!
 //! ```text
-//! tessera-website-test-server --static-dir DIR --package-version 20.1.7
+//! tessera-website-test-server --adapter actix --static-dir DIR --package-version 20.1.7
 //! ```
 
 use std::net::{Ipv6Addr, SocketAddr};
@@ -10,13 +11,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Parser;
-use tessera_website_test_server::{Apps, Port, Site, app};
+use tessera_website_test_server::{Adapter, Apps, Port, Site, actix_app, axum_app};
 use tracing_subscriber::EnvFilter;
 
-/// supertokens-website's test server on tessera-axum.
+/// supertokens-website's test server on tessera.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
+    /// The web framework: `axum` (tessera-axum) or `actix` (tessera-actix).
+    #[arg(long, value_enum, default_value_t = Framework::Axum)]
+    adapter: Framework,
     /// Ports to serve (the suite uses 8080 and 8082), on every address.
     #[arg(long = "port", default_values_t = [8080u16, 8082])]
     ports: Vec<u16>,
@@ -32,6 +36,15 @@ struct Args {
     refresh_model: Model,
 }
 
+/// `--adapter`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Framework {
+    /// tessera-axum.
+    Axum,
+    /// tessera-actix.
+    Actix,
+}
+
 /// `--refresh-model`.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum Model {
@@ -41,14 +54,27 @@ enum Model {
     ChildPromotion,
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
         )
         .init();
     let args = Args::parse();
+    let adapter = match args.adapter {
+        Framework::Axum => Adapter::Axum,
+        Framework::Actix => Adapter::Actix,
+    };
+    match adapter {
+        Adapter::Axum => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(run(args, adapter)),
+        Adapter::Actix => actix_web::rt::System::new().block_on(run(args, adapter)),
+    }
+}
+
+async fn run(args: Args, adapter: Adapter) -> Result<(), Box<dyn std::error::Error>> {
     let site = Arc::new(Site {
         apps: Apps::new().await?,
         static_dir: args.static_dir,
@@ -58,22 +84,52 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Model::ChildPromotion => tessera::RefreshModel::ChildPromotion,
         },
     });
-    let mut servers = tokio::task::JoinSet::new();
-    for port in args.ports {
+    let mut listeners = Vec::new();
+    for port in &args.ports {
         // `[::]` takes IPv4 too: the suite calls localhost and 0.0.0.0.
-        let addr = SocketAddr::from((Ipv6Addr::UNSPECIFIED, port));
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        let router = app(Port::new(site.clone()));
-        servers.spawn(async move { axum::serve(listener, router).await });
-        println!("tessera-website-test-server: listening on port {port}");
+        let addr = SocketAddr::from((Ipv6Addr::UNSPECIFIED, *port));
+        listeners.push((std::net::TcpListener::bind(addr)?, Port::new(site.clone())));
     }
-    tokio::select! {
-        done = servers.join_next() => {
-            if let Some(result) = done {
-                result??;
+    for port in &args.ports {
+        println!("tessera-website-test-server: listening on port {port} ({adapter:?})");
+    }
+    match adapter {
+        Adapter::Axum => {
+            let mut servers = tokio::task::JoinSet::new();
+            for (listener, port) in listeners {
+                listener.set_nonblocking(true)?;
+                let listener = tokio::net::TcpListener::from_std(listener)?;
+                servers.spawn(axum_app::serve(listener, port));
+            }
+            tokio::select! {
+                done = servers.join_next() => {
+                    if let Some(result) = done {
+                        result??;
+                    }
+                }
+                _ = tokio::signal::ctrl_c() => {}
             }
         }
-        _ = tokio::signal::ctrl_c() => {}
+        Adapter::Actix => {
+            let mut servers = Vec::new();
+            for server in actix_app::server(listeners, 2)? {
+                servers.push(actix_web::rt::spawn(server));
+            }
+            tokio::select! {
+                done = futures_first(servers) => done?,
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Waits for the first of the actix servers to stop.
+async fn futures_first(
+    servers: Vec<actix_web::rt::task::JoinHandle<std::io::Result<()>>>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    for server in servers {
+        server.await??;
     }
     Ok(())
 }

@@ -1,19 +1,19 @@
 //! One listening server (port 8080 or 8082): its counters, the settings the
-//! suite last asked for, and the router built from them. A setup call
-//! rebuilds the router (a new [`SessionLayer`] over the chosen app's
-//! manager), as the upstream server re-initialises supertokens-node.
+//! suite last asked for, and the FDI built from them. A setup call rebuilds
+//! the FDI, as the upstream server re-initialises supertokens-node; each
+//! adapter runs its session middleware on the FDI in force at the request.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use axum::Router;
-use axum::middleware::from_fn_with_state;
 use tessera::{AntiCsrfMode, SessionManager};
-use tessera_axum::{SameSite, SessionLayer};
+use tessera_http::{Fdi, SameSite};
 
 use crate::apps::Apps;
-use crate::routes;
+
+/// The refresh route's path (the FDI's default base path).
+pub const REFRESH_PATH: &str = "/auth/session/refresh";
 
 /// What both ports share.
 #[derive(Debug)]
@@ -71,7 +71,7 @@ pub struct Port {
     /// This port's counters.
     pub counters: Counters,
     setup: Mutex<Setup>,
-    router: RwLock<Router>,
+    fdi: RwLock<Fdi>,
 }
 
 impl Port {
@@ -83,19 +83,18 @@ impl Port {
             anti_csrf: true,
             jwt: false,
         };
-        let port = Arc::new(Self {
+        let fdi = fdi(&setup, site.refresh_model);
+        Arc::new(Self {
             site,
             counters: Counters::default(),
-            setup: Mutex::new(setup.clone()),
-            router: RwLock::new(Router::new()),
-        });
-        port.install(&setup);
-        port
+            setup: Mutex::new(setup),
+            fdi: RwLock::new(fdi),
+        })
     }
 
-    /// The router in force.
-    pub fn router(&self) -> Router {
-        self.router
+    /// The FDI in force.
+    pub fn fdi(&self) -> Fdi {
+        self.fdi
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
@@ -109,27 +108,44 @@ impl Port {
             .clone()
     }
 
-    /// Changes the settings and rebuilds the router.
-    pub fn reconfigure(self: &Arc<Self>, change: impl FnOnce(&mut Setup)) {
-        let setup = {
-            let mut guard = self.setup.lock().unwrap_or_else(PoisonError::into_inner);
-            change(&mut guard);
-            guard.clone()
-        };
-        self.install(&setup);
+    /// Changes the settings and rebuilds the FDI.
+    pub fn reconfigure(&self, change: impl FnOnce(&mut Setup)) {
+        let mut guard = self.setup.lock().unwrap_or_else(PoisonError::into_inner);
+        change(&mut guard);
+        let fdi = fdi(&guard, self.site.refresh_model);
+        *self.fdi.write().unwrap_or_else(PoisonError::into_inner) = fdi;
     }
 
-    fn install(self: &Arc<Self>, setup: &Setup) {
-        let router = build(self, setup);
-        *self.router.write().unwrap_or_else(PoisonError::into_inner) = router;
+    /// Counts a call of the refresh route (before it runs).
+    pub fn refresh_attempted(&self) {
+        self.counters
+            .refresh_attempted
+            .fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// After the refresh route answered `ok` (2xx) or not: counts a
+    /// successful refresh that carried `rid`, and gives the body the
+    /// upstream server answers a success with (`refresh success`, or
+    /// `refresh failed` without `rid`: the tokens are rotated all the same).
+    /// `None`: leave the answer as it is.
+    pub fn refresh_answered(&self, has_rid: bool, ok: bool) -> Option<&'static str> {
+        if !ok {
+            return None;
+        }
+        if has_rid {
+            self.counters.refresh_called.fetch_add(1, Ordering::SeqCst);
+            Some("refresh success")
+        } else {
+            Some("refresh failed")
+        }
     }
 }
 
-/// The app for one set of settings: cookies as supertokens-node sets them
+/// The FDI for one set of settings: cookies as supertokens-node sets them
 /// for `apiDomain 0.0.0.0:8080` and `websiteDomain http://localhost:8080`
 /// (same site: `SameSite=Lax`; plain HTTP: not `Secure`).
-fn build(port: &Arc<Port>, setup: &Setup) -> Router {
-    let layer = SessionLayer::new(setup.manager.clone())
+fn fdi(setup: &Setup, model: tessera::RefreshModel) -> Fdi {
+    Fdi::new(setup.manager.clone())
         .cookie_secure(false)
         .cookie_same_site(SameSite::Lax)
         .anti_csrf(if setup.anti_csrf {
@@ -138,12 +154,5 @@ fn build(port: &Arc<Port>, setup: &Setup) -> Router {
             AntiCsrfMode::None
         })
         .expose_access_token_in_cookie_mode(setup.jwt)
-        .refresh_model(port.site.refresh_model);
-    let auth = layer
-        .routes()
-        .route_layer(from_fn_with_state(port.clone(), routes::count_refresh));
-    routes::router()
-        .with_state(port.clone())
-        .merge(auth)
-        .layer(layer)
+        .refresh_model(model)
 }

@@ -1,7 +1,8 @@
-//! The test server over a real socket: the setup routes, a cookie-mode
-//! session through login, verification, counted refresh and logout, the
-//! header mode, and the helpers the suite reads. (The suite itself, in
-//! Chromium, is tests/website-suite/run.sh.)
+//! The test server over a real socket, on both adapters (the same table
+//! of cases against the axum and the actix-web server): the setup routes, a
+//! cookie-mode session through login, verification, counted refresh and
+//! logout, the header mode, and the helpers the suite reads. (The suite
+//! itself, in Chromium, is tests/website-suite/run.sh.)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
@@ -9,22 +10,22 @@ use std::sync::Arc;
 use reqwest::StatusCode;
 use reqwest::cookie::Jar;
 use serde_json::{Value, json};
-use tessera_website_test_server::{Apps, Port, Site, app};
+use tessera_website_test_server::{Adapter, Apps, Port, Site, actix_app, axum_app};
 
 struct Server {
     base: String,
     client: reqwest::Client,
-    task: tokio::task::JoinHandle<()>,
+    stop: Box<dyn FnMut() + Send>,
     _dir: tempfile::TempDir,
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        self.task.abort();
+        (self.stop)();
     }
 }
 
-async fn start() -> Server {
+async fn start(adapter: Adapter) -> Server {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("index.html"), "<html>page</html>").unwrap();
     let site = Arc::new(Site {
@@ -33,10 +34,30 @@ async fn start() -> Server {
         package_version: "20.1.7".into(),
         refresh_model: tessera::RefreshModel::default(),
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = Port::new(site);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = app(Port::new(site));
-    let task = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let stop: Box<dyn FnMut() + Send> = match adapter {
+        Adapter::Axum => {
+            listener.set_nonblocking(true).unwrap();
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let task = tokio::spawn(async move { axum_app::serve(listener, port).await.unwrap() });
+            Box::new(move || task.abort())
+        }
+        Adapter::Actix => {
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                actix_web::rt::System::new().block_on(async move {
+                    let mut servers = actix_app::server(vec![(listener, port)], 1).unwrap();
+                    let server = servers.pop().unwrap();
+                    tx.send(server.handle()).unwrap();
+                    server.await.unwrap();
+                });
+            });
+            let handle = rx.recv().unwrap();
+            Box::new(move || drop(handle.stop(false)))
+        }
+    };
     let client = reqwest::Client::builder()
         .cookie_provider(Arc::new(Jar::default()))
         .build()
@@ -44,10 +65,39 @@ async fn start() -> Server {
     Server {
         base,
         client,
-        task,
+        stop,
         _dir: dir,
     }
 }
+
+/// Runs each case against the axum and the actix-web server.
+macro_rules! on_both_adapters {
+    ($($case:ident),* $(,)?) => {
+        mod axum {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(super::start(super::Adapter::Axum).await).await;
+                }
+            )*
+        }
+        mod actix {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(super::start(super::Adapter::Actix).await).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_adapters!(
+    cookie_session_login_verify_counted_refresh_logout,
+    header_session_with_jwt_and_payload_update,
+    helpers_static_files_and_cors,
+    header_refresh_without_rid_is_attempted_not_called,
+);
 
 impl Server {
     async fn post(&self, path: &str, body: Value) -> reqwest::Response {
@@ -91,9 +141,7 @@ impl Server {
     }
 }
 
-#[tokio::test]
-async fn cookie_session_login_verify_counted_refresh_logout() {
-    let s = start().await;
+async fn cookie_session_login_verify_counted_refresh_logout(s: Server) {
     // The signing-key interval the suite asks for (0.002 h) is accepted.
     s.setup(
         json!({ "access_token_validity": 3, "access_token_signing_key_update_interval": "0.002" }),
@@ -164,9 +212,7 @@ async fn cookie_session_login_verify_counted_refresh_logout() {
     assert_eq!(s.text("/refreshAttemptedTime").await, "0");
 }
 
-#[tokio::test]
-async fn header_session_with_jwt_and_payload_update() {
-    let s = start().await;
+async fn header_session_with_jwt_and_payload_update(s: Server) {
     s.setup(json!({ "access_token_validity": 60 }), false, true)
         .await;
     let flags: Value = serde_json::from_str(&s.text("/featureFlags").await).unwrap();
@@ -221,9 +267,7 @@ async fn header_session_with_jwt_and_payload_update() {
     );
 }
 
-#[tokio::test]
-async fn helpers_static_files_and_cors() {
-    let s = start().await;
+async fn helpers_static_files_and_cors(s: Server) {
     assert_eq!(s.text("/index.html").await, "<html>page</html>");
     assert_eq!(s.text("/getPackageVersion").await, "20.1.7");
     let resp = s
@@ -285,4 +329,73 @@ async fn helpers_static_files_and_cors() {
         )
         .await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+}
+
+async fn header_refresh_without_rid_is_attempted_not_called(s: Server) {
+    s.setup(json!({ "access_token_validity": 60 }), false, false)
+        .await;
+    let login = s.post("/login", json!({ "userId": "u3" })).await;
+    assert_eq!(login.status(), StatusCode::OK);
+    let refresh_token = login.headers()["st-refresh-token"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let resp = s
+        .client
+        .post(format!("{}/auth/session/refresh", s.base))
+        .header("authorization", format!("Bearer {refresh_token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.headers().contains_key("st-access-token"));
+    assert_eq!(resp.text().await.unwrap(), "refresh failed");
+    assert_eq!(s.text("/refreshCalledTime").await, "0");
+    assert_eq!(s.text("/refreshAttemptedTime").await, "1");
+
+    // The small helpers: header echo, both interceptors, rid checks, CORS
+    // on a plain answer.
+    let resp = s
+        .client
+        .get(format!("{}/testing", s.base))
+        .header("testing", "abc")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["testing"], "abc");
+    assert_eq!(
+        resp.headers()["access-control-allow-origin"],
+        "http://localhost:8080"
+    );
+    assert_eq!(resp.text().await.unwrap(), "success");
+    let resp = s
+        .client
+        .post(format!("{}/multipleInterceptors", s.base))
+        .header("interceptorheader1", "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.text().await.unwrap(), "failure");
+    let resp = s
+        .client
+        .get(format!("{}/check-rid-no-session", s.base))
+        .header("rid", "anti-csrf")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.text().await.unwrap(), "success");
+    let resp = s
+        .client
+        .get(format!("{}/check-rid", s.base))
+        .header("rid", "anti-csrf")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        resp.json::<Value>().await.unwrap(),
+        json!({ "message": "unauthorised" })
+    );
+    let resp = s.post("/login-2.18", json!({})).await;
+    assert_eq!(resp.status(), StatusCode::NOT_IMPLEMENTED);
 }
