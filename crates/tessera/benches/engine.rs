@@ -66,8 +66,12 @@ fn verify(c: &mut Criterion) {
     };
     let jwk = jwks.keys.iter().find(|k| k.kid == kid).expect("jwk");
     let components = PublicKeyComponents {
-        n: URL_SAFE_NO_PAD.decode(&jwk.n).expect("n"),
-        e: URL_SAFE_NO_PAD.decode(&jwk.e).expect("e"),
+        n: URL_SAFE_NO_PAD
+            .decode(jwk.n.as_deref().expect("n"))
+            .expect("n"),
+        e: URL_SAFE_NO_PAD
+            .decode(jwk.e.as_deref().expect("e"))
+            .expect("e"),
     };
     let der = components.as_der().expect("der");
     let key = ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der.as_ref()).expect("key");

@@ -697,10 +697,7 @@ fn generate_pair(algorithm: SigningAlgorithm) -> Result<(Vec<u8>, Vec<u8>)> {
             let pkcs8 = pair
                 .as_der()
                 .map_err(|_| Error::Crypto("RSA key encoding failed"))?;
-            Ok((
-                pkcs8.as_ref().to_vec(),
-                pair.public_key().as_ref().to_vec(),
-            ))
+            Ok((pkcs8.as_ref().to_vec(), pair.public_key().as_ref().to_vec()))
         }
         SigningAlgorithm::EdDsa => {
             let pair = Ed25519KeyPair::generate()
@@ -708,10 +705,7 @@ fn generate_pair(algorithm: SigningAlgorithm) -> Result<(Vec<u8>, Vec<u8>)> {
             let pkcs8 = pair
                 .to_pkcs8()
                 .map_err(|_| Error::Crypto("Ed25519 key encoding failed"))?;
-            Ok((
-                pkcs8.as_ref().to_vec(),
-                pair.public_key().as_ref().to_vec(),
-            ))
+            Ok((pkcs8.as_ref().to_vec(), pair.public_key().as_ref().to_vec()))
         }
         SigningAlgorithm::Es256 => {
             let pair = EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING)
@@ -719,10 +713,7 @@ fn generate_pair(algorithm: SigningAlgorithm) -> Result<(Vec<u8>, Vec<u8>)> {
             let pkcs8 = pair
                 .to_pkcs8v1()
                 .map_err(|_| Error::Crypto("P-256 key encoding failed"))?;
-            Ok((
-                pkcs8.as_ref().to_vec(),
-                pair.public_key().as_ref().to_vec(),
-            ))
+            Ok((pkcs8.as_ref().to_vec(), pair.public_key().as_ref().to_vec()))
         }
     }
 }

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::{SessionManager, VerifyOptions};
+use crate::config::SigningAlgorithm;
 use crate::config::ms;
 use crate::crypto::{b64std_decode, b64url_decode};
 use crate::error::{Error, Result, TryRefreshReason, UnauthorisedReason};
-use crate::config::SigningAlgorithm;
 use crate::keys::KeySet;
 use crate::token::{AccessTokenClaims, TokenVersion};
 use crate::token::{anti_csrf, jwt};
