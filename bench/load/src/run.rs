@@ -31,6 +31,11 @@ pub enum System {
     /// tessera-axum with the verified-token cache off (every request checks
     /// the RSA signature), same database as `tessera`. 10k-users only.
     TesseraNoCache,
+    /// tessera-axum as `tessera`, access tokens signed with Ed25519
+    /// (`SigningAlgorithm::EdDsa`), a database of its own. Create + refresh.
+    TesseraEddsa,
+    /// The same with ES256 (`SigningAlgorithm::Es256`). Create + refresh.
+    TesseraEs256,
     /// tower-sessions with tower-sessions-sqlx-store's SQLite store.
     TsSqlite,
     /// tower-sessions with its memory store.
@@ -45,10 +50,12 @@ pub enum System {
 
 impl System {
     /// Every system, in report order.
-    pub const ALL: [System; 8] = [
+    pub const ALL: [System; 10] = [
         System::Bare,
         System::Tessera,
         System::TesseraNoCache,
+        System::TesseraEddsa,
+        System::TesseraEs256,
         System::TsSqlite,
         System::TsMemory,
         System::Python,
@@ -62,6 +69,8 @@ impl System {
             System::Bare => "bare axum (no auth)",
             System::Tessera => "tessera-axum (SQLite)",
             System::TesseraNoCache => "tessera-axum (SQLite), verified-token cache off",
+            System::TesseraEddsa => "tessera-axum (SQLite), EdDSA signing",
+            System::TesseraEs256 => "tessera-axum (SQLite), ES256 signing",
             System::TsSqlite => "tower-sessions (SQLite store)",
             System::TsMemory => "tower-sessions (memory store)",
             System::Python => "supertokens-python + FastAPI (uvicorn), core: tessera serve",
@@ -76,6 +85,8 @@ impl System {
             System::Bare => "bare",
             System::Tessera => "tessera",
             System::TesseraNoCache => "tessera-no-cache",
+            System::TesseraEddsa => "tessera-eddsa",
+            System::TesseraEs256 => "tessera-es256",
             System::TsSqlite => "ts-sqlite",
             System::TsMemory => "ts-memory",
             System::Python => "python",
@@ -127,7 +138,13 @@ impl Workload {
                 System::Python,
                 System::FastapiTessera,
             ],
-            Workload::CreateRefresh => &[System::Tessera, System::Python, System::FastapiTessera],
+            Workload::CreateRefresh => &[
+                System::Tessera,
+                System::TesseraEddsa,
+                System::TesseraEs256,
+                System::Python,
+                System::FastapiTessera,
+            ],
             Workload::Users => &[
                 System::Tessera,
                 System::TesseraNoCache,
@@ -615,6 +632,10 @@ pub async fn run_all(opts: &Options, work: &Path) -> Result<Results, BoxError> {
                     }
                     System::TesseraNoCache => {
                         cmd.args(["--database", &tessera_db, "--verified-cache", "0"]);
+                    }
+                    System::TesseraEddsa | System::TesseraEs256 => {
+                        let db = format!("sqlite://{}/{}.db", work.display(), system.key());
+                        cmd.args(["--database", &db]);
                     }
                     System::TsSqlite => {
                         cmd.arg("--database").arg(work.join("tower-sessions.db"));

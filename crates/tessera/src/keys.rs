@@ -594,7 +594,8 @@ pub(crate) fn missing_keys(
             out.push(dynamic_key(config, generation, now_ms, now_ms, interval)?);
         }
         (Some(cur), Some(newest)) if newest.generation == cur.generation => {
-            if cur.algorithm != config.signing_algorithm.jws_name() {
+            let configured = config.signing_algorithm.jws_name();
+            if cur.algorithm != configured {
                 // The setting changed: a successor of the configured
                 // algorithm, published a lead before it takes over. The old
                 // key keeps verifying until its tokens have expired.
