@@ -108,6 +108,10 @@ enum ServeSystem {
     Bare,
     Tessera,
     TesseraNoCache,
+    /// tessera-axum signing with Ed25519.
+    TesseraEddsa,
+    /// tessera-axum signing with ES256.
+    TesseraEs256,
     TsSqlite,
     TsMemory,
 }
@@ -191,6 +195,14 @@ async fn serve(a: ServeArgs) -> Result<(), BoxError> {
                 _ => a.verified_cache,
             };
             servers::tessera_app(url, a.schema.as_deref(), cache).await?
+        }
+        ServeSystem::TesseraEddsa | ServeSystem::TesseraEs256 => {
+            let url = a.database.as_deref().unwrap_or("memory:");
+            let algorithm = match a.system {
+                ServeSystem::TesseraEddsa => tessera::SigningAlgorithm::EdDsa,
+                _ => tessera::SigningAlgorithm::Es256,
+            };
+            servers::tessera_app_signing(url, a.schema.as_deref(), a.verified_cache, algorithm).await?
         }
         ServeSystem::TsSqlite => {
             let path = a.database.as_deref().ok_or("--database FILE is required")?;

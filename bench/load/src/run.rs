@@ -31,6 +31,11 @@ pub enum System {
     /// tessera-axum with the verified-token cache off (every request checks
     /// the RSA signature), same database as `tessera`. 10k-users only.
     TesseraNoCache,
+    /// tessera-axum as `tessera`, access tokens signed with Ed25519
+    /// (`SigningAlgorithm::EdDsa`), a database of its own. Create + refresh.
+    TesseraEddsa,
+    /// The same with ES256 (`SigningAlgorithm::Es256`). Create + refresh.
+    TesseraEs256,
     /// tower-sessions with tower-sessions-sqlx-store's SQLite store.
     TsSqlite,
     /// tower-sessions with its memory store.
@@ -55,6 +60,8 @@ impl System {
         System::Bare,
         System::Tessera,
         System::TesseraNoCache,
+        System::TesseraEddsa,
+        System::TesseraEs256,
         System::TsSqlite,
         System::TsMemory,
         System::Python,
@@ -70,6 +77,8 @@ impl System {
             System::Bare => "bare axum (no auth)",
             System::Tessera => "tessera-axum (SQLite)",
             System::TesseraNoCache => "tessera-axum (SQLite), verified-token cache off",
+            System::TesseraEddsa => "tessera-axum (SQLite), EdDSA signing",
+            System::TesseraEs256 => "tessera-axum (SQLite), ES256 signing",
             System::TsSqlite => "tower-sessions (SQLite store)",
             System::TsMemory => "tower-sessions (memory store)",
             System::Python => "supertokens-python + FastAPI (uvicorn), core: tessera serve",
@@ -86,6 +95,8 @@ impl System {
             System::Bare => "bare",
             System::Tessera => "tessera",
             System::TesseraNoCache => "tessera-no-cache",
+            System::TesseraEddsa => "tessera-eddsa",
+            System::TesseraEs256 => "tessera-es256",
             System::TsSqlite => "ts-sqlite",
             System::TsMemory => "ts-memory",
             System::Python => "python",
@@ -154,6 +165,8 @@ impl Workload {
             ],
             Workload::CreateRefresh => &[
                 System::Tessera,
+                System::TesseraEddsa,
+                System::TesseraEs256,
                 System::Python,
                 System::FastapiTessera,
                 System::TesseraPg,
@@ -805,6 +818,10 @@ pub async fn run_all(opts: &Options, work: &Path) -> Result<Results, BoxError> {
                     }
                     System::TesseraNoCache => {
                         cmd.args(["--database", &tessera_db, "--verified-cache", "0"]);
+                    }
+                    System::TesseraEddsa | System::TesseraEs256 => {
+                        let db = format!("sqlite://{}/{}.db", work.display(), system.key());
+                        cmd.args(["--database", &db]);
                     }
                     System::TsSqlite => {
                         cmd.arg("--database").arg(work.join("tower-sessions.db"));

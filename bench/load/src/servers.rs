@@ -17,7 +17,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use tessera::AntiCsrfMode;
+use tessera::{AntiCsrfMode, SigningAlgorithm};
 use tessera_axum::{Session, SessionLayer, Sessions, TokenTransferPolicy};
 use tower_sessions::{MemoryStore, SessionManagerLayer, SessionStore};
 use tower_sessions_sqlx_store::SqliteStore;
@@ -35,12 +35,24 @@ pub fn bare_app() -> Router {
 
 /// The tessera-axum app: cookie mode, anti-CSRF off (as for
 /// supertokens-python's `anti_csrf="NONE"`; `SameSite=Lax` cookies), the
-/// manager's default settings otherwise. `schema`: keep a PostgreSQL
-/// store's tables in this schema (ignored for other URLs).
+/// manager's default settings otherwise (RS256 signing keys). `schema`:
+/// keep a PostgreSQL store's tables in this schema (ignored for other URLs).
 pub async fn tessera_app(
     database_url: &str,
     schema: Option<&str>,
     verified_cache: usize,
+) -> tessera::Result<Router> {
+    tessera_app_signing(database_url, schema, verified_cache, SigningAlgorithm::Rs256).await
+}
+
+/// [`tessera_app`] with access tokens signed by `algorithm` (the
+/// `tessera-eddsa` and `tessera-es256` systems: an app whose only token
+/// readers are tessera and the browser SDK).
+pub async fn tessera_app_signing(
+    database_url: &str,
+    schema: Option<&str>,
+    verified_cache: usize,
+    algorithm: SigningAlgorithm,
 ) -> tessera::Result<Router> {
     async fn login(
         sessions: Sessions,
@@ -72,6 +84,7 @@ pub async fn tessera_app(
     let manager = builder
         .anti_csrf(AntiCsrfMode::None)
         .verified_token_cache_capacity(verified_cache)
+        .signing_algorithm(algorithm)
         .build()
         .await?;
     let layer = SessionLayer::new(manager)

@@ -50,6 +50,12 @@
 //! }
 //! ```
 //!
+//! Signing keys: RS256 by default; an app with no SuperTokens backend SDK
+//! verifying its tokens can make sessions cheaper to create and refresh
+//! with `SessionManager::builder().signing_algorithm(SigningAlgorithm::EdDsa)`
+//! (see [`tessera::SigningAlgorithm`]), then `SessionMiddleware::new(manager)`
+//! as above.
+//!
 //! `Option<Session>` is actix-web's own: *any* failure (an expired token
 //! too) becomes `None`. Use [`OptionalSession`] for SuperTokens'
 //! `session_required=False` ("absent is fine, an expired or bad token is

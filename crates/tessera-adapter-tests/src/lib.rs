@@ -67,6 +67,8 @@ pub struct Setup {
     pub blacklisting: bool,
     pub access_token_validity: Duration,
     pub refresh_grace_period: Duration,
+    /// Algorithm of the signing keys (default RS256).
+    pub signing_algorithm: tessera::SigningAlgorithm,
     pub layer: Box<dyn FnOnce(Fdi) -> Fdi + Send>,
 }
 
@@ -77,6 +79,7 @@ impl Default for Setup {
             blacklisting: false,
             access_token_validity: Duration::from_secs(3600),
             refresh_grace_period: Duration::from_secs(30),
+            signing_algorithm: tessera::SigningAlgorithm::Rs256,
             layer: Box::new(|l| l),
         }
     }
@@ -138,6 +141,7 @@ pub async fn start_with(adapter: Adapter, setup: Setup) -> TestApp {
         .refresh_grace_period(setup.refresh_grace_period)
         .anti_csrf(setup.anti_csrf)
         .blacklisting(setup.blacklisting)
+        .signing_algorithm(setup.signing_algorithm)
         .build()
         .await
         .unwrap();

@@ -19,6 +19,81 @@ pub enum AntiCsrfMode {
     None,
 }
 
+/// The algorithm that signs access tokens (and JWTs of
+/// [`SessionManager::sign_jwt`](crate::SessionManager::sign_jwt)).
+///
+/// Every key records the algorithm it was made for, and a token verifies
+/// only under its key's algorithm: the header's `alg` must name it (never
+/// `none`), whatever the setting is now. Switching the setting makes the
+/// next key (published a `signing_key_publish_lead` before it signs) use the
+/// new algorithm; keys of the old one keep verifying until their tokens
+/// have expired. Every process on one database must use the same setting.
+///
+/// | algorithm | JWS `alg` | JWKS | sign / verify cost | who can verify |
+/// |---|---|---|---|---|
+/// | [`Rs256`](Self::Rs256) (default) | `RS256` | `kty: RSA` | slow / fast | every JWT library, every SuperTokens backend SDK |
+/// | [`EdDsa`](Self::EdDsa) | `EdDSA` | `kty: OKP`, `crv: Ed25519` (RFC 8037) | fast / fast | libraries with RFC 8037 |
+/// | [`Es256`](Self::Es256) | `ES256` | `kty: EC`, `crv: P-256` | fast / medium | most JWT libraries |
+///
+/// Keep `Rs256` wherever a SuperTokens backend SDK, or any other JWKS
+/// consumer that only knows RSA, verifies the tokens (`tessera serve`
+/// always does). An app whose only token readers are tessera itself and
+/// the browser SDK (which never checks signatures) — an axum or actix-web
+/// app on tessera-axum / tessera-actix, or the Python package — can pick
+/// `EdDsa`, which makes creating and refreshing a session several times
+/// cheaper (see `BENCHMARKS.md`).
+///
+/// ```
+/// # async fn demo() -> tessera::Result<()> {
+/// use tessera::{SessionManager, SigningAlgorithm};
+///
+/// let manager = SessionManager::builder()
+///     .signing_algorithm(SigningAlgorithm::EdDsa)
+///     .build()
+///     .await?;
+/// assert!(manager.jwks().keys.iter().all(|k| k.alg == "EdDSA"));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum SigningAlgorithm {
+    /// RSASSA-PKCS1-v1_5 with SHA-256 over RSA-2048 keys (`RS256`).
+    #[default]
+    Rs256,
+    /// Ed25519 signatures (`EdDSA`, RFC 8037).
+    EdDsa,
+    /// ECDSA over P-256 with SHA-256 (`ES256`); tessera writes and accepts
+    /// only the low-S form of a signature, so each token has one spelling.
+    Es256,
+}
+
+impl SigningAlgorithm {
+    /// The JWS `alg` name: `RS256`, `EdDSA` or `ES256`. Also what a key row
+    /// of the store records.
+    pub fn jws_name(self) -> &'static str {
+        match self {
+            Self::Rs256 => "RS256",
+            Self::EdDsa => "EdDSA",
+            Self::Es256 => "ES256",
+        }
+    }
+
+    /// The algorithm whose JWS name is exactly `name`.
+    pub fn from_jws_name(name: &str) -> Option<Self> {
+        match name {
+            "RS256" => Some(Self::Rs256),
+            "EdDSA" => Some(Self::EdDsa),
+            "ES256" => Some(Self::Es256),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for SigningAlgorithm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.jws_name())
+    }
+}
+
 /// Engine settings. Build one with [`SessionManager::builder`](crate::SessionManager::builder).
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -53,6 +128,10 @@ pub struct Config {
     /// Value of the `iss` claim put in, and required of, access tokens
     /// (default none: no `iss` added or checked).
     pub issuer: Option<String>,
+    /// Algorithm of the signing keys this manager creates (default
+    /// [`SigningAlgorithm::Rs256`]; see [`SigningAlgorithm`] for when another
+    /// one fits). Existing keys keep the algorithm they were made with.
+    pub signing_algorithm: SigningAlgorithm,
     /// Sign with the rotating (dynamic) key set (default true, as
     /// SuperTokens' `use_dynamic_access_token_signing_key`).
     pub use_dynamic_signing_key: bool,
@@ -124,6 +203,7 @@ impl Default for Config {
             refresh_grace_period: Duration::from_secs(30),
             access_token_validity_jitter: 0.05,
             issuer: None,
+            signing_algorithm: SigningAlgorithm::Rs256,
             use_dynamic_signing_key: true,
             clock_leeway: Duration::from_secs(2),
             verified_token_cache_capacity: 10_000,

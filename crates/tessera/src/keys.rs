@@ -22,10 +22,10 @@ use std::sync::Arc;
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::{KeyPair, KeySize, PublicKeyComponents};
-use aws_lc_rs::signature::{self, KeyPair as _, ParsedPublicKey};
+use aws_lc_rs::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, ParsedPublicKey};
 use serde::Serialize;
 
-use crate::config::{Config, ms};
+use crate::config::{Config, SigningAlgorithm, ms};
 use crate::crypto::{b64url, random_bytes};
 use crate::error::{Error, Result};
 use crate::store::{KeyPurpose, StoredKey};
@@ -67,20 +67,42 @@ pub struct RewrapReport {
     pub kek_id: String,
 }
 
-/// The only access-token signing algorithm tessera issues.
-pub(crate) const RS256: &str = "RS256";
 /// The algorithm of the refresh-token MAC key.
 pub(crate) const HS256: &str = "HS256";
 
-/// A parsed RSA private key that signs access tokens.
+/// Length of an Ed25519 signature and of an ES256 (P-256, `r ‖ s`) one.
+const SIGNATURE_LEN_64: usize = 64;
+
+/// Order `n` of the P-256 group, big-endian.
+const P256_ORDER: [u8; 32] = [
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+];
+
+/// `floor(n / 2)` for the P-256 order: an `s` above it is "high".
+const P256_HALF_ORDER: [u8; 32] = [
+    0x7f, 0xff, 0xff, 0xff, 0x80, 0x00, 0x00, 0x00, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xde, 0x73, 0x7d, 0x56, 0xd3, 0x8b, 0xcf, 0x42, 0x79, 0xdc, 0xe5, 0x61, 0x7e, 0x31, 0x92, 0xa8,
+];
+
+/// A parsed private key of one of the three algorithms.
+enum PrivateKey {
+    Rsa(KeyPair),
+    Ed25519(Ed25519KeyPair),
+    Es256(EcdsaKeyPair),
+}
+
+/// A parsed private key that signs access tokens.
 pub(crate) struct SigningKey {
     pub(crate) kid: String,
     pub(crate) generation: i64,
     pub(crate) not_before_ms: i64,
     pub(crate) not_after_ms: Option<i64>,
+    /// The one algorithm this key signs with.
+    pub(crate) algorithm: SigningAlgorithm,
     /// base64url of this key's JWS header, computed once.
     pub(crate) header_b64: String,
-    pair: KeyPair,
+    pair: PrivateKey,
 }
 
 impl fmt::Debug for SigningKey {
@@ -88,23 +110,43 @@ impl fmt::Debug for SigningKey {
         f.debug_struct("SigningKey")
             .field("kid", &self.kid)
             .field("generation", &self.generation)
+            .field("algorithm", &self.algorithm)
             .finish_non_exhaustive()
     }
 }
 
 impl SigningKey {
-    /// RS256 signature of `message`.
+    /// The JWS signature of `message` under this key's algorithm: 256
+    /// bytes for RS256, 64 for EdDSA, 64 (`r ‖ s`, low-S) for ES256.
     pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
-        let mut sig = vec![0u8; self.pair.public_modulus_len()];
-        self.pair
-            .sign(
-                &signature::RSA_PKCS1_SHA256,
-                &aws_lc_rs::rand::SystemRandom::new(),
-                message,
-                &mut sig,
-            )
-            .map_err(|_| Error::Crypto("RSA signing failed"))?;
-        Ok(sig)
+        match &self.pair {
+            PrivateKey::Rsa(pair) => {
+                let mut sig = vec![0u8; pair.public_modulus_len()];
+                pair.sign(
+                    &signature::RSA_PKCS1_SHA256,
+                    &aws_lc_rs::rand::SystemRandom::new(),
+                    message,
+                    &mut sig,
+                )
+                .map_err(|_| Error::Crypto("RSA signing failed"))?;
+                Ok(sig)
+            }
+            PrivateKey::Ed25519(pair) => pair
+                .try_sign(message)
+                .map(|sig| sig.as_ref().to_vec())
+                .map_err(|_| Error::Crypto("Ed25519 signing failed")),
+            PrivateKey::Es256(pair) => {
+                let sig = pair
+                    .sign(&aws_lc_rs::rand::SystemRandom::new(), message)
+                    .map_err(|_| Error::Crypto("ECDSA signing failed"))?;
+                let mut sig = sig.as_ref().to_vec();
+                if sig.len() != SIGNATURE_LEN_64 {
+                    return Err(Error::Crypto("ECDSA signature of unexpected length"));
+                }
+                to_low_s(&mut sig[32..]);
+                Ok(sig)
+            }
+        }
     }
 
     fn is_signing_at(&self, now_ms: i64) -> bool {
@@ -114,7 +156,7 @@ impl SigningKey {
 
 /// A parsed public key and the one algorithm it may verify.
 pub(crate) struct VerifyingKey {
-    pub(crate) algorithm: &'static str,
+    pub(crate) algorithm: SigningAlgorithm,
     key: ParsedPublicKey,
 }
 
@@ -127,24 +169,100 @@ impl fmt::Debug for VerifyingKey {
 }
 
 impl VerifyingKey {
-    /// Verifies an RS256 signature.
+    /// Parses the public key of a stored row for `algorithm`.
+    fn parse(algorithm: SigningAlgorithm, public: &[u8]) -> Option<Self> {
+        let verification: &'static dyn signature::VerificationAlgorithm = match algorithm {
+            SigningAlgorithm::Rs256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+            SigningAlgorithm::EdDsa => &signature::ED25519,
+            SigningAlgorithm::Es256 => &signature::ECDSA_P256_SHA256_FIXED,
+        };
+        // Raw keys only for the curves (32-byte Ed25519 key, 65-byte
+        // uncompressed P-256 point): what tessera stores for them.
+        let raw_len_ok = match algorithm {
+            SigningAlgorithm::Rs256 => true,
+            SigningAlgorithm::EdDsa => public.len() == 32,
+            SigningAlgorithm::Es256 => public.len() == 65 && public[0] == 4,
+        };
+        if !raw_len_ok {
+            return None;
+        }
+        let key = ParsedPublicKey::new(verification, public).ok()?;
+        Some(Self { algorithm, key })
+    }
+
+    /// Verifies a signature made with this key's algorithm. Ed25519 and
+    /// ES256 signatures must be exactly 64 bytes, and an ES256 signature
+    /// must be in low-S form (the one tessera writes): `(r, n - s)` is as
+    /// valid to ECDSA as `(r, s)`, and a second spelling of a token would be
+    /// a second token.
     pub(crate) fn verify(&self, message: &[u8], sig: &[u8]) -> bool {
+        match self.algorithm {
+            SigningAlgorithm::Rs256 => {}
+            SigningAlgorithm::EdDsa => {
+                if sig.len() != SIGNATURE_LEN_64 {
+                    return false;
+                }
+            }
+            SigningAlgorithm::Es256 => {
+                if sig.len() != SIGNATURE_LEN_64 || is_high_s(&sig[32..]) {
+                    return false;
+                }
+            }
+        }
         self.key.verify_sig(message, sig).is_ok()
     }
 }
 
-/// One public key in JWKS form (RFC 7517).
+/// Whether the big-endian scalar `s` is above half the P-256 order.
+fn is_high_s(s: &[u8]) -> bool {
+    s > P256_HALF_ORDER.as_slice()
+}
+
+/// Replaces a high `s` (big-endian, 32 bytes) by `n - s`.
+fn to_low_s(s: &mut [u8]) {
+    if !is_high_s(s) {
+        return;
+    }
+    let mut borrow = 0u16;
+    for i in (0..32).rev() {
+        let minuend = u16::from(P256_ORDER[i]);
+        let subtrahend = u16::from(s[i]) + borrow;
+        let (digit, next_borrow) = if minuend >= subtrahend {
+            (minuend - subtrahend, 0)
+        } else {
+            (minuend + 256 - subtrahend, 1)
+        };
+        s[i] = u8::try_from(digit).unwrap_or(0);
+        borrow = next_borrow;
+    }
+}
+
+/// One public key in JWKS form (RFC 7517): `kty` `RSA` with `n` and `e`
+/// (RFC 7518 §6.3), `OKP` with `crv` `Ed25519` and `x` (RFC 8037), or `EC`
+/// with `crv` `P-256`, `x` and `y` (RFC 7518 §6.2). Members a key type does
+/// not have are left out of the JSON.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Jwk {
-    /// Key type: `RSA`.
+    /// Key type: `RSA`, `OKP` or `EC`.
     pub kty: &'static str,
     /// Key id, as in the access token's header.
     pub kid: String,
-    /// Modulus, base64url.
-    pub n: String,
-    /// Public exponent, base64url.
-    pub e: String,
-    /// Algorithm: `RS256`.
+    /// RSA modulus, base64url.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n: Option<String>,
+    /// RSA public exponent, base64url.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
+    /// Curve: `Ed25519` or `P-256`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crv: Option<&'static str>,
+    /// Public key (Ed25519) or x coordinate (P-256), base64url.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x: Option<String>,
+    /// y coordinate (P-256), base64url.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub y: Option<String>,
+    /// Algorithm: `RS256`, `EdDSA` or `ES256`.
     pub alg: &'static str,
     /// Use: `sig`.
     #[serde(rename = "use")]
@@ -205,32 +323,25 @@ impl KeySet {
                     }
                 }
                 KeyPurpose::DynamicSigning | KeyPurpose::StaticSigning => {
-                    if key.algorithm != RS256 {
+                    let Some(algorithm) = SigningAlgorithm::from_jws_name(&key.algorithm) else {
                         return Err(Error::CorruptData(format!(
                             "key {} has unknown algorithm",
                             key.kid
                         )));
-                    }
+                    };
                     let signing = match previous.find_signing(&key.kid) {
-                        Some(k) => k,
-                        None => Arc::new(parse_signing_key(key)?),
+                        Some(k) if k.algorithm == algorithm => k,
+                        _ => Arc::new(parse_signing_key(key, algorithm)?),
                     };
                     let verifying = match previous.verifying.get(&key.kid) {
-                        Some(v) => v.clone(),
-                        None => Arc::new(VerifyingKey {
-                            algorithm: RS256,
-                            key: ParsedPublicKey::new(
-                                &signature::RSA_PKCS1_2048_8192_SHA256,
-                                &key.public_der,
-                            )
-                            .map_err(|_| {
-                                Error::CorruptData(format!("public key {} unparsable", key.kid))
-                            })?,
-                        }),
+                        Some(v) if v.algorithm == algorithm => v.clone(),
+                        _ => Arc::new(VerifyingKey::parse(algorithm, &key.public_der).ok_or_else(
+                            || Error::CorruptData(format!("public key {} unparsable", key.kid)),
+                        )?),
                     };
                     let jwk = match previous.jwks.keys.iter().find(|j| j.kid == key.kid) {
-                        Some(j) => j.clone(),
-                        None => jwk_of(key)?,
+                        Some(j) if j.alg == algorithm.jws_name() => j.clone(),
+                        _ => jwk_of(key, algorithm)?,
                     };
                     jwks.keys.push(jwk);
                     set.by_header.insert(
@@ -358,32 +469,77 @@ impl KeySet {
     }
 }
 
-fn parse_signing_key(key: &StoredKey) -> Result<SigningKey> {
-    let pair = KeyPair::from_pkcs8(&key.secret)
-        .map_err(|_| Error::CorruptData(format!("private key {} unparsable", key.kid)))?;
-    let header = serde_json::json!({"alg": RS256, "typ": "JWT", "version": "5", "kid": key.kid});
+fn parse_signing_key(key: &StoredKey, algorithm: SigningAlgorithm) -> Result<SigningKey> {
+    let unparsable = || Error::CorruptData(format!("private key {} unparsable", key.kid));
+    let pair = match algorithm {
+        SigningAlgorithm::Rs256 => {
+            PrivateKey::Rsa(KeyPair::from_pkcs8(&key.secret).map_err(|_| unparsable())?)
+        }
+        SigningAlgorithm::EdDsa => {
+            PrivateKey::Ed25519(Ed25519KeyPair::from_pkcs8(&key.secret).map_err(|_| unparsable())?)
+        }
+        SigningAlgorithm::Es256 => PrivateKey::Es256(
+            EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &key.secret)
+                .map_err(|_| unparsable())?,
+        ),
+    };
+    let header = serde_json::json!({
+        "alg": algorithm.jws_name(), "typ": "JWT", "version": "5", "kid": key.kid
+    });
     Ok(SigningKey {
         kid: key.kid.clone(),
         generation: key.generation,
         not_before_ms: key.not_before_ms,
         not_after_ms: key.not_after_ms,
+        algorithm,
         header_b64: b64url(header.to_string().as_bytes()),
         pair,
     })
 }
 
-fn jwk_of(key: &StoredKey) -> Result<Jwk> {
-    let pair = KeyPair::from_pkcs8(&key.secret)
-        .map_err(|_| Error::CorruptData(format!("private key {} unparsable", key.kid)))?;
-    let components: PublicKeyComponents<Vec<u8>> = pair.public_key().into();
-    Ok(Jwk {
+fn jwk_of(key: &StoredKey, algorithm: SigningAlgorithm) -> Result<Jwk> {
+    let mut jwk = Jwk {
         kty: "RSA",
         kid: key.kid.clone(),
-        n: b64url(strip_leading_zeros(&components.n)),
-        e: b64url(strip_leading_zeros(&components.e)),
-        alg: RS256,
+        n: None,
+        e: None,
+        crv: None,
+        x: None,
+        y: None,
+        alg: algorithm.jws_name(),
         use_: "sig",
-    })
+    };
+    let unparsable = || Error::CorruptData(format!("public key {} unparsable", key.kid));
+    match algorithm {
+        SigningAlgorithm::Rs256 => {
+            let pair = KeyPair::from_pkcs8(&key.secret)
+                .map_err(|_| Error::CorruptData(format!("private key {} unparsable", key.kid)))?;
+            let components: PublicKeyComponents<Vec<u8>> = pair.public_key().into();
+            jwk.n = Some(b64url(strip_leading_zeros(&components.n)));
+            jwk.e = Some(b64url(strip_leading_zeros(&components.e)));
+        }
+        SigningAlgorithm::EdDsa => {
+            if key.public_der.len() != 32 {
+                return Err(unparsable());
+            }
+            jwk.kty = "OKP";
+            jwk.crv = Some("Ed25519");
+            jwk.x = Some(b64url(&key.public_der));
+        }
+        SigningAlgorithm::Es256 => {
+            // Uncompressed point: 0x04 ‖ x ‖ y, 32 bytes each (RFC 7518
+            // §6.2.1: full-length coordinates, leading zeros kept).
+            let point = key.public_der.as_slice();
+            if point.len() != 65 || point[0] != 4 {
+                return Err(unparsable());
+            }
+            jwk.kty = "EC";
+            jwk.crv = Some("P-256");
+            jwk.x = Some(b64url(&point[1..33]));
+            jwk.y = Some(b64url(&point[33..]));
+        }
+    }
+    Ok(jwk)
 }
 
 fn strip_leading_zeros(b: &[u8]) -> &[u8] {
@@ -410,7 +566,8 @@ pub(crate) fn missing_keys(
             .iter()
             .any(|k| k.purpose == KeyPurpose::StaticSigning)
     {
-        out.push(generate_rsa_key(
+        out.push(generate_key(
+            config.signing_algorithm,
             KeyPurpose::StaticSigning,
             0,
             now_ms,
@@ -437,7 +594,26 @@ pub(crate) fn missing_keys(
             out.push(dynamic_key(config, generation, now_ms, now_ms, interval)?);
         }
         (Some(cur), Some(newest)) if newest.generation == cur.generation => {
-            if let Some(end) = cur.not_after_ms
+            let configured = config.signing_algorithm.jws_name();
+            if cur.algorithm != configured {
+                // The setting changed: a successor of the configured
+                // algorithm, published a lead before it takes over. The old
+                // key keeps verifying until its tokens have expired.
+                tracing::warn!(
+                    target: "tessera::keys",
+                    kid = %cur.kid,
+                    from = %cur.algorithm,
+                    to = %config.signing_algorithm,
+                    "signing algorithm changed: adding a key of the new algorithm (every process on this database must use the same setting)"
+                );
+                out.push(dynamic_key(
+                    config,
+                    cur.generation + 1,
+                    now_ms,
+                    now_ms.saturating_add(lead),
+                    interval,
+                )?);
+            } else if let Some(end) = cur.not_after_ms
                 && end - now_ms <= lead
             {
                 out.push(dynamic_key(
@@ -454,9 +630,20 @@ pub(crate) fn missing_keys(
     Ok(out)
 }
 
-/// A new static (`s-`) signing key of `generation`.
-pub(crate) fn static_key(generation: i64, now_ms: i64) -> Result<StoredKey> {
-    generate_rsa_key(KeyPurpose::StaticSigning, generation, now_ms, None, None)
+/// A new static (`s-`) signing key of `generation` for `algorithm`.
+pub(crate) fn static_key(
+    algorithm: SigningAlgorithm,
+    generation: i64,
+    now_ms: i64,
+) -> Result<StoredKey> {
+    generate_key(
+        algorithm,
+        KeyPurpose::StaticSigning,
+        generation,
+        now_ms,
+        None,
+        None,
+    )
 }
 
 /// A new refresh MAC key of `generation`.
@@ -490,7 +677,8 @@ pub(crate) fn dynamic_key(
         .saturating_add(ms(config.access_token_validity))
         .saturating_add(ms(config.clock_leeway))
         .saturating_add(60_000);
-    generate_rsa_key(
+    generate_key(
+        config.signing_algorithm,
         KeyPurpose::DynamicSigning,
         generation,
         now_ms,
@@ -499,18 +687,47 @@ pub(crate) fn dynamic_key(
     )
 }
 
-fn generate_rsa_key(
+/// A new key pair for `algorithm`: the private key as PKCS#8 DER and the
+/// public key as the store keeps it — PKCS#1 `RSAPublicKey` DER for RSA,
+/// the raw 32 bytes for Ed25519, the 65-byte uncompressed point for P-256.
+fn generate_pair(algorithm: SigningAlgorithm) -> Result<(Vec<u8>, Vec<u8>)> {
+    match algorithm {
+        SigningAlgorithm::Rs256 => {
+            let pair = KeyPair::generate(KeySize::Rsa2048)
+                .map_err(|_| Error::Crypto("RSA key generation failed"))?;
+            let pkcs8 = pair
+                .as_der()
+                .map_err(|_| Error::Crypto("RSA key encoding failed"))?;
+            Ok((pkcs8.as_ref().to_vec(), pair.public_key().as_ref().to_vec()))
+        }
+        SigningAlgorithm::EdDsa => {
+            let pair = Ed25519KeyPair::generate()
+                .map_err(|_| Error::Crypto("Ed25519 key generation failed"))?;
+            let pkcs8 = pair
+                .to_pkcs8()
+                .map_err(|_| Error::Crypto("Ed25519 key encoding failed"))?;
+            Ok((pkcs8.as_ref().to_vec(), pair.public_key().as_ref().to_vec()))
+        }
+        SigningAlgorithm::Es256 => {
+            let pair = EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING)
+                .map_err(|_| Error::Crypto("P-256 key generation failed"))?;
+            let pkcs8 = pair
+                .to_pkcs8v1()
+                .map_err(|_| Error::Crypto("P-256 key encoding failed"))?;
+            Ok((pkcs8.as_ref().to_vec(), pair.public_key().as_ref().to_vec()))
+        }
+    }
+}
+
+fn generate_key(
+    algorithm: SigningAlgorithm,
     purpose: KeyPurpose,
     generation: i64,
     now_ms: i64,
     window: Option<(i64, i64)>,
     retire_after_ms: Option<i64>,
 ) -> Result<StoredKey> {
-    let pair = KeyPair::generate(KeySize::Rsa2048)
-        .map_err(|_| Error::Crypto("RSA key generation failed"))?;
-    let pkcs8 = pair
-        .as_der()
-        .map_err(|_| Error::Crypto("RSA key encoding failed"))?;
+    let (pkcs8, public) = generate_pair(algorithm)?;
     let prefix = if purpose == KeyPurpose::StaticSigning {
         "s"
     } else {
@@ -524,9 +741,9 @@ fn generate_rsa_key(
         kid: format!("{prefix}-{}", b64url(&random_bytes::<12>()?)),
         purpose,
         generation,
-        algorithm: RS256.to_owned(),
-        secret: pkcs8.as_ref().to_vec(),
-        public_der: pair.public_key().as_ref().to_vec(),
+        algorithm: algorithm.jws_name().to_owned(),
+        secret: pkcs8,
+        public_der: public,
         created_at_ms: now_ms,
         not_before_ms,
         not_after_ms,
@@ -603,9 +820,10 @@ mod tests {
         for jwk in &set.jwks().keys {
             assert_eq!(jwk.kty, "RSA");
             assert_eq!(jwk.alg, "RS256");
-            assert_eq!(jwk.e, "AQAB");
+            assert_eq!(jwk.e.as_deref(), Some("AQAB"));
             // 2048-bit modulus: 256 bytes -> 342 base64url characters.
-            assert_eq!(jwk.n.len(), 342);
+            assert_eq!(jwk.n.as_ref().map(String::len), Some(342));
+            assert!(jwk.crv.is_none() && jwk.x.is_none() && jwk.y.is_none());
         }
         assert!(set.signing_key(false, 0).unwrap().kid.starts_with("s-"));
     }

@@ -11,7 +11,7 @@ pub mod store;
 pub mod token;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{AntiCsrfMode, Config, MIN_SIGNING_KEY_ROTATION_INTERVAL};
+pub use config::{AntiCsrfMode, Config, MIN_SIGNING_KEY_ROTATION_INTERVAL, SigningAlgorithm};
 pub use error::{Error, Result, TryRefreshReason, UnauthorisedReason};
 pub use keys::{Jwk, Jwks};
 pub use manager::{

@@ -254,7 +254,8 @@ async fn hs256_signed_with_the_rsa_public_key_is_unauthorised() {
     // The classic confusion attack: use the public key (as published) as an HMAC secret.
     let jwks = f.manager.jwks();
     let jwk = jwks.keys.iter().find(|k| k.kid == header["kid"]).unwrap();
-    for secret in [jwk.n.as_bytes().to_vec(), serde_json::to_vec(jwk).unwrap()] {
+    let modulus = jwk.n.clone().unwrap();
+    for secret in [modulus.into_bytes(), serde_json::to_vec(jwk).unwrap()] {
         let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &secret);
         let tag = aws_lc_rs::hmac::sign(&key, signing_input.as_bytes());
         let forged = format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()));

@@ -169,13 +169,14 @@ impl SessionManager {
             TokenVersion::V5 => key.header_b64.as_str().into(),
             TokenVersion::V2 => crate::token::jwt::V2_HEADER.into(),
             other => b64url(
-                serde_json::json!({"alg": "RS256", "typ": "JWT", "version": other.as_str(), "kid": key.kid})
+                serde_json::json!({"alg": key.algorithm.jws_name(), "typ": "JWT", "version": other.as_str(), "kid": key.kid})
                     .to_string()
                     .as_bytes(),
             )
             .into(),
         };
-        // Header, dot, payload, dot, signature (342 characters for RS2048):
+        // Header, dot, payload, dot, signature (342 characters for RS2048,
+        // 86 for EdDSA and ES256):
         // refuse before paying for a signature when the payload alone is over.
         if size_rule == SizeRule::Refuse && header.len() + 1 + b64url_len(payload_json.len()) > max
         {

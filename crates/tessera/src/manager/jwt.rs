@@ -17,10 +17,13 @@ use crate::error::{Error, Result};
 pub const MAX_JWT_VALIDITY: Duration = Duration::from_secs(1_000_000_000_000_000);
 
 impl SessionManager {
-    /// Signs `claims` as an RS256 JWT valid for `validity`, with the
+    /// Signs `claims` as a JWT valid for `validity` (RS256 unless
+    /// [`Config::signing_algorithm`](crate::Config::signing_algorithm) made
+    /// the key with another algorithm), with the
     /// current dynamic (rotating) signing key or, when `use_dynamic_key` is
     /// false, with the static key (created on first use). The header is
-    /// `{"alg":"RS256","typ":"JWT","kid":…}`; the key is published in
+    /// `{"alg":"RS256","typ":"JWT","kid":…}` (`alg` naming the key's
+    /// algorithm); the key is published in
     /// [`SessionManager::jwks`], so anyone can verify the token.
     ///
     /// The payload starts as `iat` (now), `exp` (now + `validity`) and
@@ -71,7 +74,7 @@ impl SessionManager {
         for (name, value) in claims {
             payload.insert(name.clone(), value.clone());
         }
-        let header = json!({"alg": "RS256", "typ": "JWT", "kid": key.kid});
+        let header = json!({"alg": key.algorithm.jws_name(), "typ": "JWT", "kid": key.kid});
         let payload =
             serde_json::to_vec(&Value::Object(payload)).map_err(|_| Error::Crypto("payload"))?;
         let mut token = b64url(header.to_string().as_bytes());

@@ -169,6 +169,7 @@ impl SessionManager {
                         .any(|k| k.purpose == KeyPurpose::StaticSigning)
                 {
                     added.push(keys::static_key(
+                        self.inner.config.signing_algorithm,
                         next_generation(KeyPurpose::StaticSigning),
                         now,
                     )?);

@@ -443,6 +443,16 @@ impl SessionManagerBuilder {
         self
     }
 
+    /// Algorithm of new signing keys (default [`SigningAlgorithm::Rs256`];
+    /// see [`SigningAlgorithm`] for when `EdDsa` or `Es256` fits).
+    ///
+    /// [`SigningAlgorithm`]: crate::SigningAlgorithm
+    /// [`SigningAlgorithm::Rs256`]: crate::SigningAlgorithm::Rs256
+    pub fn signing_algorithm(mut self, algorithm: crate::SigningAlgorithm) -> Self {
+        self.config.signing_algorithm = algorithm;
+        self
+    }
+
     /// Sign with rotating keys (default) or with the static key.
     pub fn use_dynamic_signing_key(mut self, on: bool) -> Self {
         self.config.use_dynamic_signing_key = on;

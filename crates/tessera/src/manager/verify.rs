@@ -6,10 +6,11 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::{SessionManager, VerifyOptions};
+use crate::config::SigningAlgorithm;
 use crate::config::ms;
 use crate::crypto::{b64std_decode, b64url_decode};
 use crate::error::{Error, Result, TryRefreshReason, UnauthorisedReason};
-use crate::keys::{KeySet, RS256};
+use crate::keys::KeySet;
 use crate::token::{AccessTokenClaims, TokenVersion};
 use crate::token::{anti_csrf, jwt};
 
@@ -152,8 +153,8 @@ impl SessionManager {
     /// Signature and claim checks, no I/O.
     ///
     /// A token whose header is byte for byte the one tessera writes for a
-    /// known key skips header decoding (the header then pins `RS256` and the
-    /// `kid`); any other header is decoded and checked in full.
+    /// known key skips header decoding (the header then pins the key's
+    /// algorithm and the `kid`); any other header is decoded and checked in full.
     fn decode(
         &self,
         token: &str,
@@ -197,7 +198,8 @@ impl SessionManager {
         let (kid, _) = keys
             .verifying_keys()
             .find(|(_, key)| {
-                key.algorithm == RS256 && key.verify(signing_input.as_bytes(), &signature)
+                key.algorithm == SigningAlgorithm::Rs256
+                    && key.verify(signing_input.as_bytes(), &signature)
             })
             .ok_or(DecodeError::Invalid)?;
         let payload = b64std_decode(payload_b64).ok_or(DecodeError::Invalid)?;
@@ -218,7 +220,9 @@ impl SessionManager {
         key: &crate::keys::VerifyingKey,
         version: TokenVersion,
     ) -> std::result::Result<AccessTokenClaims, DecodeError> {
-        if key.algorithm != RS256 || !key.verify(parts.signing_input.as_bytes(), &parts.signature) {
+        // `key` is pinned to its algorithm: the exact-header path matched
+        // the header tessera writes for it, the other path checked `alg`.
+        if !key.verify(parts.signing_input.as_bytes(), &parts.signature) {
             return Err(DecodeError::Invalid);
         }
         let payload = b64url_decode(parts.payload_b64).ok_or(DecodeError::Invalid)?;
@@ -296,7 +300,7 @@ fn key_from_header<'k>(
         jwt::parse_header_as(&header_json, core_versions).ok_or(DecodeError::Invalid)?;
     let kid = header.kid.as_deref().ok_or(DecodeError::Invalid)?;
     let (kid, key) = keys.verifying_key(kid).ok_or(DecodeError::UnknownKid)?;
-    if header.alg != key.algorithm {
+    if header.alg != key.algorithm.jws_name() {
         return Err(DecodeError::Invalid);
     }
     Ok((kid, key, version))

@@ -147,11 +147,14 @@ pub struct StoredKey {
     pub purpose: KeyPurpose,
     /// Rotation generation within the purpose (0, 1, 2, ...).
     pub generation: i64,
-    /// The only algorithm this key may be used with (`RS256`, `HS256`).
+    /// The only algorithm this key may be used with: `RS256`, `EdDSA`,
+    /// `ES256` (signing keys, the JWS name) or `HS256` (the refresh MAC key).
+    /// Rows written before tessera offered other algorithms all say `RS256`.
     pub algorithm: String,
     /// Private key (PKCS#8 DER) or MAC secret.
     pub secret: Vec<u8>,
-    /// Public key (PKCS#1 `RSAPublicKey` DER); empty for MAC keys.
+    /// Public key: PKCS#1 `RSAPublicKey` DER (RS256), the raw 32-byte key
+    /// (EdDSA) or the 65-byte uncompressed point (ES256); empty for MAC keys.
     pub public_der: Vec<u8>,
     /// When the key was created (and published in JWKS).
     pub created_at_ms: i64,
