@@ -263,6 +263,48 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn one_pass_finds_the_legacy_cookie_and_the_last_access_token() {
+        let h = headers(&[
+            ("cookie", "a=1; sAccessToken=x%2Ey;sIdRefreshToken=; junk"),
+            ("cookie", "sAccessToken=z ; b=2"),
+        ]);
+        let found = session_cookies(&h);
+        assert!(found.legacy_id_refresh_token);
+        assert_eq!(found.access_token_count, 2);
+        assert_eq!(found.access_token.as_deref(), Some("z"));
+        assert!(matches!(found.access_token, Some(Cow::Borrowed(_))));
+
+        let decoded = session_cookies(&headers(&[("cookie", "sAccessToken=x%2Ey")]));
+        assert_eq!(decoded.access_token.as_deref(), Some("x.y"));
+        assert!(!decoded.legacy_id_refresh_token);
+    }
+
+    #[test]
+    fn one_pass_agrees_with_the_per_name_readers() {
+        for cookie in [
+            "",
+            ";",
+            "sAccessToken",
+            "sAccessToken=",
+            " sAccessToken = t ; sAccessToken=u;",
+            "sAccessToken=%FF; sIdRefreshToken=%FF",
+            "sIdRefreshToken=%41; x=sAccessToken=v",
+            "sAccessTokenX=1; XsAccessToken=2",
+        ] {
+            let h = headers(&[("cookie", cookie)]);
+            let found = session_cookies(&h);
+            let values = cookie_values(&h, ACCESS_TOKEN_COOKIE);
+            assert_eq!(found.access_token_count, values.len(), "{cookie:?}");
+            assert_eq!(found.access_token.as_deref(), values.last().map(String::as_str), "{cookie:?}");
+            assert_eq!(
+                found.legacy_id_refresh_token,
+                has_cookie(&h, LEGACY_ID_REFRESH_TOKEN_COOKIE),
+                "{cookie:?}"
+            );
+        }
+    }
+
+    #[test]
     fn empty_cookie_counts_as_present_but_has_no_value() {
         let h = headers(&[("cookie", "sIdRefreshToken=")]);
         assert!(has_cookie(&h, "sIdRefreshToken"));

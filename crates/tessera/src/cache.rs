@@ -165,27 +165,44 @@ impl VerifiedCache {
 mod tests {
     use super::*;
 
+    fn test_claims(kid: &str) -> Arc<AccessTokenClaims> {
+        let mut map = serde_json::Map::new();
+        for (k, v) in [
+            ("sub", serde_json::json!("u")),
+            ("sessionHandle", serde_json::json!("h")),
+            ("refreshTokenHash1", serde_json::json!("x")),
+            ("exp", serde_json::json!(4_000_000_000u64)),
+            ("iat", serde_json::json!(1u64)),
+            ("tId", serde_json::json!("public")),
+            ("rsub", serde_json::json!("u")),
+            ("parentRefreshTokenHash1", serde_json::Value::Null),
+            ("antiCsrfToken", serde_json::Value::Null),
+            ("stt", serde_json::json!(0)),
+        ] {
+            map.insert(k.to_owned(), v);
+        }
+        Arc::new(AccessTokenClaims::from_payload(map, kid, None).unwrap())
+    }
+
+    #[test]
+    fn tokens_with_the_same_tail_are_told_apart_by_the_whole_compare() {
+        let cache = VerifiedCache::new(16);
+        let tail = "s".repeat(HASHED_TAIL);
+        let a = format!("a.{tail}");
+        let b = format!("b.{tail}");
+        cache.insert(&a, test_claims("k-a"));
+        assert!(cache.get(&b).is_none(), "same hash, different token");
+        cache.insert(&b, test_claims("k-b"));
+        let hit = cache.get(&a).expect("cached");
+        assert_eq!(&*hit.token, a.as_str());
+        assert_eq!(hit.claims.kid, "k-a");
+        assert_eq!(cache.get(&b).expect("cached").claims.kid, "k-b");
+    }
+
     #[test]
     fn purged_key_entries_are_never_returned_even_if_inserted_later() {
         let cache = VerifiedCache::new(16);
-        let claims = |kid: &str| {
-            let mut map = serde_json::Map::new();
-            for (k, v) in [
-                ("sub", serde_json::json!("u")),
-                ("sessionHandle", serde_json::json!("h")),
-                ("refreshTokenHash1", serde_json::json!("x")),
-                ("exp", serde_json::json!(4_000_000_000u64)),
-                ("iat", serde_json::json!(1u64)),
-                ("tId", serde_json::json!("public")),
-                ("rsub", serde_json::json!("u")),
-                ("parentRefreshTokenHash1", serde_json::Value::Null),
-                ("antiCsrfToken", serde_json::Value::Null),
-                ("stt", serde_json::json!(0)),
-            ] {
-                map.insert(k.to_owned(), v);
-            }
-            Arc::new(AccessTokenClaims::from_payload(map, kid, None).unwrap())
-        };
+        let claims = test_claims;
         cache.insert("token-a", claims("d-a"));
         cache.insert("token-b", claims("d-b"));
         cache.purge_keys(&["d-a".to_owned()]);
