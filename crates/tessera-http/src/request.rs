@@ -88,7 +88,9 @@ fn decode_cookie_value(value: &str) -> Option<Cow<'_, str>> {
     if memchr::memchr(b'%', value.as_bytes()).is_none() {
         return Some(Cow::Borrowed(value));
     }
-    percent_encoding::percent_decode_str(value).decode_utf8().ok()
+    percent_encoding::percent_decode_str(value)
+        .decode_utf8()
+        .ok()
 }
 
 /// Every value of the cookie `name`, percent-decoded, in request order.
@@ -274,7 +276,8 @@ pub(crate) mod tests {
         assert_eq!(found.access_token.as_deref(), Some("z"));
         assert!(matches!(found.access_token, Some(Cow::Borrowed(_))));
 
-        let decoded = session_cookies(&headers(&[("cookie", "sAccessToken=x%2Ey")]));
+        let h = headers(&[("cookie", "sAccessToken=x%2Ey")]);
+        let decoded = session_cookies(&h);
         assert_eq!(decoded.access_token.as_deref(), Some("x.y"));
         assert!(!decoded.legacy_id_refresh_token);
     }
@@ -295,7 +298,11 @@ pub(crate) mod tests {
             let found = session_cookies(&h);
             let values = cookie_values(&h, ACCESS_TOKEN_COOKIE);
             assert_eq!(found.access_token_count, values.len(), "{cookie:?}");
-            assert_eq!(found.access_token.as_deref(), values.last().map(String::as_str), "{cookie:?}");
+            assert_eq!(
+                found.access_token.as_deref(),
+                values.last().map(String::as_str),
+                "{cookie:?}"
+            );
             assert_eq!(
                 found.legacy_id_refresh_token,
                 has_cookie(&h, LEGACY_ID_REFRESH_TOKEN_COOKIE),

@@ -16,10 +16,10 @@ pub use config::{AntiCsrfMode, Config, MIN_SIGNING_KEY_ROTATION_INTERVAL};
 pub use error::{Error, Result, TryRefreshReason, UnauthorisedReason};
 pub use keys::{Jwk, Jwks};
 pub use manager::{
-    AccessTokenCandidate, CleanupReport, CreatedSession, DEFAULT_TENANT, IssuedAccessToken, IssuedRefreshToken,
-    MAX_JWT_VALIDITY, NewSession, RefreshModel, RefreshRequest, RegeneratedSession,
-    SessionInformation, SessionManager, SessionManagerBuilder, TenantScope, VerifiedSession,
-    VerifyOptions,
+    AccessTokenCandidate, CleanupReport, CreatedSession, DEFAULT_TENANT, IssuedAccessToken,
+    IssuedRefreshToken, MAX_JWT_VALIDITY, NewSession, RefreshModel, RefreshRequest,
+    RegeneratedSession, SessionInformation, SessionManager, SessionManagerBuilder, TenantScope,
+    VerifiedSession, VerifyOptions,
 };
 pub use store::{SessionMetadata, SessionStore};
 pub use token::{AccessTokenClaims, TokenVersion};
