@@ -41,13 +41,22 @@ pub(crate) const HASHED_TAIL: usize = 64;
 
 /// An access token that passed every check of verification but expiry and
 /// anti-CSRF (which are made on every use): its text, shared with the
-/// verified-token cache, and its claims. Cheap to clone (two `Arc`s).
-#[derive(Debug, Clone)]
+/// verified-token cache, and its claims. Cheap to clone (two `Arc`s). Its
+/// `Debug` leaves the token out.
+#[derive(Clone)]
 pub struct VerifiedAccessToken {
     /// The token as it was presented.
     pub token: Arc<str>,
     /// Its verified claims.
     pub claims: Arc<AccessTokenClaims>,
+}
+
+impl std::fmt::Debug for VerifiedAccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifiedAccessToken")
+            .field("claims", &self.claims)
+            .finish_non_exhaustive()
+    }
 }
 
 /// An owned cache key: a verified token.

@@ -18,11 +18,19 @@ use crate::token::{anti_csrf, jwt};
 /// [`SessionManager::access_token_candidate`], ready for
 /// [`SessionManager::get_session_candidate`]. A token this process has
 /// verified before carries its cached claims, so that verifying it does not
-/// look it up a second time.
-#[derive(Debug, Clone)]
+/// look it up a second time. Its `Debug` leaves the token out.
+#[derive(Clone)]
 pub struct AccessTokenCandidate<'t> {
     pub(super) token: &'t str,
     pub(super) cached: Option<VerifiedAccessToken>,
+}
+
+impl std::fmt::Debug for AccessTokenCandidate<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessTokenCandidate")
+            .field("cached", &self.cached.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'t> AccessTokenCandidate<'t> {
