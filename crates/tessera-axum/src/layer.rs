@@ -227,12 +227,10 @@ impl<S: fmt::Debug> fmt::Debug for SessionService<S> {
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    S::Future: Send + 'static,
-    ResBody: Send + 'static,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+    type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -241,16 +239,46 @@ where
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let ctx = RequestContext::new(self.fdi.clone());
         req.extensions_mut().insert(ContextHandle(ctx.clone()));
-        let fut = self.inner.call(req);
-        Box::pin(async move {
-            let mut res = fut.await?;
-            let rejection = res.extensions_mut().remove::<Rejection>();
-            let status = ctx.finish(rejection, &mut Headers(res.headers_mut()));
-            if let Some(status) = status.and_then(|s| StatusCode::from_u16(s).ok()) {
-                *res.status_mut() = status;
-            }
-            Ok(res)
-        })
+        ResponseFuture {
+            inner: self.inner.call(req),
+            ctx,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`SessionService`]: the inner service's
+    /// response, with the request's queued token changes (and an error's
+    /// clearing and status) written on it. A named future rather than a
+    /// boxed one: no allocation per request.
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        ctx: Arc<RequestContext>,
+    }
+}
+
+impl<F> fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F, ResBody, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<ResBody>, E>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut res = std::task::ready!(this.inner.poll(cx))?;
+        let rejection = res.extensions_mut().remove::<Rejection>();
+        let status = this.ctx.finish(rejection, &mut Headers(res.headers_mut()));
+        if let Some(status) = status.and_then(|s| StatusCode::from_u16(s).ok()) {
+            *res.status_mut() = status;
+        }
+        Poll::Ready(Ok(res))
     }
 }
 
@@ -259,9 +287,9 @@ where
 pub(crate) struct ContextHandle(pub(crate) Arc<RequestContext>);
 
 /// The request's context, or [`Error::MissingLayer`].
-pub(crate) fn context(extensions: &http::Extensions) -> Result<Arc<RequestContext>, Error> {
+pub(crate) fn context(extensions: &http::Extensions) -> Result<&Arc<RequestContext>, Error> {
     extensions
         .get::<ContextHandle>()
-        .map(|h| h.0.clone())
+        .map(|h| &h.0)
         .ok_or(Error::MissingLayer)
 }

@@ -15,7 +15,7 @@ pub use error::Error;
 pub use extract::options::{SessionOptions, SessionOptionsService};
 pub use extract::session::Session;
 pub use extract::sessions::Sessions;
-pub use layer::{SessionLayer, SessionService};
+pub use layer::{ResponseFuture, SessionLayer, SessionService};
 pub use limits::{RequestLimits, RequestLimitsService};
 pub use rate_limit::{RateLimitKey, RefreshRateLimit};
 pub use routes::{routes, routes_with};

@@ -64,7 +64,9 @@ struct Inner {
 /// updates take `&self`.
 struct Version {
     claims: Arc<AccessTokenClaims>,
-    access_token: String,
+    /// Shared with the engine's verified-token cache when it came from
+    /// there: a request's session does not copy its ~800-byte token.
+    access_token: Arc<str>,
     next: OnceLock<Box<Version>>,
 }
 
@@ -85,7 +87,7 @@ impl<E> Session<E> {
         ctx: Arc<RequestContext>,
         method: TokenTransferMethod,
         claims: Arc<AccessTokenClaims>,
-        access_token: String,
+        access_token: impl Into<Arc<str>>,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -93,7 +95,7 @@ impl<E> Session<E> {
                 method,
                 first: Version {
                     claims,
-                    access_token,
+                    access_token: access_token.into(),
                     next: OnceLock::new(),
                 },
             }),
@@ -109,7 +111,7 @@ impl<E> Session<E> {
         v
     }
 
-    fn push(&self, claims: Arc<AccessTokenClaims>, access_token: String) {
+    fn push(&self, claims: Arc<AccessTokenClaims>, access_token: Arc<str>) {
         let mut new = Box::new(Version {
             claims,
             access_token,
@@ -173,7 +175,7 @@ impl<E> Session<E> {
             .ok_or_else(|| E::from(Error::session_gone()))?;
         let token = match regenerated.access_token {
             Some(issued) => {
-                let token = issued.token.clone();
+                let token = Arc::from(issued.token.as_str());
                 self.inner.ctx.queue([Mutation::AccessToken {
                     method: self.inner.method,
                     token: issued.token,

@@ -9,9 +9,9 @@ use crate::claims::validate_all;
 use crate::config::TokenTransferMethod;
 use crate::context::RequestContext;
 use crate::error::{Error, TryRefreshCause};
-use crate::names::{ACCESS_TOKEN_COOKIE, ANTI_CSRF_HEADER, LEGACY_ID_REFRESH_TOKEN_COOKIE};
+use crate::names::ANTI_CSRF_HEADER;
 use crate::options::SessionOptions;
-use crate::request::{RequestView, bearer_token, cookie_values, has_cookie, has_rid};
+use crate::request::{RequestView, bearer_token, has_rid, session_cookies};
 use crate::session::Session;
 use crate::write::Mutation;
 
@@ -46,32 +46,38 @@ impl RequestContext {
         if method == "OPTIONS" || method == "TRACE" {
             return Ok(None);
         }
-        if has_cookie(req, LEGACY_ID_REFRESH_TOKEN_COOKIE) {
+        // One pass over the cookies for both names (the legacy check and the
+        // access token).
+        let cookies = session_cookies(req);
+        if cookies.legacy_id_refresh_token {
             return Err(Error::TryRefreshToken {
                 cause: TryRefreshCause::LegacyIdRefreshTokenCookie,
             });
         }
         let policy = self.config().transfer_policy;
         let manager = self.manager();
-        let is_well_formed_access_token = |t: &str| manager.is_well_formed_access_token(t);
 
-        let header_token = bearer_token(req).filter(|t| {
-            policy.allows(TokenTransferMethod::Header) && is_well_formed_access_token(t)
-        });
-        let (transfer, token) = if let Some(t) = header_token {
-            (TokenTransferMethod::Header, t.to_owned())
+        // A candidate is a token structured like an access token (or already
+        // in the verified-token cache, whose entry it carries on to the
+        // verification: one lookup per request).
+        let header_candidate = bearer_token(req)
+            .filter(|_| policy.allows(TokenTransferMethod::Header))
+            .and_then(|t| manager.access_token_candidate(t));
+        let (transfer, candidate) = if let Some(c) = header_candidate {
+            (TokenTransferMethod::Header, c)
         } else {
-            let mut cookies = cookie_values(req, ACCESS_TOKEN_COOKIE);
-            let count = cookies.len();
-            match cookies.pop().filter(|t| {
-                policy.allows(TokenTransferMethod::Cookie) && is_well_formed_access_token(t)
-            }) {
-                Some(_) if count > 1 => {
+            let candidate = cookies
+                .access_token
+                .as_deref()
+                .filter(|_| policy.allows(TokenTransferMethod::Cookie))
+                .and_then(|t| manager.access_token_candidate(t));
+            match candidate {
+                Some(_) if cookies.access_token_count > 1 => {
                     return Err(Error::TryRefreshToken {
                         cause: TryRefreshCause::MultipleAccessTokenCookies,
                     });
                 }
-                Some(t) => (TokenTransferMethod::Cookie, t),
+                Some(c) => (TokenTransferMethod::Cookie, c),
                 None => return Ok(None),
             }
         };
@@ -90,12 +96,17 @@ impl RequestContext {
             enable_anti_csrf: Some(via_token),
             check_database: options.check_database,
         };
-        let anti_csrf_token = req.header(ANTI_CSRF_HEADER);
-        let (claims, token) = match self.fdi().model() {
+        // The engine reads the `anti-csrf` header only for this check.
+        let anti_csrf_token = if verify_options.anti_csrf_check {
+            req.header(ANTI_CSRF_HEADER)
+        } else {
+            None
+        };
+        let (claims, token): (_, Arc<str>) = match self.fdi().model() {
             RefreshModel::ChildPromotion => {
-                let verified = manager
-                    .get_session_as(
-                        &token,
+                let (verified, token) = manager
+                    .get_session_candidate_as(
+                        candidate,
                         anti_csrf_token,
                         verify_options,
                         RefreshModel::ChildPromotion,
@@ -105,22 +116,23 @@ impl RequestContext {
                     // A promotion (or a newer stored payload): the client
                     // must use the new token from now on.
                     Some(issued) => {
+                        let new_token = Arc::from(issued.token.as_str());
                         self.queue([Mutation::AccessToken {
                             method: transfer,
-                            token: issued.token.clone(),
+                            token: issued.token,
                             front_token: issued.front_token,
                         }]);
-                        (verified.claims, issued.token)
+                        (verified.claims, new_token)
                     }
                     None => (verified.claims, token),
                 }
             }
-            _ => (
-                manager
-                    .get_session(&token, anti_csrf_token, verify_options)
-                    .await?,
-                token,
-            ),
+            _ => {
+                let verified = manager
+                    .get_session_candidate(candidate, anti_csrf_token, verify_options)
+                    .await?;
+                (verified.claims, verified.token)
+            }
         };
 
         let validators = &self.config().claim_validators;

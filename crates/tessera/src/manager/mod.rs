@@ -34,6 +34,7 @@ mod verify;
 pub use handles::{SessionInformation, TenantScope};
 pub use jwt::MAX_JWT_VALIDITY;
 pub use maintenance::CleanupReport;
+pub use verify::AccessTokenCandidate;
 
 /// The tenant every session belongs to unless told otherwise.
 pub const DEFAULT_TENANT: &str = "public";

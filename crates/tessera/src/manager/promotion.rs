@@ -12,6 +12,7 @@
 
 use serde_json::Value;
 
+use super::AccessTokenCandidate;
 use super::issue::{Lineage, SizeRule, Subject};
 use super::{
     CreatedSession, RefreshModel, RefreshRequest, SessionManager, VerifiedSession, VerifyOptions,
@@ -137,6 +138,40 @@ impl SessionManager {
         let claims = self
             .verify_token(access_token, anti_csrf_token, options)
             .await?;
+        self.session_as(claims, options, model).await
+    }
+
+    /// [`get_session_as`](Self::get_session_as) for a token that passed
+    /// [`access_token_candidate`](Self::access_token_candidate): the same
+    /// rules, and the presented token's text back, shared with the
+    /// verified-token cache (no copy).
+    pub async fn get_session_candidate_as(
+        &self,
+        candidate: AccessTokenCandidate<'_>,
+        anti_csrf_token: Option<&str>,
+        options: VerifyOptions,
+        model: RefreshModel,
+    ) -> Result<(VerifiedSession, std::sync::Arc<str>)> {
+        let verified = self
+            .verify_token_cached(
+                candidate.token(),
+                candidate.cached,
+                anti_csrf_token,
+                options,
+            )
+            .await?;
+        let session = self.session_as(verified.claims, options, model).await?;
+        Ok((session, verified.token))
+    }
+
+    /// The rules of [`get_session_as`](Self::get_session_as) after the
+    /// token's own checks.
+    async fn session_as(
+        &self,
+        claims: std::sync::Arc<AccessTokenClaims>,
+        options: VerifyOptions,
+        model: RefreshModel,
+    ) -> Result<VerifiedSession> {
         if model == RefreshModel::RotateAtRefresh {
             return self.verify_rotating(claims, options).await;
         }

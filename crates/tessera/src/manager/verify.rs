@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::{SessionManager, VerifyOptions};
+use crate::cache::VerifiedAccessToken;
 use crate::config::SigningAlgorithm;
 use crate::config::ms;
 use crate::crypto::{b64std_decode, b64url_decode};
@@ -13,6 +14,32 @@ use crate::error::{Error, Result, TryRefreshReason, UnauthorisedReason};
 use crate::keys::KeySet;
 use crate::token::{AccessTokenClaims, TokenVersion};
 use crate::token::{anti_csrf, jwt};
+
+/// A request's access token after the signature-free structure check of
+/// [`SessionManager::access_token_candidate`], ready for
+/// [`SessionManager::get_session_candidate`]. A token this process has
+/// verified before carries its cached claims, so that verifying it does not
+/// look it up a second time. Its `Debug` leaves the token out.
+#[derive(Clone)]
+pub struct AccessTokenCandidate<'t> {
+    pub(super) token: &'t str,
+    pub(super) cached: Option<VerifiedAccessToken>,
+}
+
+impl std::fmt::Debug for AccessTokenCandidate<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessTokenCandidate")
+            .field("cached", &self.cached.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'t> AccessTokenCandidate<'t> {
+    /// The token.
+    pub fn token(&self) -> &'t str {
+        self.token
+    }
+}
 
 /// Why a token failed decoding.
 enum DecodeError {
@@ -46,16 +73,14 @@ impl SessionManager {
         anti_csrf_token: Option<&str>,
         options: VerifyOptions,
     ) -> Result<Arc<AccessTokenClaims>> {
-        let claims = self
-            .verify_token(access_token, anti_csrf_token, options)
-            .await?;
-        if claims.parent_refresh_token_hash1.is_some() {
-            // Only the child-token model issues such a token, and only its
-            // verify (`get_session_as`) may promote it.
-            return Err(Error::unauthorised(UnauthorisedReason::InvalidAccessToken));
-        }
-        self.check_session_in_store(&claims, options).await?;
-        Ok(claims)
+        let candidate = AccessTokenCandidate {
+            token: access_token,
+            cached: self.cached(access_token),
+        };
+        Ok(self
+            .get_session_candidate(candidate, anti_csrf_token, options)
+            .await?
+            .claims)
     }
 
     /// With blacklisting or `check_database`: `Unauthorised` unless the
@@ -85,11 +110,33 @@ impl SessionManager {
         anti_csrf_token: Option<&str>,
         options: VerifyOptions,
     ) -> Result<Arc<AccessTokenClaims>> {
+        let cached = self.cached(access_token);
+        Ok(self
+            .verify_token_cached(access_token, cached, anti_csrf_token, options)
+            .await?
+            .claims)
+    }
+
+    /// The verified-token cache's entry for `token`, if any.
+    fn cached(&self, token: &str) -> Option<VerifiedAccessToken> {
+        self.inner.cache.as_ref().and_then(|c| c.get(token))
+    }
+
+    /// [`verify_token`](Self::verify_token) with the cache already looked
+    /// up: `cached` is the entry for exactly `access_token`, or `None`.
+    pub(super) async fn verify_token_cached(
+        &self,
+        access_token: &str,
+        cached: Option<VerifiedAccessToken>,
+        anti_csrf_token: Option<&str>,
+        options: VerifyOptions,
+    ) -> Result<VerifiedAccessToken> {
         let now_ms = self.now_ms();
-        let claims = match self.inner.cache.as_ref().and_then(|c| c.get(access_token)) {
-            Some(claims) => claims,
+        let verified = match cached {
+            Some(entry) => entry,
             None => self.verify_uncached(access_token, now_ms).await?,
         };
+        let claims = &verified.claims;
         if u64::try_from(now_ms).unwrap_or(0) >= claims.expiry_ms() {
             return Err(Error::try_refresh(TryRefreshReason::Expired));
         }
@@ -104,7 +151,7 @@ impl SessionManager {
                 return Err(Error::try_refresh(TryRefreshReason::AntiCsrfMismatch));
             }
         }
-        Ok(claims)
+        Ok(verified)
     }
 
     /// Whether `token` is shaped like one of tessera's access tokens (see
@@ -113,18 +160,51 @@ impl SessionManager {
     /// common case costs a lookup rather than a decode. Proves nothing about
     /// validity: only [`SessionManager::get_session`] verifies.
     pub fn is_well_formed_access_token(&self, token: &str) -> bool {
-        self.inner
-            .cache
-            .as_ref()
-            .is_some_and(|c| c.get(token).is_some())
+        self.access_token_candidate(token).is_some()
+    }
+
+    /// [`is_well_formed_access_token`](Self::is_well_formed_access_token),
+    /// keeping what it learnt: `Some` for a token shaped like an access
+    /// token, with its cached claims if this process verified it before.
+    /// [`get_session_candidate`](Self::get_session_candidate) and
+    /// [`get_session_candidate_as`](Self::get_session_candidate_as) then
+    /// verify it without a second cache lookup. Proves nothing about
+    /// validity.
+    pub fn access_token_candidate<'t>(&self, token: &'t str) -> Option<AccessTokenCandidate<'t>> {
+        let cached = self.cached(token);
+        (cached.is_some()
             || crate::token::access::is_well_formed_access_token_with(
                 token,
                 self.inner.config.session_token_type_claim,
-            )
+            ))
+        .then_some(AccessTokenCandidate { token, cached })
+    }
+
+    /// [`get_session`](Self::get_session) for a token that passed
+    /// [`access_token_candidate`](Self::access_token_candidate): the same
+    /// checks and errors, and the token's text back, shared with the
+    /// verified-token cache (no copy).
+    pub async fn get_session_candidate(
+        &self,
+        candidate: AccessTokenCandidate<'_>,
+        anti_csrf_token: Option<&str>,
+        options: VerifyOptions,
+    ) -> Result<VerifiedAccessToken> {
+        let verified = self
+            .verify_token_cached(candidate.token, candidate.cached, anti_csrf_token, options)
+            .await?;
+        if verified.claims.parent_refresh_token_hash1.is_some() {
+            // Only the child-token model issues such a token, and only its
+            // verify (`get_session_as`) may promote it.
+            return Err(Error::unauthorised(UnauthorisedReason::InvalidAccessToken));
+        }
+        self.check_session_in_store(&verified.claims, options)
+            .await?;
+        Ok(verified)
     }
 
     /// Full verification of a token not in the cache; caches it on success.
-    async fn verify_uncached(&self, token: &str, now_ms: i64) -> Result<Arc<AccessTokenClaims>> {
+    async fn verify_uncached(&self, token: &str, now_ms: i64) -> Result<VerifiedAccessToken> {
         let claims = match self.decode_reloading_keys(token).await? {
             Ok(c) => c,
             Err(DecodeError::Invalid) => {
@@ -141,13 +221,16 @@ impl SessionManager {
         if iat_ms > now_ms.saturating_add(leeway) {
             return Err(Error::unauthorised(UnauthorisedReason::InvalidAccessToken));
         }
-        let claims = Arc::new(claims);
+        let verified = VerifiedAccessToken {
+            token: token.into(),
+            claims: Arc::new(claims),
+        };
         if let Some(cache) = &self.inner.cache
-            && u64::try_from(now_ms).unwrap_or(0) < claims.expiry_ms()
+            && u64::try_from(now_ms).unwrap_or(0) < verified.claims.expiry_ms()
         {
-            cache.insert(token, claims.clone());
+            cache.insert_shared(verified.clone());
         }
-        Ok(claims)
+        Ok(verified)
     }
 
     /// Signature and claim checks, no I/O.
