@@ -173,9 +173,7 @@ fn a_write_waits_for_another_connections_lock_without_stalling_the_runtime() {
     let updated = runtime.block_on(async {
         let write = {
             let store = store.clone();
-            tokio::spawn(
-                async move { store.update_session_data("h", &json!({"n": 1}), T0).await },
-            )
+            tokio::spawn(async move { store.update_session_data("h", &json!({"n": 1}), T0).await })
         };
         // Runs only if the write above does not hold the one worker thread.
         let ticker = {

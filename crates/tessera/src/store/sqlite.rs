@@ -173,7 +173,6 @@ const RECORD_VERSION: &str =
     "INSERT INTO tessera_schema_version (version, description, applied_at_ms)
      VALUES (?1, ?2, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))";
 
-
 const INSERT_SESSION: &str = concat!(
     "INSERT INTO tessera_sessions (",
     session_columns!(),
@@ -281,7 +280,6 @@ const DELETE_APP_SESSIONS: &str = "DELETE FROM tessera_sessions WHERE app_id = ?
 const DELETE_APP_KEYS: &str = "DELETE FROM tessera_keys WHERE app_id = ?1";
 
 const DELETE_APP: &str = "DELETE FROM tessera_apps WHERE app_id = ?1";
-
 
 /// A [`SessionStore`] in one SQLite database file. Clones share the
 /// connections.
@@ -542,10 +540,7 @@ impl SqliteStore {
 
 /// Runs `f` with the busy timeout on (on the blocking pool), then turns it
 /// off again.
-fn patiently<T>(
-    conn: &mut Connection,
-    f: &impl Fn(&mut Connection) -> Result<T>,
-) -> Result<T> {
+fn patiently<T>(conn: &mut Connection, f: &impl Fn(&mut Connection) -> Result<T>) -> Result<T> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     let result = f(conn);
     conn.busy_timeout(Duration::ZERO)?;
@@ -1059,13 +1054,12 @@ impl SessionStore for SqliteStore {
         let handle = handle.to_owned();
         let app = Arc::clone(&self.app);
         self.read(move |conn| {
-            Ok(one_row(
-                conn,
-                SESSION_EXISTS,
-                params![handle, now_ms, &*app],
-                |_| Ok(()),
-            )?
-            .is_some())
+            Ok(
+                one_row(conn, SESSION_EXISTS, params![handle, now_ms, &*app], |_| {
+                    Ok(())
+                })?
+                .is_some(),
+            )
         })
         .await
     }
@@ -1362,11 +1356,24 @@ mod tests {
         assert_eq!(file("sqlite:c.db"), Some(PathBuf::from("c.db")));
         assert_eq!(file("sqlite://my%20db.db"), Some(PathBuf::from("my db.db")));
         assert_eq!(file("sqlite://x.db?mode=rwc"), Some(PathBuf::from("x.db")));
-        for memory in ["sqlite::memory:", "sqlite://:memory:", "sqlite://x.db?mode=memory"] {
+        for memory in [
+            "sqlite::memory:",
+            "sqlite://:memory:",
+            "sqlite://x.db?mode=memory",
+        ] {
             assert!(matches!(parse_url(memory), Ok(Target::Memory)), "{memory}");
         }
-        for bad in ["sqlite:", "sqlite://", "sqlite://x.db?cache=shared", "sqlite://%zz", "postgres://x"] {
-            assert!(matches!(parse_url(bad), Err(Error::InvalidInput(_))), "{bad}");
+        for bad in [
+            "sqlite:",
+            "sqlite://",
+            "sqlite://x.db?cache=shared",
+            "sqlite://%zz",
+            "postgres://x",
+        ] {
+            assert!(
+                matches!(parse_url(bad), Err(Error::InvalidInput(_))),
+                "{bad}"
+            );
         }
     }
 
@@ -1379,11 +1386,8 @@ mod tests {
         let e = Error::from(busy);
         assert!(is_busy(&e), "{e:?}");
         assert!(matches!(e, Error::Store(sqlx::Error::Database(_))));
-        let wrong_type = rusqlite::Error::InvalidColumnType(
-            0,
-            "x".to_owned(),
-            rusqlite::types::Type::Text,
-        );
+        let wrong_type =
+            rusqlite::Error::InvalidColumnType(0, "x".to_owned(), rusqlite::types::Type::Text);
         assert!(matches!(Error::from(wrong_type), Error::CorruptData(_)));
     }
 }
