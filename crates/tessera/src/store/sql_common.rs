@@ -7,8 +7,10 @@
 //! type) is [`Error::CorruptData`], never a panic.
 
 use serde_json::Value;
+#[cfg(feature = "postgres")]
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
+#[cfg(feature = "postgres")]
 use super::{KeyPurpose, RefreshState, SessionMetadata, SessionRecord, StoredApp, StoredKey};
 use crate::error::{Error, Result};
 
@@ -65,6 +67,7 @@ pub(super) fn json_text(value: &Value) -> Result<String> {
 
 /// `sqlx` reports a column of the wrong type as a decode error; for us that
 /// is a corrupt row, not an unavailable database.
+#[cfg(feature = "postgres")]
 fn column_error(e: sqlx::Error) -> Error {
     match e {
         sqlx::Error::ColumnDecode { index, source } => {
@@ -74,6 +77,7 @@ fn column_error(e: sqlx::Error) -> Error {
     }
 }
 
+#[cfg(feature = "postgres")]
 fn col<'r, R, T>(row: &'r R, name: &'static str) -> Result<T>
 where
     R: Row,
@@ -83,12 +87,14 @@ where
     row.try_get(name).map_err(column_error)
 }
 
-fn parse_json(text: &str, what: &str, handle: &str) -> Result<Value> {
+/// Parses a stored JSON column; text that is not JSON is a corrupt row.
+pub(super) fn parse_json(text: &str, what: &str, handle: &str) -> Result<Value> {
     serde_json::from_str(text)
         .map_err(|e| Error::CorruptData(format!("session {handle}: {what} is not JSON: {e}")))
 }
 
-fn hash(bytes: &[u8], what: &str, handle: &str) -> Result<[u8; 32]> {
+/// A stored refresh-token hash; anything but 32 bytes is a corrupt row.
+pub(super) fn hash(bytes: &[u8], what: &str, handle: &str) -> Result<[u8; 32]> {
     <[u8; 32]>::try_from(bytes).map_err(|_| {
         Error::CorruptData(format!(
             "session {handle}: {what} has {} bytes, expected 32",
@@ -98,6 +104,7 @@ fn hash(bytes: &[u8], what: &str, handle: &str) -> Result<[u8; 32]> {
 }
 
 /// Decodes a row selected with `session_columns!()`.
+#[cfg(feature = "postgres")]
 pub(super) fn session_from_row<R>(row: &R) -> Result<SessionRecord>
 where
     R: Row,
@@ -139,6 +146,7 @@ where
 }
 
 /// Decodes a row selected with `key_columns!()`.
+#[cfg(feature = "postgres")]
 pub(super) fn key_from_row<R>(row: &R) -> Result<StoredKey>
 where
     R: Row,
@@ -166,6 +174,7 @@ where
 }
 
 /// Decodes a row selected as `app_id, config` from `tessera_apps`.
+#[cfg(feature = "postgres")]
 pub(super) fn app_from_row<R>(row: &R) -> Result<StoredApp>
 where
     R: Row,

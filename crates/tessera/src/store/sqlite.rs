@@ -2,22 +2,28 @@
 //!
 //! # Design
 //!
+//! - **Statements run where the request runs.** A session read or write on
+//!   SQLite takes a few microseconds, less than handing it to another thread
+//!   and back (the design of sqlx's SQLite driver, where two context
+//!   switches per statement cost more than the statement). So the store
+//!   holds its own `rusqlite` connections and runs each statement on the
+//!   calling task's thread, with the statement prepared once per connection
+//!   and cached.
 //! - **One writer, a few readers.** SQLite lets one connection write to a
-//!   database file at a time. Instead of letting many pooled connections race
-//!   for that lock (and spin on `SQLITE_BUSY`), the store keeps two pools on
-//!   the same file: a *write pool* with exactly one connection, through which
-//!   every `INSERT`, `UPDATE` and `DELETE` goes, and a *read pool* of a few
-//!   connections (opened with `PRAGMA query_only`) for the `SELECT`s. Writers
-//!   inside one process queue fairly, without busy-waiting, in the write
-//!   pool; in WAL mode readers never wait for the writer.
+//!   database file at a time. Every `INSERT`, `UPDATE` and `DELETE` goes
+//!   through one writer connection behind a fair async mutex: writers inside
+//!   one process queue without busy-waiting and without blocking a worker
+//!   thread. `SELECT`s take a connection from a small pool of readers (opened
+//!   with `PRAGMA query_only`); in WAL mode readers never wait for the writer.
 //! - **Other processes on the same file** are kept apart by SQLite's own file
-//!   locks with a `busy_timeout` of 5 s. Every session write is a single
-//!   autocommit statement, which takes its write lock when it starts, so a
-//!   conflicting writer waits in SQLite's busy handler instead of failing
-//!   halfway through a transaction. The two multi-row key operations
-//!   (`replace_keys`, `update_key_secrets`: emergency rotation, sealing and
-//!   re-encrypting keys) are transactions opened with `BEGIN IMMEDIATE`,
-//!   which likewise take the write lock up front.
+//!   locks. A statement first runs with no busy handler; if another process
+//!   holds the lock (`SQLITE_BUSY`, nothing was changed), it runs again on
+//!   tokio's blocking pool with a `busy_timeout` of 5 s, so a wait for
+//!   another process never stalls the async workers. Every session write is
+//!   a single autocommit statement, which takes its write lock when it
+//!   starts. The multi-row operations (`replace_keys`, `update_key_secrets`,
+//!   apps) are transactions opened with `BEGIN IMMEDIATE`, which likewise
+//!   take the write lock up front, and roll back on any error.
 //! - **Every operation is one statement.** `rotate_refresh` is a single
 //!   `UPDATE … WHERE handle = ? AND current_hash = ? AND expires_at_ms > ?
 //!   RETURNING …`: the compare-and-swap is the `WHERE` clause. Deletes return
@@ -26,11 +32,12 @@
 //!   handles costs one statement. `delete_expired` deletes a bounded batch
 //!   chosen by a `LIMIT` sub-select.
 //! - **Pragmas:** `journal_mode=WAL`, `synchronous=NORMAL` (durable across an
-//!   application crash; a power cut may lose the last commits but never
-//!   corrupts the file), `foreign_keys=ON`, `busy_timeout=5000`. WAL mode is
-//!   switched on after connecting, with retries, not as a connect pragma:
-//!   SQLite refuses the switch with an immediate `SQLITE_BUSY` (no busy
-//!   handler) when two processes make it on a new file at the same moment.
+//!   application crash: a write is in the WAL file, in the OS's page cache,
+//!   before the call returns; a power cut may lose the last commits but never
+//!   corrupts the file), `foreign_keys=ON`. WAL mode is switched on after
+//!   connecting, with retries: SQLite refuses the switch with an immediate
+//!   `SQLITE_BUSY` (no busy handler) when two processes make it on a new file
+//!   at the same moment.
 //! - **Migrations run on open**, embedded in this file, inside one
 //!   `BEGIN IMMEDIATE` transaction: two processes opening a new file at once
 //!   take turns, and the second finds the schema up to date. The applied
@@ -38,34 +45,44 @@
 //! - **`STRICT` tables**: times are epoch-millisecond integers and SQLite
 //!   refuses anything else.
 //! - **In memory** (`sqlite::memory:`): each connection to an in-memory
-//!   database would see a database of its own, so the store uses one
-//!   connection for both roles and keeps it open for its whole life.
+//!   database would see a database of its own, so the store uses its one
+//!   writer connection for reads too.
+//! - **Errors**: SQLite's errors are reported as [`Error::Store`] holding a
+//!   `sqlx::Error::Database` whose `code()` is SQLite's extended result code
+//!   (as the store's sqlx-based predecessor reported them); a column of the
+//!   wrong type is [`Error::CorruptData`].
 
+use std::borrow::Cow;
 use std::fmt;
-use std::path::Path;
-use std::str::FromStr;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex as StdMutex};
 use std::time::{Duration, Instant};
 
+use rusqlite::types::FromSql;
+use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 use serde_json::Value;
-use sqlx::Row;
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use tokio::sync::Mutex as AsyncMutex;
 
 use super::sql_common::{
-    Migration, app_from_row, check_schema_version, json_text, key_columns, key_from_row,
-    session_columns, session_from_row,
+    Migration, check_schema_version, hash, json_text, key_columns, parse_json, session_columns,
 };
 use super::{
-    DEFAULT_APP_ID, KeySecretUpdate, Rotation, SessionRecord, SessionStore, StoredApp, StoredKey,
-    TenantFilter,
+    DEFAULT_APP_ID, KeyPurpose, KeySecretUpdate, RefreshState, Rotation, SessionMetadata,
+    SessionRecord, SessionStore, StoredApp, StoredKey, TenantFilter,
 };
 use crate::error::{Error, Result};
 
 /// How long a statement waits for another process's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Connections in the read pool.
-const READ_CONNECTIONS: u32 = 4;
+/// Idle reader connections kept open; more are opened when more statements
+/// read at once (each worker thread runs at most one at a time, plus the
+/// rare retry on the blocking pool) and closed again when returned.
+const READ_CONNECTIONS: usize = 4;
+
+/// Prepared statements cached per connection (the store has about 30).
+const STATEMENT_CACHE: usize = 48;
 
 /// The schema, one step per version. Never edit a released step: add one.
 const MIGRATIONS: &[Migration] = &[
@@ -155,249 +172,6 @@ const CREATE_VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS tessera_schema_ve
 const RECORD_VERSION: &str =
     "INSERT INTO tessera_schema_version (version, description, applied_at_ms)
      VALUES (?1, ?2, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))";
-
-/// A [`SessionStore`] in one SQLite database file. Clones share the pools.
-///
-/// ```no_run
-/// # async fn demo() -> tessera::Result<()> {
-/// use tessera::store::SqliteStore;
-///
-/// // Creates the file (and its tables) if missing.
-/// let store = SqliteStore::open("tessera.db").await?;
-/// let manager = tessera::SessionManager::builder().store(store).build().await?;
-/// # Ok(()) }
-/// ```
-#[derive(Clone)]
-pub struct SqliteStore {
-    /// Exactly one connection; every write goes through it.
-    write: SqlitePool,
-    /// Reads (`query_only` connections); the same pool as `write` in memory.
-    read: SqlitePool,
-    /// The file path, or `:memory:`; for `Debug`.
-    location: Arc<str>,
-    /// The app whose rows this view reads and writes (`public` unless
-    /// [`SessionStore::for_app`] made it).
-    app: Arc<str>,
-    /// Whether [`SessionStore::close`] closes the pools: only the store
-    /// that opened them does; app views share them.
-    owner: bool,
-}
-
-impl fmt::Debug for SqliteStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SqliteStore")
-            .field("location", &self.location)
-            .field("app", &self.app)
-            .field("read_connections", &self.read.size())
-            .finish_non_exhaustive()
-    }
-}
-
-impl SqliteStore {
-    /// Opens (creating it if missing) the database file at `path`, and brings
-    /// its schema up to date.
-    ///
-    /// ```no_run
-    /// # async fn demo() -> tessera::Result<()> {
-    /// let store = tessera::store::SqliteStore::open("/var/lib/myapp/sessions.db").await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
-        let options = SqliteConnectOptions::new().filename(path);
-        Self::open_file(options, path.display().to_string()).await
-    }
-
-    /// Opens the database a URL names: `sqlite://path/to/file.db` (relative
-    /// to the working directory; `sqlite:///abs/path.db` for an absolute
-    /// path), created if missing, or `sqlite::memory:` for a private
-    /// in-memory database that lives as long as the store.
-    ///
-    /// ```no_run
-    /// # async fn demo() -> tessera::Result<()> {
-    /// use tessera::store::SqliteStore;
-    ///
-    /// let on_disk = SqliteStore::connect("sqlite://tessera.db").await?;
-    /// let in_memory = SqliteStore::connect("sqlite::memory:").await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn connect(url: &str) -> Result<Self> {
-        if !url.starts_with("sqlite:") {
-            return Err(Error::InvalidInput(
-                "a SQLite URL starts with `sqlite:`".to_owned(),
-            ));
-        }
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(|e| Error::InvalidInput(format!("invalid SQLite URL: {e}")))?;
-        if is_memory_url(url) {
-            return Self::open_memory(options).await;
-        }
-        let location = options.get_filename().display().to_string();
-        Self::open_file(options, location).await
-    }
-
-    /// Closes both pools, waiting for connections in use to be returned.
-    /// Every later call fails with [`Error::Store`].
-    pub async fn close(&self) {
-        self.write.close().await;
-        self.read.close().await;
-    }
-
-    async fn open_file(options: SqliteConnectOptions, location: String) -> Result<Self> {
-        if location.is_empty() {
-            // SQLite would open a private temporary database per connection:
-            // the read pool would not see what the write pool writes.
-            return Err(Error::InvalidInput(
-                "the SQLite file name is empty".to_owned(),
-            ));
-        }
-        let base = options
-            .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true)
-            .synchronous(SqliteSynchronous::Normal);
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .test_before_acquire(false)
-            .connect_with(base.clone().create_if_missing(true))
-            .await?;
-        enable_wal(&write).await?;
-        migrate(&write).await?;
-        // The file exists and is in WAL mode (a persistent setting) by now.
-        let read = SqlitePoolOptions::new()
-            .max_connections(READ_CONNECTIONS)
-            .test_before_acquire(false)
-            .connect_lazy_with(base.pragma("query_only", "ON"));
-        Ok(Self {
-            write,
-            read,
-            location: location.into(),
-            app: DEFAULT_APP_ID.into(),
-            owner: true,
-        })
-    }
-
-    async fn open_memory(options: SqliteConnectOptions) -> Result<Self> {
-        // An in-memory database disappears with its last connection: keep
-        // exactly one, forever.
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .test_before_acquire(false)
-            .connect_with(options.foreign_keys(true))
-            .await?;
-        migrate(&pool).await?;
-        Ok(Self {
-            write: pool.clone(),
-            read: pool,
-            location: ":memory:".into(),
-            app: DEFAULT_APP_ID.into(),
-            owner: true,
-        })
-    }
-}
-
-/// `sqlite::memory:`, `sqlite://:memory:` or any URL with `mode=memory`
-/// (the forms `sqlx` treats as in-memory).
-fn is_memory_url(url: &str) -> bool {
-    let rest = url
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:");
-    let (database, params) = rest.split_once('?').unwrap_or((rest, ""));
-    database == ":memory:" || params.split('&').any(|p| p == "mode=memory")
-}
-
-/// Switches the file to WAL mode (a lasting property of the file) unless it
-/// already is in it.
-///
-/// This is not left to a connect-time pragma because switching upgrades a
-/// read lock to an exclusive one, and SQLite answers such an upgrade with
-/// `SQLITE_BUSY` at once, without waiting in the busy handler: two processes
-/// opening a new file together would see one of them fail. So the switch
-/// runs on its own and is retried for up to [`BUSY_TIMEOUT`]; once any
-/// process has switched, the others find the file in WAL mode already.
-async fn enable_wal(pool: &SqlitePool) -> Result<()> {
-    let started = Instant::now();
-    let mut pause = Duration::from_millis(2);
-    loop {
-        let attempt: std::result::Result<String, sqlx::Error> =
-            sqlx::query_scalar("PRAGMA journal_mode = WAL")
-                .persistent(false)
-                .fetch_one(pool)
-                .await;
-        match attempt {
-            Ok(mode) if mode.eq_ignore_ascii_case("wal") => return Ok(()),
-            Ok(mode) => {
-                // E.g. a file system without shared memory. Still correct
-                // (busy_timeout covers the extra locking), only slower.
-                tracing::warn!(
-                    mode,
-                    "tessera: SQLite refused WAL mode; continuing without it"
-                );
-                return Ok(());
-            }
-            Err(e) if is_busy(&e) && started.elapsed() < BUSY_TIMEOUT => {
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_millis(100));
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-}
-
-/// `SQLITE_BUSY` in any of its extended forms.
-fn is_busy(e: &sqlx::Error) -> bool {
-    const SQLITE_BUSY: i32 = 5;
-    match e {
-        sqlx::Error::Database(db) => db
-            .code()
-            .and_then(|c| c.parse::<i32>().ok())
-            .is_some_and(|c| c & 0xff == SQLITE_BUSY),
-        _ => false,
-    }
-}
-
-/// Brings the schema up to date inside one `BEGIN IMMEDIATE` transaction,
-/// which takes the database's write lock at once: a second process opening
-/// the same file waits (busy timeout) and then finds nothing left to do.
-///
-/// Statements go through `sqlx::query(..).persistent(false)`, not
-/// `sqlx::raw_sql`: a `raw_sql(..).execute(&mut *tx)` makes this future
-/// (and so the constructors') not `Send` for rustc, which would forbid
-/// `tokio::spawn(SqliteStore::open(..))`. The unit test below guards that.
-async fn migrate(pool: &SqlitePool) -> Result<()> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    sqlx::query(CREATE_VERSION_TABLE)
-        .persistent(false)
-        .execute(&mut *tx)
-        .await?;
-    let current: i64 =
-        sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM tessera_schema_version")
-            .fetch_one(&mut *tx)
-            .await?;
-    check_schema_version(current, MIGRATIONS)?;
-    for step in MIGRATIONS.iter().filter(|m| m.version > current) {
-        for statement in step.statements {
-            sqlx::query(statement)
-                .persistent(false)
-                .execute(&mut *tx)
-                .await?;
-        }
-        sqlx::query(RECORD_VERSION)
-            .bind(step.version)
-            .bind(step.description)
-            .execute(&mut *tx)
-            .await?;
-        tracing::info!(
-            version = step.version,
-            description = step.description,
-            "tessera: applied SQLite schema migration"
-        );
-    }
-    tx.commit().await?;
-    Ok(())
-}
 
 const INSERT_SESSION: &str = concat!(
     "INSERT INTO tessera_sessions (",
@@ -507,9 +281,668 @@ const DELETE_APP_KEYS: &str = "DELETE FROM tessera_keys WHERE app_id = ?1";
 
 const DELETE_APP: &str = "DELETE FROM tessera_apps WHERE app_id = ?1";
 
+/// A [`SessionStore`] in one SQLite database file. Clones share the
+/// connections.
+///
+/// ```no_run
+/// # async fn demo() -> tessera::Result<()> {
+/// use tessera::store::SqliteStore;
+///
+/// // Creates the file (and its tables) if missing.
+/// let store = SqliteStore::open("tessera.db").await?;
+/// let manager = tessera::SessionManager::builder().store(store).build().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct SqliteStore {
+    /// The connections, shared by clones and app views.
+    shared: Arc<Shared>,
+    /// The app whose rows this view reads and writes (`public` unless
+    /// [`SessionStore::for_app`] made it).
+    app: Arc<str>,
+    /// Whether [`SessionStore::close`] closes the connections: only the
+    /// store that opened them does; app views share them.
+    owner: bool,
+}
+
+/// What clones of one store share.
+struct Shared {
+    /// The one connection every write goes through; `None` once closed.
+    writer: Arc<AsyncMutex<Option<Connection>>>,
+    /// Reader connections; `None` in memory, where reads use the writer.
+    readers: Option<ReadPool>,
+    /// The file path, or `:memory:`; for `Debug`.
+    location: String,
+}
+
+/// Idle `query_only` connections to the file, opened on demand.
+struct ReadPool {
+    path: PathBuf,
+    idle: StdMutex<Vec<Connection>>,
+    closed: AtomicBool,
+}
+
+impl ReadPool {
+    /// An idle reader, or a new one.
+    fn take(&self) -> Result<Connection> {
+        let idle = {
+            let mut idle = lock(&self.idle);
+            if self.closed.load(Ordering::Acquire) {
+                return Err(closed());
+            }
+            idle.pop()
+        };
+        match idle {
+            Some(conn) => Ok(conn),
+            None => open_reader(&self.path),
+        }
+    }
+
+    /// Returns a reader after use; closed if enough are idle already.
+    fn give(&self, conn: Connection) {
+        let mut idle = lock(&self.idle);
+        if !self.closed.load(Ordering::Acquire) && idle.len() < READ_CONNECTIONS {
+            idle.push(conn);
+        }
+    }
+
+    /// Closes the idle readers and refuses to hand out more.
+    fn close(&self) -> Vec<Connection> {
+        let mut idle = lock(&self.idle);
+        self.closed.store(true, Ordering::Release);
+        std::mem::take(&mut *idle)
+    }
+
+    fn idle_count(&self) -> usize {
+        lock(&self.idle).len()
+    }
+}
+
+/// A std mutex held for a push or a pop; a panic elsewhere while it was
+/// held leaves a list that is still valid, so poisoning is ignored.
+fn lock<T>(m: &StdMutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("location", &self.shared.location)
+            .field("app", &self.app)
+            .field(
+                "idle_readers",
+                &self.shared.readers.as_ref().map_or(0, ReadPool::idle_count),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating it if missing) the database file at `path`, and brings
+    /// its schema up to date.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> tessera::Result<()> {
+    /// let store = tessera::store::SqliteStore::open("/var/lib/myapp/sessions.db").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_file(path.as_ref().to_path_buf()).await
+    }
+
+    /// Opens the database a URL names: `sqlite://path/to/file.db` (relative
+    /// to the working directory; `sqlite:///abs/path.db` for an absolute
+    /// path; `%XX` escapes are decoded), created if missing, or
+    /// `sqlite::memory:` (also `sqlite://:memory:`, or any URL with
+    /// `?mode=memory`) for a private in-memory database that lives as long
+    /// as the store. The only query parameters understood are `mode=memory`
+    /// and `mode=rwc` (the default); any other is refused.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> tessera::Result<()> {
+    /// use tessera::store::SqliteStore;
+    ///
+    /// let on_disk = SqliteStore::connect("sqlite://tessera.db").await?;
+    /// let in_memory = SqliteStore::connect("sqlite::memory:").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect(url: &str) -> Result<Self> {
+        match parse_url(url)? {
+            Target::Memory => Self::open_memory().await,
+            Target::File(path) => Self::open_file(path).await,
+        }
+    }
+
+    /// Closes the connections (the last one checkpoints the WAL into the
+    /// database file), waiting for a write in progress to finish. Every
+    /// later call fails with [`Error::Store`].
+    pub async fn close(&self) {
+        let readers = self
+            .shared
+            .readers
+            .as_ref()
+            .map(ReadPool::close)
+            .unwrap_or_default();
+        let writer = self.shared.writer.lock().await.take();
+        // Closing the last connection checkpoints: file I/O, off the workers.
+        let _ = run_blocking(move || {
+            drop(readers);
+            drop(writer);
+            Ok(())
+        })
+        .await;
+    }
+
+    async fn open_file(path: PathBuf) -> Result<Self> {
+        if path.as_os_str().is_empty() {
+            // SQLite would open a private temporary database per connection:
+            // the readers would not see what the writer writes.
+            return Err(Error::InvalidInput(
+                "the SQLite file name is empty".to_owned(),
+            ));
+        }
+        let (writer, path) = run_blocking(move || {
+            let writer = open_writer(&path)?;
+            Ok((writer, path))
+        })
+        .await?;
+        Ok(Self::new(writer, Some(path)))
+    }
+
+    async fn open_memory() -> Result<Self> {
+        let writer = run_blocking(|| {
+            let mut conn = Connection::open_with_flags(":memory:", flags(true))?;
+            conn.pragma_update(None, "foreign_keys", "ON")?;
+            migrate(&mut conn)?;
+            configure_for_requests(&conn)?;
+            Ok(conn)
+        })
+        .await?;
+        Ok(Self::new(writer, None))
+    }
+
+    fn new(writer: Connection, path: Option<PathBuf>) -> Self {
+        let location = path
+            .as_ref()
+            .map_or_else(|| ":memory:".to_owned(), |p| p.display().to_string());
+        let readers = path.map(|path| ReadPool {
+            path,
+            idle: StdMutex::new(Vec::new()),
+            closed: AtomicBool::new(false),
+        });
+        Self {
+            shared: Arc::new(Shared {
+                writer: Arc::new(AsyncMutex::new(Some(writer))),
+                readers,
+                location,
+            }),
+            app: DEFAULT_APP_ID.into(),
+            owner: true,
+        }
+    }
+
+    /// Runs `f` on the writer connection: first at once on this thread with
+    /// no busy handler, and, if another process holds the database lock
+    /// (nothing was changed), again on the blocking pool with the full busy
+    /// timeout. `f` must leave no transaction open when it fails.
+    async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: Fn(&mut Connection) -> Result<T> + Send + 'static,
+    {
+        let mut guard = Arc::clone(&self.shared.writer).lock_owned().await;
+        let first = match guard.as_mut() {
+            Some(conn) => f(conn),
+            None => return Err(closed()),
+        };
+        match first {
+            Err(e) if is_busy(&e) => {
+                run_blocking(move || match guard.as_mut() {
+                    Some(conn) => patiently(conn, &f),
+                    None => Err(closed()),
+                })
+                .await
+            }
+            other => other,
+        }
+    }
+
+    /// Runs `f` on a reader connection (the writer in memory), as
+    /// [`SqliteStore::write`] does.
+    async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: Fn(&mut Connection) -> Result<T> + Send + 'static,
+    {
+        let Some(pool) = &self.shared.readers else {
+            return self.write(f).await;
+        };
+        let mut conn = pool.take()?;
+        match f(&mut conn) {
+            Err(e) if is_busy(&e) => {
+                let shared = Arc::clone(&self.shared);
+                run_blocking(move || {
+                    let result = patiently(&mut conn, &f);
+                    if let Some(pool) = &shared.readers {
+                        pool.give(conn);
+                    }
+                    result
+                })
+                .await
+            }
+            other => {
+                pool.give(conn);
+                other
+            }
+        }
+    }
+}
+
+/// Runs `f` with the busy timeout on (on the blocking pool), then turns it
+/// off again.
+fn patiently<T>(conn: &mut Connection, f: &impl Fn(&mut Connection) -> Result<T>) -> Result<T> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let result = f(conn);
+    conn.busy_timeout(Duration::ZERO)?;
+    result
+}
+
+/// Runs blocking work on tokio's blocking pool, or right here outside a
+/// runtime.
+async fn run_blocking<T, F>(f: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T> + Send + 'static,
+{
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => runtime.spawn_blocking(f).await.map_err(|e| {
+            tracing::error!(error = %e, "tessera: SQLite task failed");
+            Error::Store(sqlx::Error::WorkerCrashed)
+        })?,
+        Err(_) => f(),
+    }
+}
+
+/// Open flags: read-write (creating the file for the writer), no URI
+/// parsing of the file name, no SQLite mutex (each connection is used by
+/// one thread at a time, behind the store's own locks).
+fn flags(create: bool) -> OpenFlags {
+    let base = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    if create {
+        base | OpenFlags::SQLITE_OPEN_CREATE
+    } else {
+        base
+    }
+}
+
+/// The settings of a connection that serves requests: no busy handler (see
+/// [`SqliteStore::write`]) and a statement cache.
+fn configure_for_requests(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(Duration::ZERO)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(())
+}
+
+/// Opens the writer: creates the file if missing, switches it to WAL mode,
+/// and migrates the schema. Blocking.
+fn open_writer(path: &Path) -> Result<Connection> {
+    let mut conn = Connection::open_with_flags(path, flags(true))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    enable_wal(&conn)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    migrate(&mut conn)?;
+    configure_for_requests(&conn)?;
+    Ok(conn)
+}
+
+/// Opens one more reader on a file that exists and is in WAL mode.
+fn open_reader(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(path, flags(false))?;
+    conn.pragma_update(None, "query_only", "ON")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    configure_for_requests(&conn)?;
+    Ok(conn)
+}
+
+/// What a URL names.
+enum Target {
+    Memory,
+    File(PathBuf),
+}
+
+fn parse_url(url: &str) -> Result<Target> {
+    let invalid = |why: &str| Error::InvalidInput(format!("invalid SQLite URL: {why}"));
+    let Some(rest) = url.strip_prefix("sqlite:") else {
+        return Err(Error::InvalidInput(
+            "a SQLite URL starts with `sqlite:`".to_owned(),
+        ));
+    };
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let (database, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let mut memory = database == ":memory:";
+    for param in query.split('&').filter(|p| !p.is_empty()) {
+        match param {
+            "mode=memory" => memory = true,
+            "mode=rwc" => {}
+            other => return Err(invalid(&format!("unsupported parameter `{other}`"))),
+        }
+    }
+    if memory {
+        return Ok(Target::Memory);
+    }
+    let path = percent_decode(database).ok_or_else(|| invalid("bad %-escape in the path"))?;
+    if path.is_empty() {
+        return Err(Error::InvalidInput(
+            "the SQLite file name is empty".to_owned(),
+        ));
+    }
+    Ok(Target::File(PathBuf::from(path)))
+}
+
+/// Decodes `%XX` escapes; `None` for a bad escape or bytes that are not UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Switches the file to WAL mode (a lasting property of the file) unless it
+/// already is in it. Blocking.
+///
+/// This is not left to the busy handler because switching upgrades a read
+/// lock to an exclusive one, and SQLite answers such an upgrade with
+/// `SQLITE_BUSY` at once: two processes opening a new file together would
+/// see one of them fail. So the switch is retried for up to
+/// [`BUSY_TIMEOUT`]; once any process has switched, the others find the
+/// file in WAL mode already.
+fn enable_wal(conn: &Connection) -> Result<()> {
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(2);
+    loop {
+        let attempt: Result<String> = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+            .map_err(Error::from);
+        match attempt {
+            Ok(mode) if mode.eq_ignore_ascii_case("wal") => return Ok(()),
+            Ok(mode) => {
+                // E.g. a file system without shared memory. Still correct
+                // (the busy timeout covers the extra locking), only slower.
+                tracing::warn!(
+                    mode,
+                    "tessera: SQLite refused WAL mode; continuing without it"
+                );
+                return Ok(());
+            }
+            Err(e) if is_busy(&e) && started.elapsed() < BUSY_TIMEOUT => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Brings the schema up to date inside one `BEGIN IMMEDIATE` transaction,
+/// which takes the database's write lock at once: a second process opening
+/// the same file waits (busy timeout) and then finds nothing left to do.
+/// Blocking.
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(CREATE_VERSION_TABLE)?;
+    let current: i64 = tx.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM tessera_schema_version",
+        [],
+        |row| row.get(0),
+    )?;
+    check_schema_version(current, MIGRATIONS)?;
+    for step in MIGRATIONS.iter().filter(|m| m.version > current) {
+        for statement in step.statements {
+            tx.execute_batch(statement)?;
+        }
+        tx.execute(RECORD_VERSION, params![step.version, step.description])?;
+        tracing::info!(
+            version = step.version,
+            description = step.description,
+            "tessera: applied SQLite schema migration"
+        );
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// A SQLite error in the shape the store has always reported:
+/// `sqlx::Error::Database`, `code()` the extended result code.
+#[derive(Debug)]
+struct SqliteError {
+    code: Option<i32>,
+    message: String,
+}
+
+impl fmt::Display for SqliteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.code {
+            Some(code) => write!(f, "(code: {code}) {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for SqliteError {}
+
+impl sqlx::error::DatabaseError for SqliteError {
+    fn message(&self) -> &str {
+        &self.message
+    }
+
+    fn code(&self) -> Option<Cow<'_, str>> {
+        self.code.map(|c| Cow::Owned(c.to_string()))
+    }
+
+    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+        self
+    }
+
+    fn kind(&self) -> sqlx::error::ErrorKind {
+        use sqlx::error::ErrorKind;
+        match self.code {
+            Some(1555 | 2067) => ErrorKind::UniqueViolation,
+            Some(787) => ErrorKind::ForeignKeyViolation,
+            Some(1299) => ErrorKind::NotNullViolation,
+            Some(275) => ErrorKind::CheckViolation,
+            _ => ErrorKind::Other,
+        }
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::Error as E;
+        match e {
+            E::InvalidColumnType(..)
+            | E::FromSqlConversionFailure(..)
+            | E::IntegralValueOutOfRange(..)
+            | E::Utf8Error(_) => Error::CorruptData(format!("column undecodable: {e}")),
+            E::SqliteFailure(failure, message) => {
+                let message = message.unwrap_or_else(|| failure.to_string());
+                database_error(Some(failure.extended_code), message)
+            }
+            other => database_error(None, other.to_string()),
+        }
+    }
+}
+
+impl From<rusqlite::types::FromSqlError> for Error {
+    fn from(e: rusqlite::types::FromSqlError) -> Self {
+        Error::CorruptData(format!("column undecodable: {e}"))
+    }
+}
+
+fn database_error(code: Option<i32>, message: String) -> Error {
+    Error::Store(sqlx::Error::Database(Box::new(SqliteError {
+        code,
+        message,
+    })))
+}
+
+/// What every call after [`SqliteStore::close`] fails with.
+fn closed() -> Error {
+    Error::Store(sqlx::Error::PoolClosed)
+}
+
+/// `SQLITE_BUSY` in any of its extended forms.
+fn is_busy(e: &Error) -> bool {
+    const SQLITE_BUSY: i32 = 5;
+    match e {
+        Error::Store(sqlx::Error::Database(db)) => db
+            .code()
+            .and_then(|c| c.parse::<i32>().ok())
+            .is_some_and(|c| c & 0xff == SQLITE_BUSY),
+        _ => false,
+    }
+}
+
+/// A column by index, typed; a wrong type is [`Error::CorruptData`].
+fn col<T: FromSql>(row: &rusqlite::Row<'_>, index: usize) -> Result<T> {
+    Ok(row.get(index)?)
+}
+
+/// A JSON text column, parsed without copying the text first.
+fn json_col(row: &rusqlite::Row<'_>, index: usize, what: &str, handle: &str) -> Result<Value> {
+    let text = row.get_ref(index)?.as_str()?;
+    parse_json(text, what, handle)
+}
+
+/// Decodes a row selected with `session_columns!()`.
+fn session_from_row(row: &rusqlite::Row<'_>) -> Result<SessionRecord> {
+    let handle: String = col(row, 0)?;
+    let current_hash: Vec<u8> = col(row, 9)?;
+    let previous_hash: Option<Vec<u8>> = col(row, 10)?;
+    Ok(SessionRecord {
+        tenant_id: col(row, 1)?,
+        user_id: col(row, 2)?,
+        recipe_user_id: col(row, 3)?,
+        jwt_payload: json_col(row, 4, "jwt_payload", &handle)?,
+        session_data: json_col(row, 5, "session_data", &handle)?,
+        created_at_ms: col(row, 6)?,
+        expires_at_ms: col(row, 7)?,
+        absolute_expires_at_ms: col(row, 8)?,
+        refresh: RefreshState {
+            current_hash: hash(&current_hash, "current_hash", &handle)?,
+            previous_hash: previous_hash
+                .map(|h| hash(&h, "previous_hash", &handle))
+                .transpose()?,
+            current_sealed: col(row, 11)?,
+            generation: col(row, 12)?,
+            rotated_at_ms: col(row, 13)?,
+        },
+        metadata: SessionMetadata {
+            ip: col(row, 14)?,
+            user_agent: col(row, 15)?,
+            device: col(row, 16)?,
+        },
+        handle,
+    })
+}
+
+/// Decodes a row selected with `key_columns!()`.
+fn key_from_row(row: &rusqlite::Row<'_>) -> Result<StoredKey> {
+    let kid: String = col(row, 0)?;
+    let purpose: String = col(row, 1)?;
+    let purpose = KeyPurpose::parse(&purpose)
+        .ok_or_else(|| Error::CorruptData(format!("key {kid}: unknown purpose `{purpose}`")))?;
+    Ok(StoredKey {
+        purpose,
+        generation: col(row, 2)?,
+        algorithm: col(row, 3)?,
+        secret: col(row, 4)?,
+        public_der: col(row, 5)?,
+        created_at_ms: col(row, 6)?,
+        not_before_ms: col(row, 7)?,
+        not_after_ms: col(row, 8)?,
+        retire_after_ms: col(row, 9)?,
+        kid,
+    })
+}
+
+/// Decodes a row selected as `app_id, config` from `tessera_apps`.
+fn app_from_row(row: &rusqlite::Row<'_>) -> Result<StoredApp> {
+    let app_id: String = col(row, 0)?;
+    let config = row.get_ref(1)?.as_str()?;
+    let config = serde_json::from_str(config)
+        .map_err(|e| Error::CorruptData(format!("app {app_id}: config is not JSON: {e}")))?;
+    Ok(StoredApp { app_id, config })
+}
+
+/// Runs a statement that returns at most one row (a `SELECT` by key or an
+/// `UPDATE … RETURNING`), decodes it, and steps the statement to its end so
+/// that an autocommit write is committed (and its errors seen) before this
+/// returns.
+fn one_row<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    decode: impl Fn(&rusqlite::Row<'_>) -> Result<T>,
+) -> Result<Option<T>> {
+    let mut statement = conn.prepare_cached(sql)?;
+    let mut rows = statement.query(params)?;
+    let first = match rows.next()? {
+        Some(row) => Some(decode(row)?),
+        None => return Ok(None),
+    };
+    while rows.next()?.is_some() {}
+    Ok(first)
+}
+
+/// Runs a statement and decodes every row.
+fn all_rows<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    decode: impl Fn(&rusqlite::Row<'_>) -> Result<T>,
+) -> Result<Vec<T>> {
+    let mut statement = conn.prepare_cached(sql)?;
+    let mut rows = statement.query(params)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(decode(row)?);
+    }
+    Ok(out)
+}
+
+/// Runs a statement that returns no rows; the number of rows changed.
+fn execute(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<usize> {
+    Ok(conn.prepare_cached(sql)?.execute(params)?)
+}
+
+/// The `handle` column of a row.
+fn handle_of(row: &rusqlite::Row<'_>) -> Result<String> {
+    col(row, 0)
+}
+
 impl SessionStore for SqliteStore {
     async fn close(&self) {
-        // The inherent method: closes the pools (an app view leaves them).
+        // The inherent method: closes the connections (an app view leaves
+        // them).
         if self.owner {
             SqliteStore::close(self).await;
         }
@@ -529,109 +962,120 @@ impl SessionStore for SqliteStore {
 
     async fn put_app(&self, app_id: &str, config: &Value, now_ms: i64) -> Result<bool> {
         let config = json_text(config)?;
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
-        let exists = sqlx::query(APP_EXISTS)
-            .bind(app_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .is_some();
-        let query = if exists {
-            sqlx::query(UPDATE_APP).bind(app_id).bind(config)
-        } else {
-            sqlx::query(INSERT_APP)
-                .bind(app_id)
-                .bind(config)
-                .bind(now_ms)
-        };
-        query.execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(!exists)
+        let app_id = app_id.to_owned();
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let exists = one_row(&tx, APP_EXISTS, params![app_id], |_| Ok(()))?.is_some();
+            if exists {
+                execute(&tx, UPDATE_APP, params![app_id, config])?;
+            } else {
+                execute(&tx, INSERT_APP, params![app_id, config, now_ms])?;
+            }
+            tx.commit()?;
+            Ok(!exists)
+        })
+        .await
     }
 
     async fn list_apps(&self) -> Result<Vec<StoredApp>> {
-        let rows = sqlx::query(LIST_APPS).fetch_all(&self.read).await?;
-        rows.iter().map(app_from_row).collect()
+        self.read(|conn| all_rows(conn, LIST_APPS, [], app_from_row))
+            .await
     }
 
     async fn delete_app(&self, app_id: &str) -> Result<bool> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
-        for statement in [DELETE_APP_SESSIONS, DELETE_APP_KEYS] {
-            sqlx::query(statement)
-                .bind(app_id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let done = sqlx::query(DELETE_APP)
-            .bind(app_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(done.rows_affected() > 0)
+        let app_id = app_id.to_owned();
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            for statement in [DELETE_APP_SESSIONS, DELETE_APP_KEYS] {
+                execute(&tx, statement, params![app_id])?;
+            }
+            let deleted = execute(&tx, DELETE_APP, params![app_id])?;
+            tx.commit()?;
+            Ok(deleted > 0)
+        })
+        .await
     }
 
     async fn insert_session(&self, record: &SessionRecord) -> Result<()> {
-        let refresh = &record.refresh;
-        let done = sqlx::query(INSERT_SESSION)
-            .bind(&record.handle)
-            .bind(&record.tenant_id)
-            .bind(&record.user_id)
-            .bind(&record.recipe_user_id)
-            .bind(json_text(&record.jwt_payload)?)
-            .bind(json_text(&record.session_data)?)
-            .bind(record.created_at_ms)
-            .bind(record.expires_at_ms)
-            .bind(record.absolute_expires_at_ms)
-            .bind(&refresh.current_hash[..])
-            .bind(refresh.previous_hash.as_ref().map(|h| &h[..]))
-            .bind(refresh.current_sealed.as_deref())
-            .bind(refresh.generation)
-            .bind(refresh.rotated_at_ms)
-            .bind(record.metadata.ip.as_deref())
-            .bind(record.metadata.user_agent.as_deref())
-            .bind(record.metadata.device.as_deref())
-            .bind(&*self.app)
-            .execute(&self.write)
+        let jwt_payload = json_text(&record.jwt_payload)?;
+        let session_data = json_text(&record.session_data)?;
+        let record = record.clone();
+        let app = Arc::clone(&self.app);
+        let inserted = self
+            .write(move |conn| {
+                let refresh = &record.refresh;
+                execute(
+                    conn,
+                    INSERT_SESSION,
+                    params![
+                        record.handle,
+                        record.tenant_id,
+                        record.user_id,
+                        record.recipe_user_id,
+                        jwt_payload,
+                        session_data,
+                        record.created_at_ms,
+                        record.expires_at_ms,
+                        record.absolute_expires_at_ms,
+                        &refresh.current_hash[..],
+                        refresh.previous_hash.as_ref().map(|h| &h[..]),
+                        refresh.current_sealed.as_deref(),
+                        refresh.generation,
+                        refresh.rotated_at_ms,
+                        record.metadata.ip.as_deref(),
+                        record.metadata.user_agent.as_deref(),
+                        record.metadata.device.as_deref(),
+                        &*app,
+                    ],
+                )
+            })
             .await?;
-        if done.rows_affected() == 0 {
+        if inserted == 0 {
             return Err(Error::InvalidInput("session handle already exists".into()));
         }
         Ok(())
     }
 
     async fn get_session(&self, handle: &str, now_ms: i64) -> Result<Option<SessionRecord>> {
-        sqlx::query(GET_SESSION)
-            .bind(handle)
-            .bind(now_ms)
-            .bind(&*self.app)
-            .fetch_optional(&self.read)
-            .await?
-            .map(|row| session_from_row(&row))
-            .transpose()
+        let handle = handle.to_owned();
+        let app = Arc::clone(&self.app);
+        self.read(move |conn| {
+            one_row(
+                conn,
+                GET_SESSION,
+                params![handle, now_ms, &*app],
+                session_from_row,
+            )
+        })
+        .await
     }
 
     async fn session_exists(&self, handle: &str, now_ms: i64) -> Result<bool> {
-        let row = sqlx::query(SESSION_EXISTS)
-            .bind(handle)
-            .bind(now_ms)
-            .bind(&*self.app)
-            .fetch_optional(&self.read)
-            .await?;
-        Ok(row.is_some())
+        let handle = handle.to_owned();
+        let app = Arc::clone(&self.app);
+        self.read(move |conn| {
+            Ok(
+                one_row(conn, SESSION_EXISTS, params![handle, now_ms, &*app], |_| {
+                    Ok(())
+                })?
+                .is_some(),
+            )
+        })
+        .await
     }
 
     async fn get_session_data(&self, handle: &str, now_ms: i64) -> Result<Option<Value>> {
-        let text: Option<String> = sqlx::query_scalar(GET_SESSION_DATA)
-            .bind(handle)
-            .bind(now_ms)
-            .bind(&*self.app)
-            .fetch_optional(&self.read)
-            .await?;
-        text.map(|t| {
-            serde_json::from_str(&t).map_err(|e| {
-                Error::CorruptData(format!("session {handle}: session_data is not JSON: {e}"))
-            })
+        let handle = handle.to_owned();
+        let app = Arc::clone(&self.app);
+        self.read(move |conn| {
+            one_row(
+                conn,
+                GET_SESSION_DATA,
+                params![handle, now_ms, &*app],
+                |row| json_col(row, 0, "session_data", &handle),
+            )
         })
-        .transpose()
+        .await
     }
 
     async fn rotate_refresh(
@@ -641,33 +1085,45 @@ impl SessionStore for SqliteStore {
         rotation: &Rotation,
         now_ms: i64,
     ) -> Result<Option<SessionRecord>> {
-        let new = &rotation.refresh;
-        sqlx::query(ROTATE_REFRESH)
-            .bind(&new.current_hash[..])
-            .bind(new.previous_hash.as_ref().map(|h| &h[..]))
-            .bind(new.current_sealed.as_deref())
-            .bind(new.generation)
-            .bind(new.rotated_at_ms)
-            .bind(rotation.expires_at_ms)
-            .bind(handle)
-            .bind(&expected_current_hash[..])
-            .bind(now_ms)
-            .bind(&*self.app)
-            .fetch_optional(&self.write)
-            .await?
-            .map(|row| session_from_row(&row))
-            .transpose()
+        let handle = handle.to_owned();
+        let expected = *expected_current_hash;
+        let rotation = rotation.clone();
+        let app = Arc::clone(&self.app);
+        self.write(move |conn| {
+            let new = &rotation.refresh;
+            one_row(
+                conn,
+                ROTATE_REFRESH,
+                params![
+                    &new.current_hash[..],
+                    new.previous_hash.as_ref().map(|h| &h[..]),
+                    new.current_sealed.as_deref(),
+                    new.generation,
+                    new.rotated_at_ms,
+                    rotation.expires_at_ms,
+                    handle,
+                    &expected[..],
+                    now_ms,
+                    &*app,
+                ],
+                session_from_row,
+            )
+        })
+        .await
     }
 
     async fn update_session_data(&self, handle: &str, data: &Value, now_ms: i64) -> Result<bool> {
-        let done = sqlx::query(UPDATE_SESSION_DATA)
-            .bind(json_text(data)?)
-            .bind(handle)
-            .bind(now_ms)
-            .bind(&*self.app)
-            .execute(&self.write)
-            .await?;
-        Ok(done.rows_affected() > 0)
+        let data = json_text(data)?;
+        let handle = handle.to_owned();
+        let app = Arc::clone(&self.app);
+        self.write(move |conn| {
+            Ok(execute(
+                conn,
+                UPDATE_SESSION_DATA,
+                params![data, handle, now_ms, &*app],
+            )? > 0)
+        })
+        .await
     }
 
     async fn update_jwt_payload(
@@ -676,15 +1132,18 @@ impl SessionStore for SqliteStore {
         payload: &Value,
         now_ms: i64,
     ) -> Result<Option<SessionRecord>> {
-        sqlx::query(UPDATE_JWT_PAYLOAD)
-            .bind(json_text(payload)?)
-            .bind(handle)
-            .bind(now_ms)
-            .bind(&*self.app)
-            .fetch_optional(&self.write)
-            .await?
-            .map(|row| session_from_row(&row))
-            .transpose()
+        let payload = json_text(payload)?;
+        let handle = handle.to_owned();
+        let app = Arc::clone(&self.app);
+        self.write(move |conn| {
+            one_row(
+                conn,
+                UPDATE_JWT_PAYLOAD,
+                params![payload, handle, now_ms, &*app],
+                session_from_row,
+            )
+        })
+        .await
     }
 
     async fn delete_sessions(
@@ -697,17 +1156,23 @@ impl SessionStore for SqliteStore {
         }
         let handles = serde_json::to_string(handles)
             .map_err(|e| Error::InvalidInput(format!("session handles: {e}")))?;
-        let query = match tenant {
-            TenantFilter::All => sqlx::query(DELETE_SESSIONS_ALL_TENANTS)
-                .bind(handles)
-                .bind(&*self.app),
-            TenantFilter::Only(t) => sqlx::query(DELETE_SESSIONS_IN_TENANT)
-                .bind(handles)
-                .bind(t)
-                .bind(&*self.app),
-        };
-        let rows = query.fetch_all(&self.write).await?;
-        handles_of(&rows)
+        let tenant = tenant_owned(tenant);
+        let app = Arc::clone(&self.app);
+        self.write(move |conn| match &tenant {
+            None => all_rows(
+                conn,
+                DELETE_SESSIONS_ALL_TENANTS,
+                params![handles, &*app],
+                handle_of,
+            ),
+            Some(t) => all_rows(
+                conn,
+                DELETE_SESSIONS_IN_TENANT,
+                params![handles, t, &*app],
+                handle_of,
+            ),
+        })
+        .await
     }
 
     async fn delete_sessions_for_user(
@@ -715,17 +1180,24 @@ impl SessionStore for SqliteStore {
         user_id: &str,
         tenant: TenantFilter<'_>,
     ) -> Result<Vec<String>> {
-        let query = match tenant {
-            TenantFilter::All => sqlx::query(DELETE_USER_ALL_TENANTS)
-                .bind(user_id)
-                .bind(&*self.app),
-            TenantFilter::Only(t) => sqlx::query(DELETE_USER_IN_TENANT)
-                .bind(user_id)
-                .bind(t)
-                .bind(&*self.app),
-        };
-        let rows = query.fetch_all(&self.write).await?;
-        handles_of(&rows)
+        let user_id = user_id.to_owned();
+        let tenant = tenant_owned(tenant);
+        let app = Arc::clone(&self.app);
+        self.write(move |conn| match &tenant {
+            None => all_rows(
+                conn,
+                DELETE_USER_ALL_TENANTS,
+                params![user_id, &*app],
+                handle_of,
+            ),
+            Some(t) => all_rows(
+                conn,
+                DELETE_USER_IN_TENANT,
+                params![user_id, t, &*app],
+                handle_of,
+            ),
+        })
+        .await
     }
 
     async fn list_handles_for_user(
@@ -734,141 +1206,188 @@ impl SessionStore for SqliteStore {
         tenant: TenantFilter<'_>,
         now_ms: i64,
     ) -> Result<Vec<String>> {
-        let query = match tenant {
-            TenantFilter::All => sqlx::query(LIST_USER_ALL_TENANTS)
-                .bind(user_id)
-                .bind(now_ms)
-                .bind(&*self.app),
-            TenantFilter::Only(t) => sqlx::query(LIST_USER_IN_TENANT)
-                .bind(user_id)
-                .bind(now_ms)
-                .bind(t)
-                .bind(&*self.app),
-        };
-        let rows = query.fetch_all(&self.read).await?;
-        handles_of(&rows)
+        let user_id = user_id.to_owned();
+        let tenant = tenant_owned(tenant);
+        let app = Arc::clone(&self.app);
+        self.read(move |conn| match &tenant {
+            None => all_rows(
+                conn,
+                LIST_USER_ALL_TENANTS,
+                params![user_id, now_ms, &*app],
+                handle_of,
+            ),
+            Some(t) => all_rows(
+                conn,
+                LIST_USER_IN_TENANT,
+                params![user_id, now_ms, t, &*app],
+                handle_of,
+            ),
+        })
+        .await
     }
 
     async fn delete_expired(&self, now_ms: i64, limit: u32) -> Result<u64> {
-        let done = sqlx::query(DELETE_EXPIRED)
-            .bind(now_ms)
-            .bind(i64::from(limit))
-            .execute(&self.write)
+        let deleted = self
+            .write(move |conn| execute(conn, DELETE_EXPIRED, params![now_ms, i64::from(limit)]))
             .await?;
-        Ok(done.rows_affected())
+        Ok(deleted as u64)
     }
 
     async fn load_keys(&self) -> Result<Vec<StoredKey>> {
-        let rows = sqlx::query(LOAD_KEYS)
-            .bind(&*self.app)
-            .fetch_all(&self.read)
-            .await?;
-        rows.iter().map(key_from_row).collect()
+        let app = Arc::clone(&self.app);
+        self.read(move |conn| all_rows(conn, LOAD_KEYS, params![&*app], key_from_row))
+            .await
     }
 
     async fn insert_key(&self, key: &StoredKey) -> Result<bool> {
-        let done = insert_key_query(key, &self.app)
-            .execute(&self.write)
-            .await?;
-        Ok(done.rows_affected() > 0)
+        let key = key.clone();
+        let app = Arc::clone(&self.app);
+        self.write(move |conn| Ok(insert_key(conn, &key, &app)? > 0))
+            .await
     }
 
     async fn delete_retired_keys(&self, now_ms: i64) -> Result<u64> {
-        let done = sqlx::query(DELETE_RETIRED_KEYS)
-            .bind(now_ms)
-            .bind(&*self.app)
-            .execute(&self.write)
+        let app = Arc::clone(&self.app);
+        let deleted = self
+            .write(move |conn| execute(conn, DELETE_RETIRED_KEYS, params![now_ms, &*app]))
             .await?;
-        Ok(done.rows_affected())
+        Ok(deleted as u64)
     }
 
     async fn key_ids(&self) -> Result<Vec<String>> {
-        let rows = sqlx::query(KEY_IDS)
-            .bind(&*self.app)
-            .fetch_all(&self.write)
-            .await?;
-        rows.iter()
-            .map(|row| row.try_get("kid").map_err(Error::from))
-            .collect()
+        // On the writer, as before: a process that just inserted a key sees it.
+        let app = Arc::clone(&self.app);
+        self.write(move |conn| all_rows(conn, KEY_IDS, params![&*app], |row| col(row, 0)))
+            .await
     }
 
     async fn replace_keys(&self, remove: &[String], add: &[StoredKey]) -> Result<bool> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
-        for kid in remove {
-            sqlx::query(DELETE_KEY)
-                .bind(kid)
-                .bind(&*self.app)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for key in add {
-            if insert_key_query(key, &self.app)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                == 0
-            {
-                tx.rollback().await?;
-                return Ok(false);
+        let remove = remove.to_vec();
+        let add = add.to_vec();
+        let app = Arc::clone(&self.app);
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            for kid in &remove {
+                execute(&tx, DELETE_KEY, params![kid, &*app])?;
             }
-        }
-        tx.commit().await?;
-        Ok(true)
+            for key in &add {
+                if insert_key(&tx, key, &app)? == 0 {
+                    // Dropping `tx` rolls back.
+                    return Ok(false);
+                }
+            }
+            tx.commit()?;
+            Ok(true)
+        })
+        .await
     }
 
     async fn update_key_secrets(&self, updates: &[KeySecretUpdate]) -> Result<bool> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
-        for u in updates {
-            let done = sqlx::query(UPDATE_KEY_SECRET)
-                .bind(&u.secret[..])
-                .bind(&u.kid)
-                .bind(&u.expected[..])
-                .bind(&*self.app)
-                .execute(&mut *tx)
-                .await?;
-            if done.rows_affected() != 1 {
-                tx.rollback().await?;
-                return Ok(false);
+        let updates = updates.to_vec();
+        let app = Arc::clone(&self.app);
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            for u in &updates {
+                let changed = execute(
+                    &tx,
+                    UPDATE_KEY_SECRET,
+                    params![&u.secret[..], u.kid, &u.expected[..], &*app],
+                )?;
+                if changed != 1 {
+                    return Ok(false);
+                }
             }
-        }
-        tx.commit().await?;
-        Ok(true)
+            tx.commit()?;
+            Ok(true)
+        })
+        .await
     }
 }
 
-/// `INSERT_KEY` with `key` bound.
-fn insert_key_query<'a>(
-    key: &'a StoredKey,
-    app: &'a str,
-) -> sqlx::query::Query<'a, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'a>> {
-    sqlx::query(INSERT_KEY)
-        .bind(&key.kid)
-        .bind(key.purpose.as_str())
-        .bind(key.generation)
-        .bind(&key.algorithm)
-        .bind(&key.secret[..])
-        .bind(&key.public_der[..])
-        .bind(key.created_at_ms)
-        .bind(key.not_before_ms)
-        .bind(key.not_after_ms)
-        .bind(key.retire_after_ms)
-        .bind(app)
+/// A tenant filter the store's closures can own.
+fn tenant_owned(tenant: TenantFilter<'_>) -> Option<String> {
+    match tenant {
+        TenantFilter::All => None,
+        TenantFilter::Only(t) => Some(t.to_owned()),
+    }
 }
 
-/// The `handle` column of each row.
-fn handles_of(rows: &[sqlx::sqlite::SqliteRow]) -> Result<Vec<String>> {
-    rows.iter()
-        .map(|row| row.try_get("handle").map_err(Error::from))
-        .collect()
+/// Runs `INSERT_KEY` for `key`; the number of rows inserted (0 on a clash).
+fn insert_key(conn: &Connection, key: &StoredKey, app: &str) -> Result<usize> {
+    execute(
+        conn,
+        INSERT_KEY,
+        params![
+            key.kid,
+            key.purpose.as_str(),
+            key.generation,
+            key.algorithm,
+            &key.secret[..],
+            &key.public_der[..],
+            key.created_at_ms,
+            key.not_before_ms,
+            key.not_after_ms,
+            key.retire_after_ms,
+            app,
+        ],
+    )
 }
 
 #[cfg(test)]
-mod send_check {
+mod tests {
+    use super::*;
+
     fn assert_send<T: Send>(_: T) {}
 
     #[test]
     fn constructors_are_send() {
-        assert_send(super::SqliteStore::open("x"));
-        assert_send(super::SqliteStore::connect("sqlite::memory:"));
+        assert_send(SqliteStore::open("x"));
+        assert_send(SqliteStore::connect("sqlite::memory:"));
+    }
+
+    #[test]
+    fn urls_name_a_file_or_memory() {
+        let file = |url| match parse_url(url) {
+            Ok(Target::File(p)) => Some(p),
+            _ => None,
+        };
+        assert_eq!(file("sqlite://a/b.db"), Some(PathBuf::from("a/b.db")));
+        assert_eq!(file("sqlite:///abs/b.db"), Some(PathBuf::from("/abs/b.db")));
+        assert_eq!(file("sqlite:c.db"), Some(PathBuf::from("c.db")));
+        assert_eq!(file("sqlite://my%20db.db"), Some(PathBuf::from("my db.db")));
+        assert_eq!(file("sqlite://x.db?mode=rwc"), Some(PathBuf::from("x.db")));
+        for memory in [
+            "sqlite::memory:",
+            "sqlite://:memory:",
+            "sqlite://x.db?mode=memory",
+        ] {
+            assert!(matches!(parse_url(memory), Ok(Target::Memory)), "{memory}");
+        }
+        for bad in [
+            "sqlite:",
+            "sqlite://",
+            "sqlite://x.db?cache=shared",
+            "sqlite://%zz",
+            "postgres://x",
+        ] {
+            assert!(
+                matches!(parse_url(bad), Err(Error::InvalidInput(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn sqlite_errors_keep_their_extended_code() {
+        let busy = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(517), // SQLITE_BUSY_SNAPSHOT
+            Some("database is locked".to_owned()),
+        );
+        let e = Error::from(busy);
+        assert!(is_busy(&e), "{e:?}");
+        assert!(matches!(e, Error::Store(sqlx::Error::Database(_))));
+        let wrong_type =
+            rusqlite::Error::InvalidColumnType(0, "x".to_owned(), rusqlite::types::Type::Text);
+        assert!(matches!(Error::from(wrong_type), Error::CorruptData(_)));
     }
 }
