@@ -56,7 +56,7 @@ pub enum System {
 
 impl System {
     /// Every system, in report order.
-    pub const ALL: [System; 10] = [
+    pub const ALL: [System; 12] = [
         System::Bare,
         System::Tessera,
         System::TesseraNoCache,
