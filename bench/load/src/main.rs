@@ -202,7 +202,8 @@ async fn serve(a: ServeArgs) -> Result<(), BoxError> {
                 ServeSystem::TesseraEddsa => tessera::SigningAlgorithm::EdDsa,
                 _ => tessera::SigningAlgorithm::Es256,
             };
-            servers::tessera_app_signing(url, a.schema.as_deref(), a.verified_cache, algorithm).await?
+            servers::tessera_app_signing(url, a.schema.as_deref(), a.verified_cache, algorithm)
+                .await?
         }
         ServeSystem::TsSqlite => {
             let path = a.database.as_deref().ok_or("--database FILE is required")?;

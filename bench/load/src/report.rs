@@ -377,7 +377,44 @@ pub fn markdown(env: &Environment, opts: &Options, results: &Results, command: &
     }
     md.push('\n');
 
-    // Goals of the FastAPI package (issue 16): ratios of requests/s.
+    // Goals of performance round 2 (issue 14) and of the FastAPI package
+    // (issue 16): ratios of requests/s between two systems of this run.
+    let round2_goals = [
+        (
+            "tessera-axum ÷ bare axum, verify",
+            Workload::Verify,
+            System::Tessera,
+            System::Bare,
+            0.95,
+        ),
+        (
+            "tessera-axum ÷ tower-sessions (SQLite), data calls",
+            Workload::Data,
+            System::Tessera,
+            System::TsSqlite,
+            2.0,
+        ),
+        (
+            "tessera-axum EdDSA ÷ tessera-axum RS256, create + refresh",
+            Workload::CreateRefresh,
+            System::TesseraEddsa,
+            System::Tessera,
+            3.0,
+        ),
+        (
+            "tessera-axum ES256 ÷ tessera-axum RS256, create + refresh",
+            Workload::CreateRefresh,
+            System::TesseraEs256,
+            System::Tessera,
+            3.0,
+        ),
+    ];
+    write_ratio_goals(
+        &mut md,
+        "Goals of performance round 2 (requests/s)",
+        &round2_goals,
+        &rps,
+    );
     let py_goals = [
         (
             "FastAPI + tessera ÷ bare FastAPI, verify",
@@ -401,28 +438,12 @@ pub fn markdown(env: &Environment, opts: &Options, results: &Results, command: &
             10.0,
         ),
     ];
-    if py_goals
-        .iter()
-        .any(|(_, w, s, _, _)| results.cell(*w, *s).is_some())
-    {
-        let _ = writeln!(md, "### Goals of the FastAPI package (requests/s)\n");
-        let _ = writeln!(md, "| ratio | value | goal | |\n|---|---:|---:|---|");
-        for (name, w, s, peer, goal) in py_goals {
-            match ratio_cell(rps(w, s), rps(w, peer)) {
-                Some(r) => {
-                    let _ = writeln!(
-                        md,
-                        "| {name} | {r:.2}× | ≥ {goal}× | {} |",
-                        if r >= goal { "met" } else { "**missed**" }
-                    );
-                }
-                None => {
-                    let _ = writeln!(md, "| {name} | — | ≥ {goal}× | not run |");
-                }
-            }
-        }
-        md.push('\n');
-    }
+    write_ratio_goals(
+        &mut md,
+        "Goals of the FastAPI package (requests/s)",
+        &py_goals,
+        &rps,
+    );
 
     for &w in &opts.workloads {
         if w == Workload::Memory {
@@ -910,6 +931,39 @@ pub fn update_document(doc: &str, generated: &str) -> String {
     let mut s = out.join("\n");
     s.push('\n');
     s
+}
+
+/// One goal: its name, the workload, the system measured, the peer it is
+/// divided by, and the ratio of requests/s it must reach.
+type RatioGoal = (&'static str, Workload, System, System, f64);
+
+/// Writes a table of [`RatioGoal`]s (nothing when none of their systems ran).
+fn write_ratio_goals(
+    md: &mut String,
+    title: &str,
+    goals: &[RatioGoal],
+    rps: &dyn Fn(Workload, System) -> Option<f64>,
+) {
+    if goals.iter().all(|(_, w, s, _, _)| rps(*w, *s).is_none()) {
+        return;
+    }
+    let _ = writeln!(md, "### {title}\n");
+    let _ = writeln!(md, "| ratio | value | goal | |\n|---|---:|---:|---|");
+    for &(name, w, s, peer, goal) in goals {
+        match ratio_cell(rps(w, s), rps(w, peer)) {
+            Some(r) => {
+                let _ = writeln!(
+                    md,
+                    "| {name} | {r:.2}× | ≥ {goal}× | {} |",
+                    if r >= goal { "met" } else { "**missed**" }
+                );
+            }
+            None => {
+                let _ = writeln!(md, "| {name} | — | ≥ {goal}× | not run |");
+            }
+        }
+    }
+    md.push('\n');
 }
 
 #[cfg(test)]

@@ -42,7 +42,13 @@ pub async fn tessera_app(
     schema: Option<&str>,
     verified_cache: usize,
 ) -> tessera::Result<Router> {
-    tessera_app_signing(database_url, schema, verified_cache, SigningAlgorithm::Rs256).await
+    tessera_app_signing(
+        database_url,
+        schema,
+        verified_cache,
+        SigningAlgorithm::Rs256,
+    )
+    .await
 }
 
 /// [`tessera_app`] with access tokens signed by `algorithm` (the
