@@ -96,7 +96,7 @@ fn decode_cookie_value(value: &str) -> Option<Cow<'_, str>> {
 /// Every value of the cookie `name`, percent-decoded, in request order.
 ///
 /// Only a matching value is decoded, and only when it contains `%`; see
-/// [`for_each_cookie`] for the pass itself.
+/// `for_each_cookie` (private) for the pass itself.
 pub fn cookie_values(req: &impl RequestView, name: &str) -> Vec<String> {
     let mut out = Vec::new();
     for_each_cookie(req, |n, v| {
