@@ -135,12 +135,17 @@ class SessionClaimValidator:
         return f"{type(self).__name__}(id={self.id!r})"
 
 
-class _HasValue(SessionClaimValidator):
+class _KeyValueValidator(SessionClaimValidator):
+    """A validator of one payload key against one value (its id: the key,
+    unless given)."""
+
     def __init__(self, key: str, value: Any, id: Optional[str]) -> None:
         super().__init__(id or key)
         self.key = key
         self.value = value
 
+
+class _HasValue(_KeyValueValidator):
     def validate(self, payload: Dict[str, Any], user_context: Dict[str, Any]) -> ClaimValidationResult:
         if self.key not in payload:
             return ClaimValidationResult(False, {"message": "value does not exist", "expectedValue": self.value})
@@ -152,12 +157,7 @@ class _HasValue(SessionClaimValidator):
         )
 
 
-class _Includes(SessionClaimValidator):
-    def __init__(self, key: str, value: Any, id: Optional[str]) -> None:
-        super().__init__(id or key)
-        self.key = key
-        self.value = value
-
+class _Includes(_KeyValueValidator):
     def validate(self, payload: Dict[str, Any], user_context: Dict[str, Any]) -> ClaimValidationResult:
         if self.key not in payload:
             return ClaimValidationResult(False, {"message": "value does not exist", "expectedToInclude": self.value})
