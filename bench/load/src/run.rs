@@ -491,6 +491,47 @@ fn command(pin: bool, program: &Path) -> Command {
     command_on(pin.then_some("0"), program)
 }
 
+/// Starts one uvicorn worker (uvloop, httptools, no access log) serving
+/// `module` from the Python app directory, with `env` and `APP_URL` set,
+/// output in `<work>/<name>.out` and `.log`; returns once it answers
+/// `/verify`.
+async fn spawn_uvicorn(
+    opts: &Options,
+    module: &str,
+    env: &[(&str, &str)],
+    work: &Path,
+    name: &str,
+) -> Result<(Child, SocketAddr), BoxError> {
+    let port = free_port()?;
+    let mut app = command(opts.pin, &opts.python);
+    app.args(["-m", "uvicorn", module, "--host", "127.0.0.1", "--port"])
+        .arg(port.to_string())
+        .args([
+            "--workers",
+            "1",
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ])
+        .current_dir(&opts.python_app_dir)
+        .env("APP_URL", format!("http://127.0.0.1:{port}"))
+        .envs(env.iter().copied())
+        .stdout(Stdio::from(std::fs::File::create(
+            work.join(format!("{name}.out")),
+        )?))
+        .stderr(Stdio::from(std::fs::File::create(
+            work.join(format!("{name}.log")),
+        )?));
+    let child = app.spawn()?;
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
+    wait_http(addr, "/verify", Duration::from_secs(60)).await?;
+    Ok((child, addr))
+}
+
 /// A command, under `taskset -c CPUS` when given.
 fn command_on(cpus: Option<&str>, program: &Path) -> Command {
     let mut c = if let Some(cpus) = cpus {
@@ -727,67 +768,25 @@ pub async fn run_all(opts: &Options, work: &Path) -> Result<Results, BoxError> {
                 let (core, core_addr) = spawn_listening(core, &work.join("core.log")).await?;
                 children.push(core);
                 core_at = Some(core_addr);
-                let port = free_port()?;
-                let mut app = command(opts.pin, &opts.python);
-                app.args(["-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port"])
-                    .arg(port.to_string())
-                    .args([
-                        "--workers",
-                        "1",
-                        "--loop",
-                        "uvloop",
-                        "--http",
-                        "httptools",
-                        "--log-level",
-                        "warning",
-                        "--no-access-log",
-                    ])
-                    .current_dir(&opts.python_app_dir)
-                    .env("APP_URL", format!("http://127.0.0.1:{port}"))
-                    .env("TESSERA_URL", format!("http://{core_addr}"))
-                    .env("TESSERA_API_KEY", CORE_API_KEY)
-                    .stdout(Stdio::from(std::fs::File::create(work.join("app.out"))?))
-                    .stderr(Stdio::from(std::fs::File::create(work.join("app.log"))?));
-                children.push(app.spawn()?);
-                let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
-                wait_http(addr, "/verify", Duration::from_secs(60)).await?;
+                let core_url = format!("http://{core_addr}");
+                let env = [
+                    ("TESSERA_URL", core_url.as_str()),
+                    ("TESSERA_API_KEY", CORE_API_KEY),
+                ];
+                let (app, addr) = spawn_uvicorn(opts, "app:app", &env, work, "app").await?;
+                children.push(app);
                 addr
             }
             System::FastapiBare | System::FastapiTessera => {
-                let port = free_port()?;
                 let module = if system == System::FastapiBare {
                     "app_bare:app"
                 } else {
                     "app_tessera:app"
                 };
-                let mut app = command(opts.pin, &opts.python);
-                app.args(["-m", "uvicorn", module, "--host", "127.0.0.1", "--port"])
-                    .arg(port.to_string())
-                    .args([
-                        "--workers",
-                        "1",
-                        "--loop",
-                        "uvloop",
-                        "--http",
-                        "httptools",
-                        "--log-level",
-                        "warning",
-                        "--no-access-log",
-                    ])
-                    .current_dir(&opts.python_app_dir)
-                    .env(
-                        "TESSERA_DATABASE_URL",
-                        format!("sqlite://{}/fastapi-tessera.db", work.display()),
-                    )
-                    .stdout(Stdio::from(std::fs::File::create(
-                        work.join(format!("{}.out", system.key())),
-                    )?))
-                    .stderr(Stdio::from(std::fs::File::create(
-                        work.join(format!("{}.log", system.key())),
-                    )?));
-                children.push(app.spawn()?);
-                let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
-                wait_http(addr, "/verify", Duration::from_secs(60)).await?;
+                let database = format!("sqlite://{}/fastapi-tessera.db", work.display());
+                let env = [("TESSERA_DATABASE_URL", database.as_str())];
+                let (app, addr) = spawn_uvicorn(opts, module, &env, work, system.key()).await?;
+                children.push(app);
                 addr
             }
             System::TesseraPg | System::TesseraPg2 => {
