@@ -68,15 +68,21 @@ pub fn loadavg() -> String {
         .unwrap_or_else(|_| "unknown".to_owned())
 }
 
-/// Versions of `names` in the Cargo.lock at `lock`.
-pub fn lock_versions(lock: &Path, names: &[&str]) -> Vec<(String, String)> {
-    let text = std::fs::read_to_string(lock).unwrap_or_default();
+/// Versions of `names` in the Cargo.lock files at `locks`, the first lock
+/// that lists a name giving its version (the workspace's lock holds the
+/// engine's crates, bench/load's own lock the peers such as tower-sessions).
+pub fn lock_versions(locks: &[&Path], names: &[&str]) -> Vec<(String, String)> {
+    let texts: Vec<String> = locks
+        .iter()
+        .map(|lock| std::fs::read_to_string(lock).unwrap_or_default())
+        .collect();
     names
         .iter()
         .map(|name| {
             let needle = format!("name = \"{name}\"\n");
-            let version = text
-                .split("[[package]]")
+            let version = texts
+                .iter()
+                .flat_map(|text| text.split("[[package]]"))
                 .find(|block| block.contains(&needle))
                 .and_then(|block| {
                     block
@@ -151,7 +157,10 @@ pub fn environment(root: &Path, python: &Path) -> Environment {
             }
         ),
         crates: lock_versions(
-            &root.join("Cargo.lock"),
+            &[
+                &root.join("Cargo.lock"),
+                &root.join("bench/load/Cargo.lock"),
+            ],
             &[
                 "axum",
                 "hyper",
@@ -1125,9 +1134,19 @@ mod tests {
             "[[package]]\nname = \"axum\"\nversion = \"0.8.9\"\n\n[[package]]\nname = \"axum-core\"\nversion = \"0.5.6\"\n",
         )
         .unwrap();
-        let v = lock_versions(&lock, &["axum", "axum-core", "nope"]);
-        assert_eq!(v[0].1, "0.8.9");
+        let peers = dir.path().join("peers.lock");
+        std::fs::write(
+            &peers,
+            "[[package]]\nname = \"axum\"\nversion = \"0.7.0\"\n\n[[package]]\nname = \"tower-sessions\"\nversion = \"0.14.0\"\n",
+        )
+        .unwrap();
+        let v = lock_versions(
+            &[&lock, &peers],
+            &["axum", "axum-core", "tower-sessions", "nope"],
+        );
+        assert_eq!(v[0].1, "0.8.9", "the first lock that lists a name wins");
         assert_eq!(v[1].1, "0.5.6");
-        assert_eq!(v[2].1, "?");
+        assert_eq!(v[2].1, "0.14.0", "a name only the second lock lists");
+        assert_eq!(v[3].1, "?");
     }
 }
