@@ -38,6 +38,20 @@
 //!   connecting, with retries: SQLite refuses the switch with an immediate
 //!   `SQLITE_BUSY` (no busy handler) when two processes make it on a new file
 //!   at the same moment.
+//! - **Checkpoints run on a thread of their own** (`tessera-ckpt`, see
+//!   `sqlite/checkpoint.rs`). SQLite's automatic checkpoint runs inside the
+//!   commit that crosses 1000 WAL pages, on the committing connection: here
+//!   the writer, on a tokio worker, with the writer mutex held; it made about
+//!   three `fsync`s per 1000 writes on the worker (measured with `strace`
+//!   under the data load, BENCHMARKS.md). The request connections therefore
+//!   run with `wal_autocheckpoint=0`, and the store's checkpointer thread
+//!   checkpoints every 1000 writes (or 1 s after the last write): the bulk
+//!   without the writer mutex, the rest and the WAL restart with it (writers
+//!   queue on the async mutex; no worker thread waits). Writers wait for it
+//!   once 8000 writes went into the WAL since its last cycle, so the WAL is
+//!   bounded. Dropping or closing the store stops and joins the thread.
+//!   Durability is unchanged: checkpoints sync the WAL and the database file
+//!   as SQLite's own do.
 //! - **Migrations run on open**, embedded in this file, inside one
 //!   `BEGIN IMMEDIATE` transaction: two processes opening a new file at once
 //!   take turns, and the second finds the schema up to date. The applied
@@ -72,6 +86,10 @@ use super::{
     SessionRecord, SessionStore, StoredApp, StoredKey, TenantFilter,
 };
 use crate::error::{Error, Result};
+
+mod checkpoint;
+
+use checkpoint::Checkpointer;
 
 /// How long a statement waits for another process's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -307,8 +325,12 @@ pub struct SqliteStore {
 
 /// What clones of one store share.
 struct Shared {
+    /// The WAL checkpointer (a file database whose thread started); first,
+    /// so that dropping the store stops its thread before the connections
+    /// close.
+    checkpointer: Option<Checkpointer>,
     /// The one connection every write goes through; `None` once closed.
-    writer: Arc<AsyncMutex<Option<Connection>>>,
+    writer: checkpoint::Writer,
     /// Reader connections; `None` in memory, where reads use the writer.
     readers: Option<ReadPool>,
     /// The file path, or `:memory:`; for `Debug`.
@@ -413,10 +435,22 @@ impl SqliteStore {
         }
     }
 
-    /// Closes the connections (the last one checkpoints the WAL into the
-    /// database file), waiting for a write in progress to finish. Every
-    /// later call fails with [`Error::Store`].
+    /// Stops the WAL checkpointer thread and closes the connections (the
+    /// last one checkpoints the WAL into the database file), waiting for a
+    /// write or checkpoint in progress to finish. Every later call fails with
+    /// [`Error::Store`].
     pub async fn close(&self) {
+        if self.shared.checkpointer.is_some() {
+            // Joins the thread (at most one cycle): blocking.
+            let shared = Arc::clone(&self.shared);
+            let _ = run_blocking(move || {
+                if let Some(checkpointer) = &shared.checkpointer {
+                    checkpointer.stop();
+                }
+                Ok(())
+            })
+            .await;
+        }
         let readers = self
             .shared
             .readers
@@ -441,12 +475,13 @@ impl SqliteStore {
                 "the SQLite file name is empty".to_owned(),
             ));
         }
-        let (writer, path) = run_blocking(move || {
-            let writer = open_writer(&path)?;
-            Ok((writer, path))
+        let (writer, checkpointer, path) = run_blocking(move || {
+            let writer: checkpoint::Writer = Arc::new(AsyncMutex::new(Some(open_writer(&path)?)));
+            let checkpointer = start_checkpointer(&path, &writer)?;
+            Ok((writer, checkpointer, path))
         })
         .await?;
-        Ok(Self::new(writer, Some(path)))
+        Ok(Self::new(writer, checkpointer, Some(path)))
     }
 
     async fn open_memory() -> Result<Self> {
@@ -458,10 +493,18 @@ impl SqliteStore {
             Ok(conn)
         })
         .await?;
-        Ok(Self::new(writer, None))
+        Ok(Self::new(
+            Arc::new(AsyncMutex::new(Some(writer))),
+            None,
+            None,
+        ))
     }
 
-    fn new(writer: Connection, path: Option<PathBuf>) -> Self {
+    fn new(
+        writer: checkpoint::Writer,
+        checkpointer: Option<Checkpointer>,
+        path: Option<PathBuf>,
+    ) -> Self {
         let location = path
             .as_ref()
             .map_or_else(|| ":memory:".to_owned(), |p| p.display().to_string());
@@ -472,7 +515,8 @@ impl SqliteStore {
         });
         Self {
             shared: Arc::new(Shared {
-                writer: Arc::new(AsyncMutex::new(Some(writer))),
+                checkpointer,
+                writer,
                 readers,
                 location,
             }),
@@ -490,12 +534,24 @@ impl SqliteStore {
         T: Send + 'static,
         F: Fn(&mut Connection) -> Result<T> + Send + 'static,
     {
-        let mut guard = Arc::clone(&self.shared.writer).lock_owned().await;
+        let checkpointer = self.shared.checkpointer.as_ref();
+        let mut guard = loop {
+            let guard = Arc::clone(&self.shared.writer).lock_owned().await;
+            match checkpointer {
+                // The WAL is at its bound: wait for the checkpointer.
+                Some(c) if c.must_wait() => {
+                    let ended = c.cycle_ended();
+                    drop(guard);
+                    ended.await;
+                }
+                _ => break guard,
+            }
+        };
         let first = match guard.as_mut() {
             Some(conn) => f(conn),
             None => return Err(closed()),
         };
-        match first {
+        let result = match first {
             Err(e) if is_busy(&e) => {
                 run_blocking(move || match guard.as_mut() {
                     Some(conn) => patiently(conn, &f),
@@ -504,7 +560,12 @@ impl SqliteStore {
                 .await
             }
             other => other,
+        };
+        if let (Ok(_), Some(c)) = (&result, checkpointer) {
+            // After the mutex was released: a count, not an ordering.
+            c.wrote();
         }
+        result
     }
 
     /// Runs `f` on a reader connection (the writer in memory), as
@@ -594,6 +655,25 @@ fn open_writer(path: &Path) -> Result<Connection> {
     migrate(&mut conn)?;
     configure_for_requests(&conn)?;
     Ok(conn)
+}
+
+/// Starts the WAL checkpointer of a file database and turns SQLite's
+/// automatic checkpoint off on the writer; if the thread cannot start, the
+/// automatic checkpoint stays on. Blocking.
+fn start_checkpointer(path: &Path, writer: &checkpoint::Writer) -> Result<Option<Checkpointer>> {
+    let guard = writer.blocking_lock();
+    let Some(conn) = guard.as_ref() else {
+        return Err(closed());
+    };
+    checkpoint::configure_writer(conn)?;
+    match Checkpointer::start(path, writer) {
+        Ok(checkpointer) => Ok(Some(checkpointer)),
+        Err(e) => {
+            tracing::warn!(error = %e, "tessera: SQLite checkpointer not started; SQLite checkpoints in commits");
+            checkpoint::configure_writer_without(conn)?;
+            Ok(None)
+        }
+    }
 }
 
 /// Opens one more reader on a file that exists and is in WAL mode.
