@@ -12,11 +12,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 use tessera::store::{RefreshState, SessionMetadata, SessionRecord, SessionStore, SqliteStore};
+use tokio::sync::Mutex;
 
 const T0: i64 = 1_700_000_000_000;
 const HOUR: i64 = 3_600_000;
@@ -33,13 +33,7 @@ const WAIT_AFTER: u64 = 8_000;
 const FRAME: u64 = 24 + 4096;
 
 /// One test at a time: they count the checkpointer threads of this process.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
+static SERIAL: Mutex<()> = Mutex::const_new(());
 
 fn session(handle: &str) -> SessionRecord {
     SessionRecord {
@@ -105,7 +99,7 @@ fn threads_become(n: usize) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_wal_stays_bounded_under_sustained_writes() {
-    let _serial = serial();
+    let _serial = SERIAL.lock().await;
     let dir = test_dir("bounded");
     let path = dir.join("tessera.db");
     let store = SqliteStore::open(&path).await.unwrap();
@@ -167,7 +161,7 @@ async fn the_wal_stays_bounded_under_sustained_writes() {
 
 #[tokio::test]
 async fn dropping_or_closing_the_store_stops_the_checkpointer() {
-    let _serial = serial();
+    let _serial = SERIAL.lock().await;
     let dir = test_dir("stop");
     assert!(threads_become(0), "a checkpointer thread from elsewhere");
 
