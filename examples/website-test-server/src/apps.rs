@@ -16,8 +16,10 @@ use tessera::{Config, SessionManager};
 
 use crate::error::Error;
 
-/// The `iss` claim supertokens-node puts in every access token of the
-/// upstream test server (`apiDomain + apiBasePath` of its config).
+/// The `iss` claim supertokens-node puts in the payload of every session
+/// the upstream test server creates (`apiDomain + apiBasePath` of its
+/// config). It is a user claim there, not the core's: `POST /login` puts it
+/// in the payload, and a session made through CDI 2.18 has none.
 pub const ISSUER: &str = "http://0.0.0.0:8080/auth";
 
 /// How many apps are kept; the suite creates one per test and only ever
@@ -79,18 +81,22 @@ impl Apps {
 
 /// A manager on a memory store with the core config the suite asked for.
 ///
-/// Three settings follow the SuperTokens core rather than tessera's
+/// Its settings follow the SuperTokens core rather than tessera's
 /// defaults: no clock leeway (the core and supertokens-node reject a token
 /// the millisecond it expires, and the suite waits exactly one lifetime
-/// before it expects a refresh), the `iss` claim of the upstream server,
-/// and no `stt` claim (`Config::session_token_type_claim` off, as `tessera
-/// serve` runs): the suite counts the keys of the access-token payload and
-/// expects exactly the core's.
+/// before it expects a refresh); no issuer and no `stt` claim
+/// (`Config::session_token_type_claim` off, as `tessera serve` runs): the
+/// suite counts the keys of the access-token payload and expects exactly
+/// the core's, where `iss` is a user claim that supertokens-node adds at
+/// creation ([`ISSUER`], put there by `POST /login`); and the core's older
+/// token formats (`Config::core_token_versions`, which needs those two
+/// off), for the session `POST /login-2.18` makes in the format of CDI 2.18.
 async fn manager(core_config: &Value) -> Result<SessionManager, Error> {
     let mut config = Config {
         clock_leeway: Duration::ZERO,
-        issuer: Some(ISSUER.to_owned()),
+        issuer: None,
         session_token_type_claim: false,
+        core_token_versions: true,
         ..Config::default()
     };
     if let Some(secs) = number(&core_config["access_token_validity"]) {

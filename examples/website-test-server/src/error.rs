@@ -16,9 +16,6 @@ pub enum Error {
     /// The request asked for something this server does not take.
     #[error("{0}")]
     BadRequest(&'static str),
-    /// A route of the upstream server this one cannot serve.
-    #[error("{0}")]
-    Unsupported(&'static str),
 }
 
 impl Error {
@@ -32,7 +29,6 @@ impl Error {
                 Ok(Reply::plain(500, "engine error"))
             }
             Self::BadRequest(m) => Ok(Reply::plain(400, m)),
-            Self::Unsupported(m) => Ok(Reply::plain(501, m)),
         }
     }
 }

@@ -29,8 +29,8 @@
 //! | `POST /reinitialiseBackendConfig` `{coreUrl}` | the same settings on that app |
 //! | `GET /featureFlags` | `{sessionJwt, sessionClaims, v3AccessToken, duplicateCookieHandling}` |
 //! | `POST /beforeeach`, `/after`, `/stopst`, `/testUserConfig` | counters reset / nothing |
-//! | `POST /login` `{userId}` | creates a session; body: the user id |
-//! | `POST /login-2.18` | `501`: legacy CDI 2.18 tokens do not exist in tessera |
+//! | `POST /login` `{userId}` | creates a session with `iss` (and with `enableJWT` `customClaim`) in its payload, as supertokens-node does; body: the user id |
+//! | `POST /login-2.18` `{userId, payload}` | a session as the core made it for CDI 2.18: a v2 access token (`TokenVersion::V2`, no anti-CSRF), sent in `st-access-token`, `st-refresh-token` and a hand-made `front-token` (`up`: the payload), no cookies; its refresh issues v5 |
 //! | `GET /` | verifies; counts; body: the user id |
 //! | `GET /check-rid`, `/check-rid-no-session` | `success` if `rid` starts with `anti-csrf` |
 //! | `GET`/`POST /update-jwt` | the whole payload / replaces the user payload (new token on the response) |

@@ -11,7 +11,8 @@ use std::path::{Component, Path as FsPath};
 use std::sync::atomic::Ordering;
 
 use serde_json::{Map, Value, json};
-use tessera::AccessTokenClaims;
+use tessera::token::front::front_token;
+use tessera::{AccessTokenClaims, NewSession, TokenVersion};
 use tessera_http::ClaimValidator;
 
 use crate::apps::ISSUER;
@@ -46,7 +47,8 @@ pub trait Exchange {
 }
 
 /// Claims supertokens-node never lets a payload update set
-/// (`protectedProps`), plus the `iss` this server's engine sets itself.
+/// (`protectedProps`). `iss` is not one: it is a user claim, which the
+/// upstream `/update-jwt` clears with the others.
 const NODE_PROTECTED: &[&str] = &[
     "sub",
     "iat",
@@ -58,7 +60,6 @@ const NODE_PROTECTED: &[&str] = &[
     "rsub",
     "tId",
     "stt",
-    "iss",
 ];
 
 /// An adapter error as this crate's.
@@ -77,11 +78,7 @@ pub async fn answer<X: Exchange>(port: &Port, x: &mut X) -> Result<Reply, Error>
         "/test/setup/app" if post => setup_app(port, x.body()).await,
         "/test/setup/st" if post => Ok(setup_st(port, x.body())),
         "/login" if post => login(port, x).await,
-        // `POST /login-2.18` makes a session through the core's CDI 2.18
-        // (tokens of an old format); tessera has no such format.
-        "/login-2.18" if post => Err(Error::Unsupported(
-            "CDI 2.18 sessions are not supported by tessera",
-        )),
+        "/login-2.18" if post => login_2_18(port, x.body()).await,
         "/featureFlags" if get => Ok(Reply::json(&json!({
             "sessionJwt": port.setup().jwt,
             "sessionClaims": true,
@@ -252,10 +249,12 @@ async fn login<X: Exchange>(port: &Port, x: &mut X) -> Result<Reply, Error> {
     let Some(user_id) = body["userId"].as_str() else {
         return Err(Error::BadRequest("userId missing"));
     };
+    // supertokens-node's `createNewSession` adds `iss` to the payload it
+    // hands the core, so it is a user claim of the session.
     let payload = if port.setup().jwt {
-        json!({ "customClaim": "customValue" })
+        json!({ "customClaim": "customValue", "iss": ISSUER })
     } else {
-        json!({})
+        json!({ "iss": ISSUER })
     };
     let sessions = x.sessions().await.map_err(fdi)?;
     let session = sessions
@@ -263,6 +262,49 @@ async fn login<X: Exchange>(port: &Port, x: &mut X) -> Result<Reply, Error> {
         .await
         .map_err(fdi)?;
     Ok(Reply::text(session.get_user_id()))
+}
+
+/// How long the front token of a CDI 2.18 session says its access token
+/// lives: the upstream route writes `Date.now() + 3600000`, whatever the
+/// app's lifetime.
+const LEGACY_FRONT_TOKEN_LIFETIME_MS: u64 = 3_600_000;
+
+/// `POST /login-2.18 {userId, payload}`: a session as the core made it for
+/// an SDK of CDI 2.18 — its first access token in the v2 format
+/// (`TokenVersion::V2`: the payload nested under `userData`), no anti-CSRF
+/// token — sent as the upstream route sends it: `st-access-token` and
+/// `st-refresh-token` headers and a front token it writes itself
+/// (`{uid, ate: now + 1 h, up: payload}`), no cookies. Its refresh, through
+/// the adapter's refresh route, issues the current (v5) format.
+async fn login_2_18(port: &Port, body: &[u8]) -> Result<Reply, Error> {
+    let body = body_json(body);
+    let Some(user_id) = body["userId"].as_str() else {
+        return Err(Error::BadRequest("userId missing"));
+    };
+    let payload = match &body["payload"] {
+        Value::Null => Map::new(),
+        Value::Object(m) => m.clone(),
+        _ => return Err(Error::BadRequest("payload must be a JSON object")),
+    };
+    let mut new = NewSession::new(user_id).jwt_payload(Value::Object(payload.clone()));
+    new.enable_anti_csrf = Some(false);
+    let created = port
+        .setup()
+        .manager
+        .create_session_versioned(new, TokenVersion::V2)
+        .await?;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    let front = front_token(
+        user_id,
+        now_ms.saturating_add(LEGACY_FRONT_TOKEN_LIFETIME_MS),
+        &payload,
+    );
+    Ok(Reply::text("")
+        .header("st-access-token", created.access_token.token)
+        .header("st-refresh-token", created.refresh_token.token)
+        .header("front-token", front))
 }
 
 /// `success` if the `rid` header starts with `anti-csrf`.
@@ -289,7 +331,6 @@ fn full_payload(claims: &AccessTokenClaims) -> Value {
     m.insert("antiCsrfToken".into(), json!(claims.anti_csrf_token));
     m.insert("iat".into(), json!(claims.issued_at));
     m.insert("exp".into(), json!(claims.expires_at));
-    m.insert("iss".into(), json!(ISSUER));
     Value::Object(m)
 }
 

@@ -97,7 +97,28 @@ on_both_adapters!(
     header_session_with_jwt_and_payload_update,
     helpers_static_files_and_cors,
     header_refresh_without_rid_is_attempted_not_called,
+    cdi_2_18_session_verifies_and_refreshes_to_the_current_format,
 );
+
+/// A base64 (standard or URL-safe, padded or not) JSON object.
+fn decode_json(part: &str) -> Value {
+    use base64::Engine as _;
+    let unpadded = part
+        .trim_end_matches('=')
+        .replace('+', "-")
+        .replace('/', "_");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(unpadded)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// The sorted keys of a JSON object.
+fn keys(v: &Value) -> Vec<&str> {
+    let mut k: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    k.sort_unstable();
+    k
+}
 
 impl Server {
     async fn post(&self, path: &str, body: Value) -> reqwest::Response {
@@ -251,6 +272,9 @@ async fn header_session_with_jwt_and_payload_update(s: Server) {
     assert_eq!(payload["newClaim"], "newValue");
     assert_eq!(payload["sub"], "u2");
     assert!(payload.get("customClaim").is_none());
+    // `iss` is a user claim, cleared with the others (as upstream, where
+    // the route clears every claim but the core's).
+    assert!(payload.get("iss").is_none());
 
     let resp = s
         .client
@@ -396,6 +420,110 @@ async fn header_refresh_without_rid_is_attempted_not_called(s: Server) {
         resp.json::<Value>().await.unwrap(),
         json!({ "message": "unauthorised" })
     );
+    // /login-2.18 needs a user id and takes only an object as payload.
     let resp = s.post("/login-2.18", json!({})).await;
-    assert_eq!(resp.status(), StatusCode::NOT_IMPLEMENTED);
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let resp = s
+        .post("/login-2.18", json!({ "userId": "u", "payload": [1] }))
+        .await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+}
+
+/// supertokens-website's `accessToken` case "should be able to refresh a
+/// session started w/ CDI 2.18", over HTTP: the session is made in the
+/// core's v2 format, verifies as it is, and its refresh issues a v5 token
+/// whose payload has the core's keys and the user's, and no `iss` (which
+/// supertokens-node adds only to sessions it creates, as `/login` shows).
+async fn cdi_2_18_session_verifies_and_refreshes_to_the_current_format(s: Server) {
+    s.setup(json!({ "access_token_validity": 60 }), true, false)
+        .await;
+
+    let login = s
+        .post(
+            "/login-2.18",
+            json!({ "userId": "u3", "payload": { "asdf": 1 } }),
+        )
+        .await;
+    assert_eq!(login.status(), StatusCode::OK);
+    assert!(login.headers().get("set-cookie").is_none());
+    let h = login.headers();
+    let access = h["st-access-token"].to_str().unwrap().to_owned();
+    let refresh = h["st-refresh-token"].to_str().unwrap().to_owned();
+    let front = decode_json(h["front-token"].to_str().unwrap());
+    assert_eq!(front["uid"], "u3");
+    assert_eq!(front["up"], json!({ "asdf": 1 }));
+    assert!(front["ate"].as_u64().unwrap() > 0);
+
+    // The core's v2 token: its fixed header, the payload under `userData`.
+    let parts: Vec<&str> = access.split('.').collect();
+    assert_eq!(parts.len(), 3);
+    assert_eq!(
+        decode_json(parts[0]),
+        json!({ "alg": "RS256", "typ": "JWT", "version": "2" })
+    );
+    let v2 = decode_json(parts[1]);
+    assert_eq!(v2["userId"], "u3");
+    assert_eq!(v2["userData"], json!({ "asdf": 1 }));
+    assert!(v2.get("sub").is_none());
+
+    // It verifies as it is.
+    let resp = s
+        .client
+        .get(format!("{}/", s.base))
+        .header("authorization", format!("Bearer {access}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.text().await.unwrap(), "u3");
+
+    // The refresh (header mode, as the SDK sends it) issues a v5 token.
+    let resp = s
+        .client
+        .post(format!("{}/auth/session/refresh", s.base))
+        .header("rid", "session")
+        .header("st-auth-mode", "header")
+        .header("authorization", format!("Bearer {refresh}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let h = resp.headers();
+    let new_access = h["st-access-token"].to_str().unwrap().to_owned();
+    assert_ne!(h["st-refresh-token"].to_str().unwrap(), refresh);
+    let front = decode_json(h["front-token"].to_str().unwrap());
+    let header = decode_json(new_access.split('.').next().unwrap());
+    assert_eq!(header["version"], "5");
+    assert_eq!(
+        keys(&front["up"]),
+        [
+            "antiCsrfToken",
+            "asdf",
+            "exp",
+            "iat",
+            "parentRefreshTokenHash1",
+            "refreshTokenHash1",
+            "rsub",
+            "sessionHandle",
+            "sub",
+            "tId"
+        ]
+    );
+    assert_eq!(front["up"]["asdf"], 1);
+    assert_eq!(front["up"]["sub"], "u3");
+    assert_eq!(s.text("/refreshCalledTime").await, "1");
+
+    let resp = s
+        .client
+        .get(format!("{}/", s.base))
+        .header("authorization", format!("Bearer {new_access}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.text().await.unwrap(), "u3");
+
+    // A session of `/login` has `iss` among its user claims.
+    let login = s.post("/login", json!({ "userId": "u4" })).await;
+    let front = decode_json(login.headers()["front-token"].to_str().unwrap());
+    assert_eq!(front["up"]["iss"], "http://0.0.0.0:8080/auth");
 }
