@@ -44,6 +44,9 @@ pub enum System {
     Python,
     /// FastAPI under uvicorn with no authentication: the Python ceiling.
     FastapiBare,
+    /// Bare FastAPI with one no-op `Depends`: what FastAPI's dependency
+    /// machinery alone costs (`verify_session()` is such a dependency).
+    FastapiBareDepends,
     /// FastAPI under uvicorn with tessera.fastapi (bindings/python), SQLite.
     FastapiTessera,
     /// tessera-axum on PostgreSQL (the local server), one app process.
@@ -56,7 +59,7 @@ pub enum System {
 
 impl System {
     /// Every system, in report order.
-    pub const ALL: [System; 12] = [
+    pub const ALL: [System; 13] = [
         System::Bare,
         System::Tessera,
         System::TesseraNoCache,
@@ -66,6 +69,7 @@ impl System {
         System::TsMemory,
         System::Python,
         System::FastapiBare,
+        System::FastapiBareDepends,
         System::FastapiTessera,
         System::TesseraPg,
         System::TesseraPg2,
@@ -83,6 +87,7 @@ impl System {
             System::TsMemory => "tower-sessions (memory store)",
             System::Python => "supertokens-python + FastAPI (uvicorn), core: tessera serve",
             System::FastapiBare => "bare FastAPI (uvicorn, no auth)",
+            System::FastapiBareDepends => "bare FastAPI with a no-op Depends (uvicorn, no auth)",
             System::FastapiTessera => "FastAPI + tessera.fastapi (uvicorn, SQLite)",
             System::TesseraPg => "tessera-axum (PostgreSQL), 1 app process",
             System::TesseraPg2 => "tessera-axum (PostgreSQL), 2 app processes",
@@ -101,6 +106,7 @@ impl System {
             System::TsMemory => "ts-memory",
             System::Python => "python",
             System::FastapiBare => "fastapi-bare",
+            System::FastapiBareDepends => "fastapi-bare-depends",
             System::FastapiTessera => "fastapi-tessera",
             System::TesseraPg => "tessera-pg",
             System::TesseraPg2 => "tessera-pg-2",
@@ -150,6 +156,7 @@ impl Workload {
                 System::TsMemory,
                 System::Python,
                 System::FastapiBare,
+                System::FastapiBareDepends,
                 System::FastapiTessera,
                 System::TesseraPg,
                 System::TesseraPg2,
@@ -777,11 +784,11 @@ pub async fn run_all(opts: &Options, work: &Path) -> Result<Results, BoxError> {
                 children.push(app);
                 addr
             }
-            System::FastapiBare | System::FastapiTessera => {
-                let module = if system == System::FastapiBare {
-                    "app_bare:app"
-                } else {
-                    "app_tessera:app"
+            System::FastapiBare | System::FastapiBareDepends | System::FastapiTessera => {
+                let module = match system {
+                    System::FastapiBare => "app_bare:app",
+                    System::FastapiBareDepends => "app_bare:app_depends",
+                    _ => "app_tessera:app",
                 };
                 let database = format!("sqlite://{}/fastapi-tessera.db", work.display());
                 let env = [("TESSERA_DATABASE_URL", database.as_str())];
@@ -857,7 +864,10 @@ pub async fn run_all(opts: &Options, work: &Path) -> Result<Results, BoxError> {
     for r in running.iter_mut() {
         let system = r.system;
         match system {
-            System::Bare | System::TesseraNoCache | System::FastapiBare => continue,
+            System::Bare
+            | System::TesseraNoCache
+            | System::FastapiBare
+            | System::FastapiBareDepends => continue,
             _ => {}
         }
         let addr = r.addr;
@@ -894,7 +904,10 @@ pub async fn run_all(opts: &Options, work: &Path) -> Result<Results, BoxError> {
     for r in &mut running {
         if matches!(
             r.system,
-            System::Bare | System::TesseraNoCache | System::FastapiBare
+            System::Bare
+                | System::TesseraNoCache
+                | System::FastapiBare
+                | System::FastapiBareDepends
         ) {
             match &from_tessera {
                 Some((conn, users)) => {

@@ -3,12 +3,13 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context as TaskContext, Poll, Waker};
 
+use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::PyList;
+use pyo3::types::{PyDict, PyList, PyMapping};
 use pyo3_async_runtimes::tokio::{future_into_py, get_runtime};
 use tessera::NewSession;
 use tessera_http::{RequestContext, SessionOptions};
@@ -30,6 +31,9 @@ pub struct Context {
     /// refresh, sign-out, a session's changes): without one and without a
     /// rejection, `finish` leaves the response alone without reading it.
     touched: Arc<AtomicBool>,
+    /// The rejection of a tessera error that answers this request (set by
+    /// the error handler with `reject`, taken by the [`Sender`]).
+    rejection: Mutex<Option<tessera_http::Rejection>>,
 }
 
 impl Context {
@@ -39,11 +43,32 @@ impl Context {
             req: Arc::new(req),
             client_ip,
             touched: Arc::new(AtomicBool::new(false)),
+            rejection: Mutex::new(None),
         }
     }
 
     fn touch(&self) {
         self.touched.store(true, Ordering::Release);
+    }
+
+    fn take_rejection(&self) -> Option<tessera_http::Rejection> {
+        self.rejection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+
+    /// Applies `rejection` and the queued token changes to the ASGI header
+    /// list `headers`: the status to put on (if any) and the new list.
+    fn apply<'py>(
+        &self,
+        py: Python<'py>,
+        headers: &Bound<'py, PyAny>,
+        rejection: Option<tessera_http::Rejection>,
+    ) -> PyResult<(Option<u16>, Bound<'py, PyList>)> {
+        let mut out = Headers(headers.extract::<AsgiHeaders>()?);
+        let status = self.ctx.finish(rejection, &mut out);
+        Ok((status, PyList::new(py, out.0)?))
     }
 }
 
@@ -216,9 +241,74 @@ impl Context {
         if rejection.is_none() && !self.touched.load(Ordering::Acquire) {
             return Ok((None, None));
         }
-        let mut out = Headers(headers.extract::<AsgiHeaders>()?);
-        let status = self.ctx.finish(rejection.map(|r| r.0), &mut out);
-        let list = PyList::new(py, out.0)?;
+        let (status, list) = self.apply(py, headers, rejection.map(|r| r.0))?;
         Ok((status, Some(list)))
+    }
+
+    /// Keeps the rejection of the tessera error that answers this request,
+    /// for the [`Sender`] to apply to the response.
+    fn reject(&self, rejection: PyRef<'_, Rejection>) {
+        *self
+            .rejection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(rejection.0);
+    }
+
+    /// ASGI's `send` for this request: a callable that passes every
+    /// message on to `send`, with the rejection (see `reject`) and the
+    /// queued token changes put on `http.response.start` (as `finish`
+    /// does). It returns `send`'s own awaitable: no coroutine of its own.
+    fn sender(slf: &Bound<'_, Self>, send: Py<PyAny>) -> Sender {
+        Sender {
+            ctx: slf.clone().unbind(),
+            send,
+        }
+    }
+}
+
+/// The `send` of one request's ASGI app, made by `Context.sender`.
+#[pyclass(frozen, module = "tessera._tessera")]
+#[derive(Debug)]
+pub struct Sender {
+    ctx: Py<Context>,
+    send: Py<PyAny>,
+}
+
+#[pymethods]
+impl Sender {
+    /// Sends `message`, the response's start with the token changes on it.
+    fn __call__<'py>(
+        &self,
+        py: Python<'py>,
+        message: Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let send = self.send.bind(py);
+        let ctx = self.ctx.get();
+        let pending = ctx.touched.load(Ordering::Acquire)
+            || ctx
+                .rejection
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .is_some();
+        if !pending
+            || !message
+                .get_item(intern!(py, "type"))?
+                .eq(intern!(py, "http.response.start"))?
+        {
+            return send.call1((message,));
+        }
+        let rejection = ctx.take_rejection();
+        let copy = PyDict::new(py);
+        copy.update(message.cast::<PyMapping>()?)?;
+        let headers = match copy.get_item(intern!(py, "headers"))? {
+            Some(h) => h,
+            None => PyList::empty(py).into_any(),
+        };
+        let (status, list) = ctx.apply(py, &headers, rejection)?;
+        copy.set_item(intern!(py, "headers"), list)?;
+        if let Some(status) = status {
+            copy.set_item(intern!(py, "status"), status)?;
+        }
+        send.call1((copy,))
     }
 }

@@ -15,7 +15,7 @@ use tessera_http::{Fdi, SameSite, TokenTransferPolicy};
 use crate::claims::PyValidator;
 use crate::context::Context;
 use crate::errors;
-use crate::request::{AsgiHeaders, Req};
+use crate::request::Req;
 
 /// The engine and the browser-protocol settings of one app. Made once (by
 /// `tessera.fastapi.init`); cheap to share.
@@ -316,20 +316,21 @@ impl Engine {
         tessera_http::signout_path(self.fdi.base_path())
     }
 
-    /// One request's context: `headers` are ASGI's `(name, value)` pairs.
+    /// One request's context: `headers` are ASGI's `(name, value)` byte
+    /// pairs (only the ones the FDI core reads are copied).
     #[pyo3(signature = (method, path, headers, client_ip = None))]
     fn context(
         &self,
         method: String,
         path: String,
-        headers: AsgiHeaders,
+        headers: &Bound<'_, PyAny>,
         client_ip: Option<String>,
-    ) -> Context {
-        Context::new(
+    ) -> PyResult<Context> {
+        Ok(Context::new(
             tessera_http::RequestContext::new(self.fdi.clone()),
-            Req::new(method, path, headers),
+            Req::from_asgi(method, path, headers)?,
             client_ip,
-        )
+        ))
     }
 
     /// Revokes one session; `True` if it existed. 1 database call.

@@ -28,6 +28,7 @@ fn _tessera(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add_class::<engine::Engine>()?;
     m.add_class::<context::Context>()?;
+    m.add_class::<context::Sender>()?;
     m.add_class::<session::Session>()?;
     m.add_class::<errors::Rejection>()?;
     m.add("TesseraError", py.get_type::<errors::TesseraError>())?;

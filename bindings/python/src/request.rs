@@ -2,36 +2,79 @@
 //! request as a [`RequestView`] (method, path, ASGI headers), and a
 //! response's ASGI header list as [`ResponseHeaders`].
 
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyString, PyTuple};
+use tessera_http::names::{
+    ANTI_CSRF_HEADER, AUTH_MODE_HEADER, AUTHORIZATION, COOKIE, RID_HEADER, USER_AGENT,
+};
 use tessera_http::{RequestView, ResponseHeaders};
 
 /// ASGI's header list: `(name, value)` byte pairs.
 pub(crate) type AsgiHeaders = Vec<(Vec<u8>, Vec<u8>)>;
 
-/// A request as Python describes it: ASGI header names are lower case.
+/// The request headers the FDI core reads (`tessera_http`'s request side:
+/// the tokens, anti-CSRF, the auth mode, `rid`, the browser hints, and the
+/// user agent of a new session). Only these are copied out of Python.
+const READ_HEADERS: &[&str] = &[
+    COOKIE,
+    AUTHORIZATION,
+    ANTI_CSRF_HEADER,
+    AUTH_MODE_HEADER,
+    RID_HEADER,
+    USER_AGENT,
+    "sec-fetch-mode",
+    "sec-fetch-dest",
+];
+
+/// A request as Python describes it: header names lower case, only the
+/// headers the core reads.
 #[derive(Debug, Clone)]
 pub(crate) struct Req {
     pub(crate) method: String,
     pub(crate) path: String,
-    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) headers: Vec<(&'static str, String)>,
 }
 
 impl Req {
-    /// From ASGI's `(name, value)` byte pairs; values that are not UTF-8
-    /// are left out (the core would not read them either).
-    pub(crate) fn new(method: String, path: String, raw: AsgiHeaders) -> Self {
-        let headers = raw
-            .into_iter()
-            .filter_map(|(n, v)| {
-                let n = String::from_utf8(n).ok()?.to_ascii_lowercase();
-                let v = String::from_utf8(v).ok()?;
-                Some((n, v))
-            })
-            .collect();
-        Self {
+    /// From ASGI's header list (`(name, value)` byte pairs), copying only
+    /// the headers in [`READ_HEADERS`]; values that are not UTF-8 are left
+    /// out (the core would not read them either). Anything but a sequence
+    /// of byte pairs is a `TypeError`.
+    pub(crate) fn from_asgi(
+        method: String,
+        path: String,
+        raw: &Bound<'_, PyAny>,
+    ) -> PyResult<Self> {
+        if raw.is_instance_of::<PyString>() || raw.is_instance_of::<PyBytes>() {
+            return Err(PyTypeError::new_err(
+                "headers must be a sequence of (name, value) byte pairs",
+            ));
+        }
+        let mut headers = Vec::new();
+        for item in raw.try_iter()? {
+            let item = item?;
+            let (name, value) = match item.cast::<PyTuple>() {
+                Ok(pair) if pair.len() == 2 => (pair.get_item(0)?, pair.get_item(1)?),
+                _ => item.extract::<(Bound<'_, PyAny>, Bound<'_, PyAny>)>()?,
+            };
+            let name = name.cast::<PyBytes>()?.as_bytes();
+            let value = value.cast::<PyBytes>()?;
+            let Some(known) = READ_HEADERS
+                .iter()
+                .find(|k| k.as_bytes().eq_ignore_ascii_case(name))
+            else {
+                continue;
+            };
+            if let Ok(v) = std::str::from_utf8(value.as_bytes()) {
+                headers.push((*known, v.to_owned()));
+            }
+        }
+        Ok(Self {
             method,
             path,
             headers,
-        }
+        })
     }
 }
 
@@ -47,7 +90,7 @@ impl RequestView for Req {
     fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.headers
             .iter()
-            .filter(move |(n, _)| n == name)
+            .filter(move |(n, _)| *n == name)
             .map(|(_, v)| v.as_str())
     }
 }

@@ -1,6 +1,6 @@
 """Stubs of the extension module (Rust, PyO3). JSON crosses as text."""
 
-from typing import Any, Awaitable, List, Optional, Sequence, Tuple
+from typing import Any, Awaitable, Callable, List, MutableMapping, Optional, Sequence, Tuple
 
 TESTING: bool
 CORS_ALLOWED_HEADERS: List[str]
@@ -114,6 +114,15 @@ class Context:
     def finish(
         self, headers: Sequence[Tuple[bytes, bytes]], rejection: Optional[Rejection] = None
     ) -> Tuple[Optional[int], Optional[Headers]]: ...
+    def reject(self, rejection: Rejection) -> None:
+        """Keeps the rejection of the tessera error answering this request (the sender applies it)."""
+        ...
+    def sender(self, send: Callable[[MutableMapping[str, Any]], Awaitable[None]]) -> Sender:
+        """ASGI ``send`` with this request's token changes put on ``http.response.start``."""
+        ...
+
+class Sender:
+    def __call__(self, message: MutableMapping[str, Any]) -> Awaitable[None]: ...
 
 class Session:
     def get_user_id(self) -> str: ...

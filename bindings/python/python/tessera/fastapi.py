@@ -28,7 +28,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence, Uni
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import (
     Engine,
@@ -79,9 +79,10 @@ __all__ = [
     "update_session_data",
 ]
 
-_CONTEXT = "tessera_context"
-_REJECTION = "tessera_rejection"
-_ENGINE = "tessera_engine"
+# The request's Context and the Engine, kept in the ASGI scope (a plain
+# dict: cheaper than Starlette's ``request.state``).
+_CONTEXT = "tessera.context"
+_ENGINE = "tessera.engine"
 _engine: Optional[Engine] = None
 
 
@@ -221,16 +222,29 @@ def cors(app: Any, origins: Sequence[str], *, allow_headers: Sequence[str] = (),
 
 class _Middleware:
     """Pure ASGI middleware: one FDI context per HTTP request, and the
-    queued token changes (or an error's clearing) written on the response."""
+    queued token changes (or an error's clearing) written on the response.
 
-    def __init__(self, app: ASGIApp, engine: Engine) -> None:
+    Not a coroutine itself: it returns the app's awaitable, and ``send`` is
+    wrapped by the context's Rust ``Sender``, which returns the server's own
+    awaitable (no Python frame of its own per request or per message)."""
+
+    def __init__(self, app: ASGIApp, engine: Engine, router: Any = None, routes: Sequence[Any] = ()) -> None:
         self.app = app
         self.engine = engine
+        # Starlette builds the middleware stack when the app starts, once its
+        # own routes are declared: tessera's refresh and sign-out routes move
+        # to the end, so that the app's routes are not matched after them on
+        # every request (a route of the app on the same path and method now
+        # comes first).
+        if router is not None:
+            for route in routes:
+                if route in router.routes:
+                    router.routes.remove(route)
+                    router.routes.append(route)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
         client = scope.get("client")
         ctx = self.engine.context(
             scope["method"],
@@ -238,29 +252,16 @@ class _Middleware:
             scope["headers"],
             client[0] if client else None,
         )
-        state = scope.setdefault("state", {})
-        state[_CONTEXT] = ctx
-        state[_ENGINE] = self.engine
-
-        async def send_with_tokens(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                rejection = state.pop(_REJECTION, None)
-                status, headers = ctx.finish(message.get("headers", []), rejection)
-                if headers is not None:
-                    message = dict(message)
-                    message["headers"] = headers
-                    if status is not None:
-                        message["status"] = status
-            await send(message)
-
-        await self.app(scope, receive, send_with_tokens)
+        scope[_CONTEXT] = ctx
+        scope[_ENGINE] = self.engine
+        return self.app(scope, receive, ctx.sender(send))
 
 
 def _context(request: Request) -> Context:
-    ctx = request.scope.get("state", {}).get(_CONTEXT)
+    ctx: Optional[Context] = request.scope.get(_CONTEXT)
     if ctx is None:
         raise RuntimeError("tessera.fastapi.init(app, ...) was not called for this app")
-    return ctx  # type: ignore[no-any-return]
+    return ctx
 
 
 async def _on_error(request: Request, exc: Exception) -> Response:
@@ -270,7 +271,7 @@ async def _on_error(request: Request, exc: Exception) -> Response:
         raise exc
     rejection = exc.rejection
     if rejection is not None:
-        request.scope.setdefault("state", {})[_REJECTION] = rejection
+        _context(request).reject(rejection)
     return Response(content=exc.body, status_code=exc.status, media_type="application/json")
 
 
@@ -362,10 +363,11 @@ def init(
             key_encryption_key=key_encryption_key,
             key_encryption_key_file=key_encryption_key_file,
         )
-    app.add_middleware(_Middleware, engine=engine)
     app.add_exception_handler(TesseraError, _on_error)
     app.add_route(engine.refresh_path, _refresh, methods=["POST"], include_in_schema=False)
     app.add_route(engine.signout_path, _signout, methods=["POST"], include_in_schema=False)
+    routes = list(app.router.routes[-2:])
+    app.add_middleware(_Middleware, engine=engine, router=app.router, routes=routes)
     app.state.tessera_engine = engine
     _engine = engine
     return engine
@@ -555,17 +557,47 @@ def verify_session(
     of the global ones (it may be async).
     """
 
+    if override_global_claim_validators is not None:
+
+        async def dependency_with_override(request: Request) -> Optional[SessionContainer]:
+            return await get_session(
+                request,
+                anti_csrf_check,
+                session_required,
+                check_database,
+                override_global_claim_validators,
+                user_context,
+            )
+
+        return dependency_with_override
+
+    # The common case, inlined (FastAPI awaits it directly: no second
+    # coroutine, no lookups of the parameters above).
     async def dependency(request: Request) -> Optional[SessionContainer]:
-        return await get_session(
-            request,
-            anti_csrf_check,
-            session_required,
-            check_database,
-            override_global_claim_validators,
-            user_context,
-        )
+        scope = request.scope
+        ctx: Optional[Context] = scope.get(_CONTEXT)
+        if ctx is None:
+            raise RuntimeError("tessera.fastapi.init(app, ...) was not called for this app")
+        done, value = ctx.verify_now(session_required, anti_csrf_check, check_database, True)
+        session = value if done else await value
+        if session is None:
+            return None
+        container = SessionContainer(session)
+        state = scope.get("state")  # _keep(scope, container), inlined
+        if state is None:
+            state = scope["state"] = {}
+        state["tessera_session"] = container
+        return container
 
     return dependency
+
+
+def _keep(scope: Scope, container: SessionContainer) -> None:
+    # ``request.state.tessera_session``: Starlette's State reads scope["state"].
+    state = scope.get("state")
+    if state is None:
+        state = scope["state"] = {}
+    state["tessera_session"] = container
 
 
 async def supertokens_session(request: Request) -> SessionContainer:
@@ -598,12 +630,12 @@ async def get_session(
         return None
     container = SessionContainer(session)
     if override is not None:
-        engine: Engine = request.scope["state"][_ENGINE]
+        engine: Engine = request.scope[_ENGINE]
         chosen = override(list(engine.claim_validators), container, user_context if user_context is not None else {})
         if inspect.isawaitable(chosen):
             chosen = await chosen
         container.assert_claims(chosen)
-    request.state.tessera_session = container
+    _keep(request.scope, container)
     return container
 
 
