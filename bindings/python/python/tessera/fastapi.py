@@ -317,6 +317,11 @@ def init(
     SuperTokens' 401/403. Call it before the app starts. Returns the engine
     (also kept for the module-level admin functions).
 
+    The refresh and sign-out routes are tried after the app's own routes
+    (they move to the end of the router when the app starts), so they cost
+    nothing on the app's requests; an app route on the same path and
+    method takes precedence over them.
+
     ``anti_csrf``: ``"VIA_TOKEN"``, ``"VIA_CUSTOM_HEADER"`` or ``"NONE"``;
     ``cookie_same_site``: ``"lax"``, ``"strict"`` or ``"none"``;
     ``token_transfer_method``: ``"any"``, ``"cookie"``, ``"header"`` or
