@@ -26,6 +26,10 @@ const CORE_API_KEY: &str = "bench-load-api-key-0123456789";
 pub enum System {
     /// axum with no authentication: the ceiling.
     Bare,
+    /// axum with the least a cookie-session layer does (one extension per
+    /// request, an extractor reading the cookie header and it; no crypto):
+    /// the floor for any session layer on axum.
+    AxumFloor,
     /// tessera-axum, cookie mode, SQLite store, default settings.
     Tessera,
     /// tessera-axum with the verified-token cache off (every request checks
@@ -56,8 +60,9 @@ pub enum System {
 
 impl System {
     /// Every system, in report order.
-    pub const ALL: [System; 12] = [
+    pub const ALL: [System; 13] = [
         System::Bare,
+        System::AxumFloor,
         System::Tessera,
         System::TesseraNoCache,
         System::TesseraEddsa,
@@ -75,6 +80,7 @@ impl System {
     pub fn label(self) -> &'static str {
         match self {
             System::Bare => "bare axum (no auth)",
+            System::AxumFloor => "axum + minimal session layer (no crypto)",
             System::Tessera => "tessera-axum (SQLite)",
             System::TesseraNoCache => "tessera-axum (SQLite), verified-token cache off",
             System::TesseraEddsa => "tessera-axum (SQLite), EdDSA signing",
@@ -93,6 +99,7 @@ impl System {
     pub fn key(self) -> &'static str {
         match self {
             System::Bare => "bare",
+            System::AxumFloor => "axum-floor",
             System::Tessera => "tessera",
             System::TesseraNoCache => "tessera-no-cache",
             System::TesseraEddsa => "tessera-eddsa",
@@ -145,6 +152,7 @@ impl Workload {
         match self {
             Workload::Verify => &[
                 System::Bare,
+                System::AxumFloor,
                 System::Tessera,
                 System::TsSqlite,
                 System::TsMemory,
@@ -857,7 +865,9 @@ pub async fn run_all(opts: &Options, work: &Path) -> Result<Results, BoxError> {
     for r in running.iter_mut() {
         let system = r.system;
         match system {
-            System::Bare | System::TesseraNoCache | System::FastapiBare => continue,
+            System::Bare | System::AxumFloor | System::TesseraNoCache | System::FastapiBare => {
+                continue;
+            }
             _ => {}
         }
         let addr = r.addr;
@@ -888,13 +898,13 @@ pub async fn run_all(opts: &Options, work: &Path) -> Result<Results, BoxError> {
             setup_seconds.push((system.key(), t.elapsed().as_secs_f64()));
         }
     }
-    // The bare app is sent tessera's cookies (same request sizes); the
+    // The bare and floor apps are sent tessera's cookies (same request sizes); the
     // cache-off tessera shares tessera's database, so its tokens too.
     let from_tessera = tessera_sessions(&running);
     for r in &mut running {
         if matches!(
             r.system,
-            System::Bare | System::TesseraNoCache | System::FastapiBare
+            System::Bare | System::AxumFloor | System::TesseraNoCache | System::FastapiBare
         ) {
             match &from_tessera {
                 Some((conn, users)) => {
