@@ -61,13 +61,19 @@ pub mod floor {
     use tower::{Layer, Service};
 
     /// What the layer hands to the extractor (shared, as a session layer's
-    /// store or settings would be).
-    #[derive(Debug, Clone, Default)]
-    pub struct Shared(Arc<()>);
+    /// store and settings would be): the session cookie's name.
+    #[derive(Debug, Clone)]
+    pub struct Shared(Arc<str>);
 
     /// A pass-through layer that inserts one [`Shared`] per request.
-    #[derive(Debug, Clone, Default)]
+    #[derive(Debug, Clone)]
     pub struct MinimalSessionLayer(Shared);
+
+    impl Default for MinimalSessionLayer {
+        fn default() -> Self {
+            Self(Shared(Arc::from("sAccessToken")))
+        }
+    }
 
     impl<S> Layer<S> for MinimalSessionLayer {
         type Service = MinimalSessionService<S>;
@@ -143,7 +149,7 @@ pub mod floor {
             let token = parts
                 .headers
                 .get(COOKIE)
-                .and_then(|v| cookie(v.as_bytes(), b"sAccessToken"))
+                .and_then(|v| cookie(v.as_bytes(), shared.0.as_bytes()))
                 .filter(|t| !t.is_empty())
                 .ok_or(StatusCode::UNAUTHORIZED)?;
             Ok(Self {

@@ -70,7 +70,7 @@ impl RequestContext {
                 .access_token
                 .as_deref()
                 .filter(|_| policy.allows(TokenTransferMethod::Cookie))
-                .and_then(|t| manager.access_token_candidate(t));
+                .and_then(|t| manager.access_token_candidate_bytes(t));
             match candidate {
                 Some(_) if cookies.access_token_count > 1 => {
                     return Err(Error::TryRefreshToken {
