@@ -148,7 +148,10 @@ impl SessionManager {
         let now_ms = self.now_ms();
         let verified = match candidate {
             Candidate::Cached(entry) => entry,
-            Candidate::Unverified(token) => self.verify_uncached(token, now_ms).await?,
+            // Boxed: the full verification (and a key reload) is the rare
+            // path, and its state would otherwise make every request's
+            // future larger, which axum moves into a box of its own.
+            Candidate::Unverified(token) => Box::pin(self.verify_uncached(token, now_ms)).await?,
         };
         let claims = &verified.claims;
         if u64::try_from(now_ms).unwrap_or(0) >= claims.expiry_ms() {
