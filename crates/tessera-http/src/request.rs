@@ -158,8 +158,7 @@ pub(crate) fn session_cookies(req: &impl RequestView) -> SessionCookies<'_> {
         if n == ACCESS_TOKEN_COOKIE.as_bytes() {
             last = Some(v);
             sent += 1;
-        } else if n == LEGACY_ID_REFRESH_TOKEN_COOKIE.as_bytes()
-            && decode_cookie_value(v).is_some()
+        } else if n == LEGACY_ID_REFRESH_TOKEN_COOKIE.as_bytes() && decode_cookie_value(v).is_some()
         {
             found.legacy_id_refresh_token = true;
         }

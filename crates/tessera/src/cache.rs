@@ -201,7 +201,10 @@ mod tests {
         let a = format!("a.{tail}");
         let b = format!("b.{tail}");
         cache.insert(&a, test_claims("k-a"));
-        assert!(cache.get(b.as_bytes()).is_none(), "same hash, different token");
+        assert!(
+            cache.get(b.as_bytes()).is_none(),
+            "same hash, different token"
+        );
         cache.insert(&b, test_claims("k-b"));
         let hit = cache.get(a.as_bytes()).expect("cached");
         assert_eq!(&*hit.token, a.as_str());
