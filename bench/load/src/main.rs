@@ -106,6 +106,8 @@ struct AllArgs {
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum ServeSystem {
     Bare,
+    /// axum with a minimal pass-through session layer and extractor.
+    AxumFloor,
     Tessera,
     TesseraNoCache,
     /// tessera-axum signing with Ed25519.
@@ -188,6 +190,7 @@ fn current_thread() -> std::io::Result<tokio::runtime::Runtime> {
 async fn serve(a: ServeArgs) -> Result<(), BoxError> {
     let app = match a.system {
         ServeSystem::Bare => servers::bare_app(),
+        ServeSystem::AxumFloor => servers::floor_app(),
         ServeSystem::Tessera | ServeSystem::TesseraNoCache => {
             let url = a.database.as_deref().unwrap_or("memory:");
             let cache = match a.system {

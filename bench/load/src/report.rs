@@ -384,6 +384,30 @@ pub fn markdown(env: &Environment, opts: &Options, results: &Results, command: &
             let _ = writeln!(md, "| {name} | {r:.2}× | | | {c:.2}× | |");
         }
     }
+    // The floor of any session layer on axum (one extension, one
+    // extractor, no crypto): how much of the gap is axum's structure.
+    let floor = rps(Workload::Verify, System::AxumFloor);
+    let floor_cpu = cpu(Workload::Verify, System::AxumFloor);
+    for (name, a, a_cpu, b, b_cpu) in [
+        (
+            "for reference, the floor: axum + minimal session layer ÷ bare axum",
+            floor,
+            floor_cpu,
+            bare,
+            bare_cpu,
+        ),
+        (
+            "for reference: tessera-axum ÷ axum + minimal session layer",
+            t,
+            t_cpu,
+            floor,
+            floor_cpu,
+        ),
+    ] {
+        if let (Some(r), Some(c)) = (ratio_cell(a, b), ratio_cell(b_cpu, a_cpu)) {
+            let _ = writeln!(md, "| {name} | {r:.2}× | | | {c:.2}× | |");
+        }
+    }
     md.push('\n');
 
     // Goals of performance round 2 (issue 14) and of the FastAPI package

@@ -26,6 +26,10 @@ const CORE_API_KEY: &str = "bench-load-api-key-0123456789";
 pub enum System {
     /// axum with no authentication: the ceiling.
     Bare,
+    /// axum with the least a cookie-session layer does (one extension per
+    /// request, an extractor reading the cookie header and it; no crypto):
+    /// the floor for any session layer on axum.
+    AxumFloor,
     /// tessera-axum, cookie mode, SQLite store, default settings.
     Tessera,
     /// tessera-axum with the verified-token cache off (every request checks
@@ -59,8 +63,9 @@ pub enum System {
 
 impl System {
     /// Every system, in report order.
-    pub const ALL: [System; 13] = [
+    pub const ALL: [System; 14] = [
         System::Bare,
+        System::AxumFloor,
         System::Tessera,
         System::TesseraNoCache,
         System::TesseraEddsa,
@@ -79,6 +84,7 @@ impl System {
     pub fn label(self) -> &'static str {
         match self {
             System::Bare => "bare axum (no auth)",
+            System::AxumFloor => "axum + minimal session layer (no crypto)",
             System::Tessera => "tessera-axum (SQLite)",
             System::TesseraNoCache => "tessera-axum (SQLite), verified-token cache off",
             System::TesseraEddsa => "tessera-axum (SQLite), EdDSA signing",
@@ -98,6 +104,7 @@ impl System {
     pub fn key(self) -> &'static str {
         match self {
             System::Bare => "bare",
+            System::AxumFloor => "axum-floor",
             System::Tessera => "tessera",
             System::TesseraNoCache => "tessera-no-cache",
             System::TesseraEddsa => "tessera-eddsa",
@@ -151,6 +158,7 @@ impl Workload {
         match self {
             Workload::Verify => &[
                 System::Bare,
+                System::AxumFloor,
                 System::Tessera,
                 System::TsSqlite,
                 System::TsMemory,
@@ -865,6 +873,7 @@ pub async fn run_all(opts: &Options, work: &Path) -> Result<Results, BoxError> {
         let system = r.system;
         match system {
             System::Bare
+            | System::AxumFloor
             | System::TesseraNoCache
             | System::FastapiBare
             | System::FastapiBareDepends => continue,
@@ -898,13 +907,14 @@ pub async fn run_all(opts: &Options, work: &Path) -> Result<Results, BoxError> {
             setup_seconds.push((system.key(), t.elapsed().as_secs_f64()));
         }
     }
-    // The bare app is sent tessera's cookies (same request sizes); the
+    // The bare and floor apps are sent tessera's cookies (same request sizes); the
     // cache-off tessera shares tessera's database, so its tokens too.
     let from_tessera = tessera_sessions(&running);
     for r in &mut running {
         if matches!(
             r.system,
             System::Bare
+                | System::AxumFloor
                 | System::TesseraNoCache
                 | System::FastapiBare
                 | System::FastapiBareDepends

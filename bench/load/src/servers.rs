@@ -8,7 +8,8 @@
 //! | `POST /data` | — | `get_session_data` + `update_session_data` (`visits + 1`) | reads `visits`, inserts `visits + 1` |
 //! | `POST /auth/session/refresh` | — | tessera-axum's refresh route | — (no refresh) |
 //!
-//! The supertokens-python system (`python/app.py`) has the same routes.
+//! The supertokens-python system (`python/app.py`) has the same routes. The
+//! `axum-floor` system ([`floor_app`]) has only `GET /verify`, as bare axum's.
 
 use std::net::SocketAddr;
 
@@ -31,6 +32,132 @@ pub fn bare_app() -> Router {
         Json(json!({ "user": "anonymous" }))
     }
     Router::new().route("/verify", get(verify))
+}
+
+/// The floor for a session layer on axum: bare axum plus the least any
+/// cookie-session middleware does per request, and no crypto. A
+/// pass-through tower layer ([`floor::MinimalSessionLayer`]) inserts one
+/// extension (a clone of an `Arc`), and an extractor
+/// ([`floor::MinimalSession`]) reads the `Cookie` header (bytes, `memchr`)
+/// for `sAccessToken` and that extension; no token is checked. What
+/// tessera-axum costs over this is tessera's own; what this costs over
+/// bare axum is axum's price of one more layer and extractor.
+pub fn floor_app() -> Router {
+    async fn verify(_session: floor::MinimalSession) -> Json<Value> {
+        Json(json!({ "user": "anonymous" }))
+    }
+    Router::new()
+        .route("/verify", get(verify))
+        .layer(floor::MinimalSessionLayer::default())
+}
+
+/// The `floor` system's layer and extractor (see [`floor_app`]).
+pub mod floor {
+    use std::sync::Arc;
+    use std::task::{Context, Poll};
+
+    use axum::extract::FromRequestParts;
+    use axum::http::{Request, StatusCode, header::COOKIE, request::Parts};
+    use tower::{Layer, Service};
+
+    /// What the layer hands to the extractor (shared, as a session layer's
+    /// store and settings would be): the session cookie's name.
+    #[derive(Debug, Clone)]
+    pub struct Shared(Arc<str>);
+
+    /// A pass-through layer that inserts one [`Shared`] per request.
+    #[derive(Debug, Clone)]
+    pub struct MinimalSessionLayer(Shared);
+
+    impl Default for MinimalSessionLayer {
+        fn default() -> Self {
+            Self(Shared(Arc::from("sAccessToken")))
+        }
+    }
+
+    impl<S> Layer<S> for MinimalSessionLayer {
+        type Service = MinimalSessionService<S>;
+
+        fn layer(&self, inner: S) -> Self::Service {
+            MinimalSessionService {
+                inner,
+                shared: self.0.clone(),
+            }
+        }
+    }
+
+    /// The service of [`MinimalSessionLayer`]: the inner service's future,
+    /// unchanged.
+    #[derive(Debug, Clone)]
+    pub struct MinimalSessionService<S> {
+        inner: S,
+        shared: Shared,
+    }
+
+    impl<S, B> Service<Request<B>> for MinimalSessionService<S>
+    where
+        S: Service<Request<B>>,
+    {
+        type Response = S::Response;
+        type Error = S::Error;
+        type Future = S::Future;
+
+        fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            self.inner.poll_ready(cx)
+        }
+
+        fn call(&mut self, mut req: Request<B>) -> Self::Future {
+            req.extensions_mut().insert(self.shared.clone());
+            self.inner.call(req)
+        }
+    }
+
+    /// The extractor: the layer's extension and the length of the
+    /// `sAccessToken` cookie; `401` without either.
+    #[derive(Debug)]
+    pub struct MinimalSession {
+        /// The layer's extension.
+        pub shared: Shared,
+        /// Bytes of the `sAccessToken` cookie's value.
+        pub token_len: usize,
+    }
+
+    /// The value of the cookie `name` in one `Cookie` header, as bytes.
+    fn cookie<'a>(header: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+        let mut rest = header;
+        loop {
+            let end = memchr::memchr(b';', rest).unwrap_or(rest.len());
+            let pair = rest[..end].trim_ascii();
+            if let Some(eq) = memchr::memchr(b'=', pair)
+                && pair[..eq].trim_ascii() == name
+            {
+                return Some(pair[eq + 1..].trim_ascii());
+            }
+            rest = rest.get(end + 1..)?;
+        }
+    }
+
+    impl<S: Send + Sync> FromRequestParts<S> for MinimalSession {
+        type Rejection = StatusCode;
+
+        async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+            let shared = parts
+                .extensions
+                .get::<Shared>()
+                .cloned()
+                .ok_or(StatusCode::INTERNAL_SERVER_ERROR)?;
+            let token = parts
+                .headers
+                .get(COOKIE)
+                .and_then(|v| cookie(v.as_bytes(), shared.0.as_bytes()))
+                .filter(|t| !t.is_empty())
+                .ok_or(StatusCode::UNAUTHORIZED)?;
+            Ok(Self {
+                shared,
+                token_len: token.len(),
+            })
+        }
+    }
 }
 
 /// The tessera-axum app: cookie mode, anti-CSRF off (as for

@@ -54,10 +54,21 @@ pub trait RequestView {
     fn header<'a>(&'a self, name: &'a str) -> Option<&'a str> {
         self.header_values(name).next()
     }
+
+    /// Every value of the header `name` as bytes, in request order. The
+    /// default is [`header_values`](Self::header_values); an adapter whose
+    /// framework keeps header values as bytes returns them all, unchecked:
+    /// the cookie reader then checks only the values it uses (the access
+    /// token not at all when the verified-token cache holds those bytes)
+    /// instead of the whole ~800-byte `Cookie` header on every request.
+    fn header_bytes<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.header_values(name).map(str::as_bytes)
+    }
 }
 
 /// Calls `f(name, value)` for every `name=value` pair of every `Cookie`
-/// header, in request order, name and value trimmed and not decoded.
+/// header ([`RequestView::header_bytes`]), in request order, name and value
+/// trimmed of ASCII whitespace and not decoded.
 ///
 /// One pass with no allocation: the pairs are found with `memchr` (SIMD),
 /// which matters because the access token makes the header ~800 bytes and
@@ -65,16 +76,14 @@ pub trait RequestView {
 /// `str::split` cost ~3,000 instructions per request, the `cookie` crate's
 /// parser ~1.5 µs). Pairs without `=` are skipped, as SuperTokens'
 /// duplicate check skips them.
-fn for_each_cookie<'a>(req: &'a impl RequestView, mut f: impl FnMut(&'a str, &'a str)) {
-    for raw in req.header_values(COOKIE) {
-        let bytes = raw.as_bytes();
+fn for_each_cookie<'a>(req: &'a impl RequestView, mut f: impl FnMut(&'a [u8], &'a [u8])) {
+    for bytes in req.header_bytes(COOKIE) {
         let mut start = 0;
         while start <= bytes.len() {
             let end = memchr::memchr(b';', &bytes[start..]).map_or(bytes.len(), |i| start + i);
-            // `;` and `=` are ASCII, so both slices fall on char boundaries.
-            let pair = &raw[start..end];
-            if let Some(eq) = memchr::memchr(b'=', pair.as_bytes()) {
-                f(pair[..eq].trim(), pair[eq + 1..].trim());
+            let pair = &bytes[start..end];
+            if let Some(eq) = memchr::memchr(b'=', pair) {
+                f(pair[..eq].trim_ascii(), pair[eq + 1..].trim_ascii());
             }
             start = end + 1;
         }
@@ -83,14 +92,28 @@ fn for_each_cookie<'a>(req: &'a impl RequestView, mut f: impl FnMut(&'a str, &'a
 
 /// A cookie value, percent-decoded when it holds a `%` (names are compared
 /// as sent: SuperTokens' frontend never percent-encodes a cookie name);
-/// `None` when the decoded bytes are not UTF-8 (such a cookie is ignored).
-fn decode_cookie_value(value: &str) -> Option<Cow<'_, str>> {
-    if memchr::memchr(b'%', value.as_bytes()).is_none() {
+/// `None` when the (decoded) bytes are not UTF-8 (such a cookie is ignored).
+fn decode_cookie_value(value: &[u8]) -> Option<Cow<'_, str>> {
+    if memchr::memchr(b'%', value).is_none() {
+        return std::str::from_utf8(value).ok().map(Cow::Borrowed);
+    }
+    percent_encoding::percent_decode(value).decode_utf8().ok()
+}
+
+/// The access token's cookie value as [`decode_cookie_value`] would give
+/// it, except that a value without `%` is returned as bytes, not yet
+/// checked as UTF-8: the engine's
+/// [`access_token_candidate_bytes`](tessera::SessionManager::access_token_candidate_bytes)
+/// checks it only if the verified-token cache does not hold those bytes (a
+/// value that is not UTF-8 is then no candidate: ignored, as here).
+fn access_token_bytes(value: &[u8]) -> Option<Cow<'_, [u8]>> {
+    if memchr::memchr(b'%', value).is_none() {
         return Some(Cow::Borrowed(value));
     }
-    percent_encoding::percent_decode_str(value)
-        .decode_utf8()
-        .ok()
+    decode_cookie_value(value).map(|v| match v {
+        Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
+        Cow::Owned(s) => Cow::Owned(s.into_bytes()),
+    })
 }
 
 /// Every value of the cookie `name`, percent-decoded, in request order.
@@ -100,7 +123,7 @@ fn decode_cookie_value(value: &str) -> Option<Cow<'_, str>> {
 pub fn cookie_values(req: &impl RequestView, name: &str) -> Vec<String> {
     let mut out = Vec::new();
     for_each_cookie(req, |n, v| {
-        if n == name
+        if n == name.as_bytes()
             && let Some(decoded) = decode_cookie_value(v)
         {
             out.push(decoded.into_owned());
@@ -116,9 +139,11 @@ pub(crate) struct SessionCookies<'a> {
     /// A legacy `sIdRefreshToken` cookie is present (even empty).
     pub(crate) legacy_id_refresh_token: bool,
     /// The last `sAccessToken` cookie, decoded (borrowed unless it held a
-    /// `%`).
-    pub(crate) access_token: Option<Cow<'a, str>>,
-    /// How many `sAccessToken` cookies were sent.
+    /// `%`); when it is the only one and held no `%`, its bytes are not
+    /// checked as UTF-8 here (see `access_token_bytes`).
+    pub(crate) access_token: Option<Cow<'a, [u8]>>,
+    /// How many `sAccessToken` cookies were sent (that decode to UTF-8,
+    /// when there are several).
     pub(crate) access_token_count: usize,
 }
 
@@ -127,16 +152,35 @@ pub(crate) struct SessionCookies<'a> {
 /// `cookie_values(sAccessToken)`, without a second pass or a copy.
 pub(crate) fn session_cookies(req: &impl RequestView) -> SessionCookies<'_> {
     let mut found = SessionCookies::default();
+    let mut last = None;
+    let mut sent = 0;
     for_each_cookie(req, |n, v| {
-        if n == ACCESS_TOKEN_COOKIE {
-            if let Some(decoded) = decode_cookie_value(v) {
-                found.access_token = Some(decoded);
-                found.access_token_count += 1;
-            }
-        } else if n == LEGACY_ID_REFRESH_TOKEN_COOKIE && decode_cookie_value(v).is_some() {
+        if n == ACCESS_TOKEN_COOKIE.as_bytes() {
+            last = Some(v);
+            sent += 1;
+        } else if n == LEGACY_ID_REFRESH_TOKEN_COOKIE.as_bytes() && decode_cookie_value(v).is_some()
+        {
             found.legacy_id_refresh_token = true;
         }
     });
+    if sent == 1 {
+        found.access_token = last.and_then(access_token_bytes);
+        found.access_token_count = usize::from(found.access_token.is_some());
+    } else if sent > 1 {
+        // Rare (a stale cookie on another domain): count, as
+        // `cookie_values` does, the values that decode to UTF-8.
+        for_each_cookie(req, |n, v| {
+            if n == ACCESS_TOKEN_COOKIE.as_bytes()
+                && let Some(decoded) = decode_cookie_value(v)
+            {
+                found.access_token = Some(match decoded {
+                    Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
+                    Cow::Owned(s) => Cow::Owned(s.into_bytes()),
+                });
+                found.access_token_count += 1;
+            }
+        });
+    }
     found
 }
 
@@ -273,12 +317,12 @@ pub(crate) mod tests {
         let found = session_cookies(&h);
         assert!(found.legacy_id_refresh_token);
         assert_eq!(found.access_token_count, 2);
-        assert_eq!(found.access_token.as_deref(), Some("z"));
+        assert_eq!(found.access_token.as_deref(), Some(&b"z"[..]));
         assert!(matches!(found.access_token, Some(Cow::Borrowed(_))));
 
         let h = headers(&[("cookie", "sAccessToken=x%2Ey")]);
         let decoded = session_cookies(&h);
-        assert_eq!(decoded.access_token.as_deref(), Some("x.y"));
+        assert_eq!(decoded.access_token.as_deref(), Some(&b"x.y"[..]));
         assert!(!decoded.legacy_id_refresh_token);
     }
 
@@ -300,7 +344,7 @@ pub(crate) mod tests {
             assert_eq!(found.access_token_count, values.len(), "{cookie:?}");
             assert_eq!(
                 found.access_token.as_deref(),
-                values.last().map(String::as_str),
+                values.last().map(String::as_bytes),
                 "{cookie:?}"
             );
             assert_eq!(

@@ -70,7 +70,7 @@ impl RequestContext {
                 .access_token
                 .as_deref()
                 .filter(|_| policy.allows(TokenTransferMethod::Cookie))
-                .and_then(|t| manager.access_token_candidate(t));
+                .and_then(|t| manager.access_token_candidate_bytes(t));
             match candidate {
                 Some(_) if cookies.access_token_count > 1 => {
                     return Err(Error::TryRefreshToken {
@@ -104,14 +104,15 @@ impl RequestContext {
         };
         let (claims, token): (_, Arc<str>) = match self.fdi().model() {
             RefreshModel::ChildPromotion => {
-                let (verified, token) = manager
-                    .get_session_candidate_as(
-                        candidate,
-                        anti_csrf_token,
-                        verify_options,
-                        RefreshModel::ChildPromotion,
-                    )
-                    .await?;
+                // Boxed: the promotion's store calls would otherwise enlarge
+                // every request's future, whatever the model.
+                let (verified, token) = Box::pin(manager.get_session_candidate_as(
+                    candidate,
+                    anti_csrf_token,
+                    verify_options,
+                    RefreshModel::ChildPromotion,
+                ))
+                .await?;
                 match verified.access_token {
                     // A promotion (or a newer stored payload): the client
                     // must use the new token from now on.

@@ -63,20 +63,21 @@ impl std::fmt::Debug for VerifiedAccessToken {
 #[derive(Debug, Clone)]
 struct TokenKey(Arc<str>);
 
-/// A borrowed lookup key.
-struct TokenRef<'a>(&'a str);
+/// A borrowed lookup key: the bytes of a presented token (a request's
+/// header bytes, not checked as text: only identical bytes, those of a
+/// verified token, can match).
+struct TokenRef<'a>(&'a [u8]);
 
 /// The cache hash of a token: its length and its tail (see the module
 /// documentation).
-fn hash_token<H: Hasher>(token: &str, state: &mut H) {
-    let bytes = token.as_bytes();
+fn hash_token<H: Hasher>(bytes: &[u8], state: &mut H) {
     state.write_usize(bytes.len());
     state.write(&bytes[bytes.len().saturating_sub(HASHED_TAIL)..]);
 }
 
 impl Hash for TokenKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        hash_token(&self.0, state);
+        hash_token(self.0.as_bytes(), state);
     }
 }
 
@@ -96,7 +97,7 @@ impl Eq for TokenKey {}
 
 impl Equivalent<TokenKey> for TokenRef<'_> {
     fn equivalent(&self, key: &TokenKey) -> bool {
-        ct_eq(self.0.as_bytes(), key.0.as_bytes())
+        ct_eq(self.0, key.0.as_bytes())
     }
 }
 
@@ -129,7 +130,7 @@ impl VerifiedCache {
 
     /// The cached entry for exactly `token`, unless its signing key was
     /// deleted since.
-    pub(crate) fn get(&self, token: &str) -> Option<VerifiedAccessToken> {
+    pub(crate) fn get(&self, token: &[u8]) -> Option<VerifiedAccessToken> {
         let entry = self.cache.get(&TokenRef(token))?;
         let removed = self.removed_kids.load();
         if !removed.set.is_empty() && removed.set.contains(entry.claims.kid.as_str()) {
@@ -200,12 +201,15 @@ mod tests {
         let a = format!("a.{tail}");
         let b = format!("b.{tail}");
         cache.insert(&a, test_claims("k-a"));
-        assert!(cache.get(&b).is_none(), "same hash, different token");
+        assert!(
+            cache.get(b.as_bytes()).is_none(),
+            "same hash, different token"
+        );
         cache.insert(&b, test_claims("k-b"));
-        let hit = cache.get(&a).expect("cached");
+        let hit = cache.get(a.as_bytes()).expect("cached");
         assert_eq!(&*hit.token, a.as_str());
         assert_eq!(hit.claims.kid, "k-a");
-        assert_eq!(cache.get(&b).expect("cached").claims.kid, "k-b");
+        assert_eq!(cache.get(b.as_bytes()).expect("cached").claims.kid, "k-b");
     }
 
     #[test]
@@ -215,15 +219,15 @@ mod tests {
         cache.insert("token-a", claims("d-a"));
         cache.insert("token-b", claims("d-b"));
         cache.purge_keys(&["d-a".to_owned()]);
-        assert!(cache.get("token-a").is_none());
+        assert!(cache.get(b"token-a").is_none());
         assert!(
-            cache.get("token-b").is_none(),
+            cache.get(b"token-b").is_none(),
             "the purge clears everything"
         );
         // A verification that read the old key set and inserts after the purge.
         cache.insert("token-a", claims("d-a"));
         cache.insert("token-b", claims("d-b"));
-        assert!(cache.get("token-a").is_none());
-        assert!(cache.get("token-b").is_some());
+        assert!(cache.get(b"token-a").is_none());
+        assert!(cache.get(b"token-b").is_some());
     }
 }

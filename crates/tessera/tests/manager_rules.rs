@@ -1278,6 +1278,54 @@ async fn structure_check_accepts_our_tokens_and_ignores_foreign_ones() {
 }
 
 #[tokio::test]
+async fn a_candidate_from_header_bytes_is_the_cached_token_or_checked_text() {
+    let f = fixture().await;
+    let s = f
+        .manager
+        .create_new_session("u", json!({}), json!({}))
+        .await
+        .unwrap();
+    let token = s.access_token.token.clone();
+    // Issued tokens are cached: found by their bytes, and verifiable.
+    let cached = f
+        .manager
+        .access_token_candidate_bytes(token.as_bytes())
+        .unwrap();
+    assert!(format!("{cached:?}").contains("cached: true"), "{cached:?}");
+    assert_eq!(cached.token(), token);
+    let verified = f
+        .manager
+        .get_session_candidate(cached, None, VerifyOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(verified.claims.user_id, "u");
+    // Not cached: the same structure check as for text...
+    let (header, payload, _) = split3(&token);
+    let forged = reassemble(&header, &payload, "AAAA");
+    let candidate = f
+        .manager
+        .access_token_candidate_bytes(forged.as_bytes())
+        .unwrap();
+    assert!(format!("{candidate:?}").contains("cached: false"));
+    // ...and a full verification, which refuses it.
+    assert!(matches!(
+        f.manager
+            .get_session_candidate(candidate, None, VerifyOptions::default())
+            .await,
+        Err(Error::Unauthorised { .. })
+    ));
+    // Bytes that are not UTF-8, or not shaped like a token: no candidate.
+    let mut bad = token.clone().into_bytes();
+    bad[10] = 0xff;
+    assert!(f.manager.access_token_candidate_bytes(&bad).is_none());
+    assert!(
+        f.manager
+            .access_token_candidate_bytes(b"opaque-oauth-token")
+            .is_none()
+    );
+}
+
+#[tokio::test]
 async fn health_check_and_close() {
     let f = fixture().await;
     f.manager.health_check().await.unwrap();

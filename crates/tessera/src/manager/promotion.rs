@@ -153,12 +153,7 @@ impl SessionManager {
         model: RefreshModel,
     ) -> Result<(VerifiedSession, std::sync::Arc<str>)> {
         let verified = self
-            .verify_token_cached(
-                candidate.token(),
-                candidate.cached,
-                anti_csrf_token,
-                options,
-            )
+            .verify_candidate(candidate.0, anti_csrf_token, options)
             .await?;
         let session = self.session_as(verified.claims, options, model).await?;
         Ok((session, verified.token))

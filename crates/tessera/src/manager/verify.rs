@@ -21,23 +21,33 @@ use crate::token::{anti_csrf, jwt};
 /// verified before carries its cached claims, so that verifying it does not
 /// look it up a second time. Its `Debug` leaves the token out.
 #[derive(Clone)]
-pub struct AccessTokenCandidate<'t> {
-    pub(super) token: &'t str,
-    pub(super) cached: Option<VerifiedAccessToken>,
+pub struct AccessTokenCandidate<'t>(pub(super) Candidate<'t>);
+
+/// What an [`AccessTokenCandidate`] knows of its token.
+#[derive(Clone)]
+pub(super) enum Candidate<'t> {
+    /// Verified by this process before: the cache's entry, whose text is
+    /// byte for byte the presented token (compared in constant time).
+    Cached(VerifiedAccessToken),
+    /// Not in the cache: the presented text, to be verified in full.
+    Unverified(&'t str),
 }
 
 impl std::fmt::Debug for AccessTokenCandidate<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AccessTokenCandidate")
-            .field("cached", &self.cached.is_some())
+            .field("cached", &matches!(self.0, Candidate::Cached(_)))
             .finish_non_exhaustive()
     }
 }
 
-impl<'t> AccessTokenCandidate<'t> {
-    /// The token.
-    pub fn token(&self) -> &'t str {
-        self.token
+impl AccessTokenCandidate<'_> {
+    /// The token (the cache's copy of the same bytes when it was cached).
+    pub fn token(&self) -> &str {
+        match &self.0 {
+            Candidate::Cached(entry) => &entry.token,
+            Candidate::Unverified(token) => token,
+        }
     }
 }
 
@@ -73,10 +83,7 @@ impl SessionManager {
         anti_csrf_token: Option<&str>,
         options: VerifyOptions,
     ) -> Result<Arc<AccessTokenClaims>> {
-        let candidate = AccessTokenCandidate {
-            token: access_token,
-            cached: self.cached(access_token),
-        };
+        let candidate = AccessTokenCandidate(self.lookup(access_token));
         Ok(self
             .get_session_candidate(candidate, anti_csrf_token, options)
             .await?
@@ -110,31 +117,41 @@ impl SessionManager {
         anti_csrf_token: Option<&str>,
         options: VerifyOptions,
     ) -> Result<Arc<AccessTokenClaims>> {
-        let cached = self.cached(access_token);
         Ok(self
-            .verify_token_cached(access_token, cached, anti_csrf_token, options)
+            .verify_candidate(self.lookup(access_token), anti_csrf_token, options)
             .await?
             .claims)
     }
 
-    /// The verified-token cache's entry for `token`, if any.
-    fn cached(&self, token: &str) -> Option<VerifiedAccessToken> {
+    /// The verified-token cache's entry for exactly the bytes `token`, if
+    /// any.
+    fn cached(&self, token: &[u8]) -> Option<VerifiedAccessToken> {
         self.inner.cache.as_ref().and_then(|c| c.get(token))
     }
 
+    /// `token` looked up in the verified-token cache.
+    fn lookup<'t>(&self, token: &'t str) -> Candidate<'t> {
+        match self.cached(token.as_bytes()) {
+            Some(entry) => Candidate::Cached(entry),
+            None => Candidate::Unverified(token),
+        }
+    }
+
     /// [`verify_token`](Self::verify_token) with the cache already looked
-    /// up: `cached` is the entry for exactly `access_token`, or `None`.
-    pub(super) async fn verify_token_cached(
+    /// up: a cached entry, or the token to verify in full.
+    pub(super) async fn verify_candidate(
         &self,
-        access_token: &str,
-        cached: Option<VerifiedAccessToken>,
+        candidate: Candidate<'_>,
         anti_csrf_token: Option<&str>,
         options: VerifyOptions,
     ) -> Result<VerifiedAccessToken> {
         let now_ms = self.now_ms();
-        let verified = match cached {
-            Some(entry) => entry,
-            None => self.verify_uncached(access_token, now_ms).await?,
+        let verified = match candidate {
+            Candidate::Cached(entry) => entry,
+            // Boxed: the full verification (and a key reload) is the rare
+            // path, and its state would otherwise make every request's
+            // future larger, which axum moves into a box of its own.
+            Candidate::Unverified(token) => Box::pin(self.verify_uncached(token, now_ms)).await?,
         };
         let claims = &verified.claims;
         if u64::try_from(now_ms).unwrap_or(0) >= claims.expiry_ms() {
@@ -171,13 +188,35 @@ impl SessionManager {
     /// verify it without a second cache lookup. Proves nothing about
     /// validity.
     pub fn access_token_candidate<'t>(&self, token: &'t str) -> Option<AccessTokenCandidate<'t>> {
-        let cached = self.cached(token);
-        (cached.is_some()
-            || crate::token::access::is_well_formed_access_token_with(
-                token,
-                self.inner.config.session_token_type_claim,
-            ))
-        .then_some(AccessTokenCandidate { token, cached })
+        match self.lookup(token) {
+            Candidate::Unverified(token) => self.unverified_candidate(token),
+            cached => Some(AccessTokenCandidate(cached)),
+        }
+    }
+
+    /// [`access_token_candidate`](Self::access_token_candidate) for the raw
+    /// bytes of a request header, not checked as text first: a token this
+    /// process verified before is found by its bytes (the constant-time
+    /// compare with the cached token, whose bytes are ASCII), so the common
+    /// case reads them once; any other must be UTF-8 (else `None`) and
+    /// shaped like an access token.
+    pub fn access_token_candidate_bytes<'t>(
+        &self,
+        token: &'t [u8],
+    ) -> Option<AccessTokenCandidate<'t>> {
+        if let Some(entry) = self.cached(token) {
+            return Some(AccessTokenCandidate(Candidate::Cached(entry)));
+        }
+        self.unverified_candidate(std::str::from_utf8(token).ok()?)
+    }
+
+    /// A token not in the cache, if it is shaped like an access token.
+    fn unverified_candidate<'t>(&self, token: &'t str) -> Option<AccessTokenCandidate<'t>> {
+        crate::token::access::is_well_formed_access_token_with(
+            token,
+            self.inner.config.session_token_type_claim,
+        )
+        .then_some(AccessTokenCandidate(Candidate::Unverified(token)))
     }
 
     /// [`get_session`](Self::get_session) for a token that passed
@@ -191,7 +230,7 @@ impl SessionManager {
         options: VerifyOptions,
     ) -> Result<VerifiedAccessToken> {
         let verified = self
-            .verify_token_cached(candidate.token, candidate.cached, anti_csrf_token, options)
+            .verify_candidate(candidate.0, anti_csrf_token, options)
             .await?;
         if verified.claims.parent_refresh_token_hash1.is_some() {
             // Only the child-token model issues such a token, and only its
