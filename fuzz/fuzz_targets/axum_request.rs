@@ -142,8 +142,12 @@ fn has_duplicate_session_cookies(headers: &http::HeaderMap) -> bool {
     let mut access = 0;
     let mut refresh = 0;
     for value in headers.get_all(http::header::COOKIE) {
-        let Ok(raw) = value.to_str() else { continue };
-        for c in cookie::Cookie::split_parse_encoded(raw).flatten() {
+        // tessera reads the header as bytes: a pair that is not UTF-8 (or
+        // whose value does not percent-decode to UTF-8) is skipped, the
+        // header's other pairs still count.
+        for pair in value.as_bytes().split(|b| *b == b';') {
+            let Ok(pair) = std::str::from_utf8(pair) else { continue };
+            let Ok(c) = cookie::Cookie::parse_encoded(pair) else { continue };
             match c.name() {
                 "sAccessToken" => access += 1,
                 "sRefreshToken" => refresh += 1,

@@ -28,19 +28,20 @@ const READ_HEADERS: &[&str] = &[
 ];
 
 /// A request as Python describes it: header names lower case, only the
-/// headers the core reads.
+/// headers the core reads, values as sent (bytes).
 #[derive(Debug, Clone)]
 pub(crate) struct Req {
     pub(crate) method: String,
     pub(crate) path: String,
-    pub(crate) headers: Vec<(&'static str, String)>,
+    pub(crate) headers: Vec<(&'static str, Vec<u8>)>,
 }
 
 impl Req {
     /// From ASGI's header list (`(name, value)` byte pairs), copying only
-    /// the headers in [`READ_HEADERS`]; values that are not UTF-8 are left
-    /// out (the core would not read them either). Anything but a sequence
-    /// of byte pairs is a `TypeError`.
+    /// the headers in [`READ_HEADERS`], their values as bytes (the core
+    /// reads the `Cookie` header as bytes, as the Rust adapters do, and
+    /// other headers only when they are UTF-8). Anything but a sequence of
+    /// byte pairs is a `TypeError`.
     pub(crate) fn from_asgi(
         method: String,
         path: String,
@@ -66,9 +67,7 @@ impl Req {
             else {
                 continue;
             };
-            if let Ok(v) = std::str::from_utf8(value.as_bytes()) {
-                headers.push((*known, v.to_owned()));
-            }
+            headers.push((*known, value.as_bytes().to_vec()));
         }
         Ok(Self {
             method,
@@ -91,7 +90,14 @@ impl RequestView for Req {
         self.headers
             .iter()
             .filter(move |(n, _)| *n == name)
-            .map(|(_, v)| v.as_str())
+            .filter_map(|(_, v)| std::str::from_utf8(v).ok())
+    }
+
+    fn header_bytes<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| *n == name)
+            .map(|(_, v)| v.as_slice())
     }
 }
 

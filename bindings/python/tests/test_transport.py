@@ -114,3 +114,16 @@ def test_bad_settings_are_a_config_error(tmp_path) -> None:  # type: ignore[no-u
 def test_options_requests_need_no_session(server: Server) -> None:
     r = server.bare().options("/user")
     assert r.status_code != 401
+
+
+def test_a_cookie_that_is_not_utf8_does_not_hide_the_session(server: Server) -> None:
+    # The Cookie header reaches the FDI core as bytes, as in the Rust
+    # adapters: a Latin-1 cookie beside the session cookie is skipped.
+    r = server.bare().post("/login/una", headers={"st-auth-mode": "cookie"})
+    access = set_cookies(r, "sAccessToken")[0].split(";")[0].encode()
+    ok = server.bare().post("/user", headers={"cookie": b"legacy=caf\xe9; " + access, "rid": "session"})
+    assert ok.status_code == 200 and ok.json() == {"user": "una"}
+    twice = server.bare().post(
+        "/user", headers=[(b"cookie", access), (b"cookie", b"legacy=caf\xe9; " + access), (b"rid", b"session")]
+    )
+    assert twice.status_code == 401 and twice.json() == {"message": "try refresh token"}

@@ -36,6 +36,14 @@ impl RequestView for View<'_> {
         all.filter_map(|v| v.to_str().ok())
     }
 
+    fn header_bytes<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        let all = match standard(name) {
+            Some(known) => self.0.headers().get_all(known),
+            None => self.0.headers().get_all(name),
+        };
+        all.map(HeaderValue::as_bytes)
+    }
+
     fn header<'a>(&'a self, name: &'a str) -> Option<&'a str> {
         match standard(name) {
             Some(known) => self.0.headers().get(known),

@@ -232,6 +232,55 @@ async fn no_token_is_401_unauthorised_and_clears_nothing(adapter: Adapter) {
     assert_eq!(body(res).await, json!({ "message": "unauthorised" }));
 }
 
+both!(a_cookie_that_is_not_utf8_hides_neither_the_session_nor_a_duplicate);
+async fn a_cookie_that_is_not_utf8_hides_neither_the_session_nor_a_duplicate(adapter: Adapter) {
+    // Both adapters read the `Cookie` header as bytes: another cookie with
+    // bytes that are not UTF-8 (Latin-1 from an old site on the same
+    // domain) is skipped, the session cookie beside it still counts.
+    let app = start(adapter).await;
+    let login = app.login_cookie("ines").await;
+    let access = cookie_value(&set_cookie(login.headers(), "sAccessToken").unwrap());
+    let with_latin1 = |cookies: String| {
+        let mut bytes = b"legacy=caf\xe9; ".to_vec();
+        bytes.extend_from_slice(cookies.as_bytes());
+        reqwest::header::HeaderValue::from_bytes(&bytes).unwrap()
+    };
+    let res = app
+        .bare_client()
+        .get(app.url("/me"))
+        .header("cookie", with_latin1(format!("sAccessToken={access}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(body(res).await["userId"], "ines");
+    // The same byte in the header of a second access-token cookie: two
+    // access tokens were sent, which is ambiguous (try refresh), not one.
+    let res = app
+        .bare_client()
+        .get(app.url("/me"))
+        .header("cookie", format!("sAccessToken={access}"))
+        .header("cookie", with_latin1(format!("sAccessToken={access}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(body(res).await, json!({ "message": "try refresh token" }));
+    // A non-UTF-8 access-token value is no token at all.
+    let res = app
+        .bare_client()
+        .get(app.url("/me"))
+        .header(
+            "cookie",
+            reqwest::header::HeaderValue::from_bytes(b"sAccessToken=\xff\xfe").unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(body(res).await, json!({ "message": "unauthorised" }));
+}
+
 both!(a_forged_access_token_is_refused);
 async fn a_forged_access_token_is_refused(adapter: Adapter) {
     let app = start(adapter).await;
