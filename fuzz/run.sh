@@ -11,9 +11,9 @@
 #   fuzz/run.sh time TARGET SECONDS   run TARGET for SECONDS
 #
 # Seeds are committed under fuzz/seeds/<target>/ and copied into the
-# (ignored) corpus directory fuzz/corpus/<target>/ before each run. A crash
-# leaves its input in fuzz/artifacts/<target>/; turn it into a regression
-# test before fixing it.
+# (ignored) corpus directory fuzz/corpus/<target>/ before each run, with
+# fuzz/regressions/<target>/ (inputs that once crashed). A crash leaves its
+# input in fuzz/artifacts/<target>/; copy it into regressions/ before fixing.
 set -euo pipefail
 cd "$(dirname "$0")"
 export RUSTC_BOOTSTRAP=1
@@ -38,6 +38,9 @@ FLAGS=(-timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=512 -max_len=16384 -print
 prepare() {
   mkdir -p "corpus/$1" "artifacts/$1"
   if [ -d "seeds/$1" ]; then cp -n "seeds/$1"/* "corpus/$1/" 2>/dev/null || true; fi
+  # Inputs that once crashed a target, replayed by every run (kept apart
+  # from seeds/, which `seeds` regenerates).
+  if [ -d "regressions/$1" ]; then cp -n "regressions/$1"/* "corpus/$1/" 2>/dev/null || true; fi
 }
 
 case "${1:-}" in
