@@ -11,15 +11,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod sqlite_files;
+
+use sqlite_files::{T0, session, test_dir};
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use tessera::store::{RefreshState, SessionMetadata, SessionRecord, SessionStore, SqliteStore};
+use tessera::store::{SessionStore, SqliteStore};
 use tokio::sync::Mutex;
-
-const T0: i64 = 1_700_000_000_000;
-const HOUR: i64 = 3_600_000;
 
 /// The checkpointer's thread name.
 const THREAD: &str = "tessera-ckpt";
@@ -34,37 +35,6 @@ const FRAME: u64 = 24 + 4096;
 
 /// One test at a time: they count the checkpointer threads of this process.
 static SERIAL: Mutex<()> = Mutex::const_new(());
-
-fn session(handle: &str) -> SessionRecord {
-    SessionRecord {
-        handle: handle.to_owned(),
-        tenant_id: "public".to_owned(),
-        user_id: "u".to_owned(),
-        recipe_user_id: "u".to_owned(),
-        jwt_payload: json!({}),
-        session_data: json!({}),
-        created_at_ms: T0,
-        expires_at_ms: T0 + HOUR,
-        absolute_expires_at_ms: None,
-        refresh: RefreshState {
-            current_hash: [1; 32],
-            previous_hash: None,
-            current_sealed: None,
-            generation: 0,
-            rotated_at_ms: T0,
-        },
-        metadata: SessionMetadata::default(),
-    }
-}
-
-fn test_dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("sqlite-checkpoint")
-        .join(format!("{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn wal_len(db: &Path) -> u64 {
     let mut wal = db.as_os_str().to_owned();
@@ -100,7 +70,7 @@ fn threads_become(n: usize) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_wal_stays_bounded_under_sustained_writes() {
     let _serial = SERIAL.lock().await;
-    let dir = test_dir("bounded");
+    let dir = test_dir("sqlite-checkpoint", "bounded");
     let path = dir.join("tessera.db");
     let store = SqliteStore::open(&path).await.unwrap();
     const TASKS: u64 = 16;
@@ -162,7 +132,7 @@ async fn the_wal_stays_bounded_under_sustained_writes() {
 #[tokio::test]
 async fn dropping_or_closing_the_store_stops_the_checkpointer() {
     let _serial = SERIAL.lock().await;
-    let dir = test_dir("stop");
+    let dir = test_dir("sqlite-checkpoint", "stop");
     assert!(threads_become(0), "a checkpointer thread from elsewhere");
 
     // Dropped: the store, a clone and an app view, none closed.

@@ -10,6 +10,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod sqlite_files;
+
+use sqlite_files::{T0, session, test_dir};
+
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -18,42 +22,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use tessera::store::{RefreshState, SessionMetadata, SessionRecord, SessionStore, SqliteStore};
+use tessera::store::{SessionStore, SqliteStore};
 
-const T0: i64 = 1_700_000_000_000;
-const HOUR: i64 = 3_600_000;
 const CHILD_DB: &str = "TESSERA_DURABILITY_CHILD_DB";
-
-fn session(handle: &str) -> SessionRecord {
-    SessionRecord {
-        handle: handle.to_owned(),
-        tenant_id: "public".to_owned(),
-        user_id: "u".to_owned(),
-        recipe_user_id: "u".to_owned(),
-        jwt_payload: json!({}),
-        session_data: json!({}),
-        created_at_ms: T0,
-        expires_at_ms: T0 + HOUR,
-        absolute_expires_at_ms: None,
-        refresh: RefreshState {
-            current_hash: [1; 32],
-            previous_hash: None,
-            current_sealed: None,
-            generation: 0,
-            rotated_at_ms: T0,
-        },
-        metadata: SessionMetadata::default(),
-    }
-}
-
-fn test_dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("sqlite-durability")
-        .join(format!("{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// The child process of `an_acknowledged_write_survives_sigkill`: writes
 /// `{"n": i}` for i = 1, 2, ... and prints `ack i` after each write returns,
@@ -78,7 +49,7 @@ async fn durability_child_writes_until_killed() {
 
 #[tokio::test]
 async fn an_acknowledged_write_survives_sigkill() {
-    let dir = test_dir("sigkill");
+    let dir = test_dir("sqlite-durability", "sigkill");
     let path = dir.join("tessera.db");
     let store = SqliteStore::open(&path).await.unwrap();
     store.insert_session(&session("h")).await.unwrap();
@@ -134,7 +105,7 @@ fn wal_has_frames(db: &Path) -> bool {
 
 #[test]
 fn a_write_waits_for_another_connections_lock_without_stalling_the_runtime() {
-    let dir = test_dir("busy");
+    let dir = test_dir("sqlite-durability", "busy");
     let path = dir.join("tessera.db");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
