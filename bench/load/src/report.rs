@@ -332,7 +332,10 @@ pub fn markdown(env: &Environment, opts: &Options, results: &Results, command: &
         ),
         ("tessera-axum ÷ supertokens-python", System::Python, 20.0),
     ];
-    let _ = writeln!(md, "### Goals (verify, requests/s)\n");
+    let _ = writeln!(
+        md,
+        "### Goals of the first load benchmark (issue 7; verify, requests/s)\n"
+    );
     let _ = writeln!(
         md,
         "| ratio | requests/s | goal | | server CPU per request (peer ÷ tessera-axum) | each round's ratio |\n|---|---:|---:|---|---:|---|"
