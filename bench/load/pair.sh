@@ -2,12 +2,17 @@
 # Two systems measured at the same time on the same core: a ratio that a
 # host whose speed drifts from one minute to the next cannot bend.
 #
-#   bench/load/pair.sh [--duration S] [--repeats N] WORKLOAD A B
+#   bench/load/pair.sh [--duration S] [--repeats N] [--bin-a PATH] [--bin-b PATH] WORKLOAD A B
 #
 #   WORKLOAD  verify (GET /verify) or data (POST /data)
 #   A, B      bare, axum-floor, tessera, ts-sqlite, ts-memory (Rust servers of
 #             `tessera-bench-load serve`), fastapi-bare, fastapi-bare-depends,
 #             fastapi-tessera (uvicorn apps of bench/load/python)
+#   --bin-a, --bin-b  the `tessera-bench-load` binary serving A or B (Rust
+#             systems; default: this checkout's release build). Two builds of
+#             the same system, e.g. `--bin-b <old checkout>/target/release/
+#             tessera-bench-load verify tessera tessera`, compare one version
+#             with another.
 #
 # Both servers are pinned to CPU 0 and loaded at once, each by its own
 # `tessera-bench-load hit` (32 connections, closed loop) pinned to CPU 1, so
@@ -34,16 +39,20 @@ bin="$target/release/tessera-bench-load"
 
 duration=10
 repeats=5
+bin_a="$bin"
+bin_b="$bin"
 while [ $# -gt 0 ]; do
     case "$1" in
         --duration) duration="$2"; shift 2 ;;
         --repeats) repeats="$2"; shift 2 ;;
-        -h|--help) sed -n 2,26p "$0"; exit 0 ;;
+        --bin-a) bin_a="$2"; shift 2 ;;
+        --bin-b) bin_b="$2"; shift 2 ;;
+        -h|--help) sed -n 2,31p "$0"; exit 0 ;;
         *) break ;;
     esac
 done
 if [ $# -ne 3 ]; then
-    echo "usage: $0 [--duration S] [--repeats N] verify|data A B" >&2
+    echo "usage: $0 [--duration S] [--repeats N] [--bin-a PATH] [--bin-b PATH] verify|data A B" >&2
     exit 2
 fi
 workload="$1"; a="$2"; b="$3"
@@ -52,7 +61,9 @@ case "$workload" in
     data) path=/data; method=(--post) ;;
     *) echo "unknown workload: $workload" >&2; exit 2 ;;
 esac
-[ -x "$bin" ] || { echo "$bin missing: run bench/load/run.sh --quick first" >&2; exit 2; }
+for b_ in "$bin" "$bin_a" "$bin_b"; do
+    [ -x "$b_" ] || { echo "$b_ missing: run bench/load/run.sh --quick first" >&2; exit 2; }
+done
 
 work="$(mktemp -d)"
 pids=()
@@ -68,25 +79,25 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# start NAME -> sets $server_pid and $server_port
+# start NAME SERVER_BINARY TAG -> sets $server_pid and $server_port
 start() {
-    local name="$1" port
+    local name="$1" server_bin="$2" tag="$3" port
     port="$(free_port)"
     case "$name" in
         bare|axum-floor|tessera|ts-sqlite|ts-memory)
-            local db="sqlite://$work/$name.db"
-            [ "$name" = ts-sqlite ] && db="$work/$name.db"
-            taskset -c 0 "$bin" serve "$name" --database "$db" --addr "127.0.0.1:$port" \
-                >"$work/$name.out" 2>"$work/$name.log" &
+            local db="sqlite://$work/$tag.db"
+            [ "$name" = ts-sqlite ] && db="$work/$tag.db"
+            taskset -c 0 "$server_bin" serve "$name" --database "$db" --addr "127.0.0.1:$port" \
+                >"$work/$tag.out" 2>"$work/$tag.log" &
             ;;
         fastapi-bare|fastapi-bare-depends|fastapi-tessera)
             local module=app_bare:app
             [ "$name" = fastapi-bare-depends ] && module=app_bare:app_depends
             [ "$name" = fastapi-tessera ] && module=app_tessera:app
-            (cd "$here/python" && TESSERA_DATABASE_URL="sqlite://$work/$name.db" exec taskset -c 0 \
+            (cd "$here/python" && TESSERA_DATABASE_URL="sqlite://$work/$tag.db" exec taskset -c 0 \
                 "$venv/bin/python" -m uvicorn "$module" --host 127.0.0.1 --port "$port" --workers 1 \
                 --loop uvloop --http httptools --log-level warning --no-access-log \
-                >"$work/$name.out" 2>"$work/$name.log") &
+                >"$work/$tag.out" 2>"$work/$tag.log") &
             ;;
         *) echo "unknown system: $name" >&2; exit 2 ;;
     esac
@@ -100,7 +111,7 @@ start() {
         sleep 0.1
     done
     echo "$name did not start:" >&2
-    cat "$work/$name.log" >&2
+    cat "$work/$tag.log" >&2
     exit 1
 }
 
@@ -122,11 +133,13 @@ cpu_ticks() {
     awk '{print $14 + $15}' "/proc/$1/stat"
 }
 
-start "$a"; a_pid="$(serving_pid "$server_pid")"; a_port="$server_port"
-start "$b"; b_pid="$(serving_pid "$server_pid")"; b_port="$server_port"
+start "$a" "$bin_a" a; a_pid="$(serving_pid "$server_pid")"; a_port="$server_port"
+start "$b" "$bin_b" b; b_pid="$(serving_pid "$server_pid")"; b_port="$server_port"
 tck="$(getconf CLK_TCK)"
 
 echo "== $workload: $a (A) and $b (B), both on CPU 0 at once; ${repeats} runs of ${duration} s"
+[ "$bin_a" = "$bin" ] || echo "   A served by $bin_a"
+[ "$bin_b" = "$bin" ] || echo "   B served by $bin_b"
 for run in $(seq 1 "$repeats"); do
     a0="$(cpu_ticks "$a_pid")"; b0="$(cpu_ticks "$b_pid")"
     # shellcheck disable=SC2046
@@ -151,7 +164,7 @@ def read(path):
 (ar, an, ae), (br, bn, be) = read(ah), read(bh)
 acpu = int(at) / int(tck) * 1e6 / an
 bcpu = int(bt) / int(tck) * 1e6 / bn
-print(f"run {run}: {a} {ar} req/s {acpu:.2f} µs/req | {b} {br} req/s {bcpu:.2f} µs/req | "
+print(f"run {run}: A {a} {ar} req/s {acpu:.2f} µs/req | B {b} {br} req/s {bcpu:.2f} µs/req | "
       f"A÷B by CPU {bcpu / acpu:.3f}, by req/s {ar / br:.3f} | errors {ae}/{be}")
 PY
 done
