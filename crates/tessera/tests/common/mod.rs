@@ -2,4 +2,6 @@
 
 // Each test crate uses part of the shared helpers.
 #[allow(dead_code)]
+pub(crate) mod records;
+#[allow(dead_code)]
 pub(crate) mod stores;
