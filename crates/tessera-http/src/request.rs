@@ -110,10 +110,15 @@ fn access_token_bytes(value: &[u8]) -> Option<Cow<'_, [u8]>> {
     if memchr::memchr(b'%', value).is_none() {
         return Some(Cow::Borrowed(value));
     }
-    decode_cookie_value(value).map(|v| match v {
+    decode_cookie_value(value).map(text_as_bytes)
+}
+
+/// A decoded cookie value as bytes, still borrowed if it was.
+fn text_as_bytes(text: Cow<'_, str>) -> Cow<'_, [u8]> {
+    match text {
         Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
         Cow::Owned(s) => Cow::Owned(s.into_bytes()),
-    })
+    }
 }
 
 /// Every value of the cookie `name`, percent-decoded, in request order.
@@ -173,10 +178,7 @@ pub(crate) fn session_cookies(req: &impl RequestView) -> SessionCookies<'_> {
             if n == ACCESS_TOKEN_COOKIE.as_bytes()
                 && let Some(decoded) = decode_cookie_value(v)
             {
-                found.access_token = Some(match decoded {
-                    Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
-                    Cow::Owned(s) => Cow::Owned(s.into_bytes()),
-                });
+                found.access_token = Some(text_as_bytes(decoded));
                 found.access_token_count += 1;
             }
         });
